@@ -46,6 +46,12 @@ void gw_log_write(gw_log_level lvl, const char *tag, const char *fmt, ...)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2)
         len = sizeof line - 2;
+    /* One event, one line: fold the newlines libpq and others put in their messages. */
+    while (len > (size_t)n && (line[len - 1] == '\n' || line[len - 1] == ' '))
+        len--;
+    for (size_t i = (size_t)n; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\t' || line[i] == '\r')
+            line[i] = ' ';
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
