@@ -1,0 +1,1395 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The redaction scanner: one left-to-right pass over a message that finds
+ * identifiers, contact details, dates of birth, addresses, names and health
+ * terms, and the replacement step that turns findings into "[CATEGORY]".
+ *
+ * How it stays linear: the main loop visits every token once; each detector
+ * started at a token reads a bounded window ahead (dictionary walk limited by
+ * the longest term, number runs by MAX_RUN digits, names by three words) or
+ * looks back only into a four-token ring. Context words ("geb.", "Tel.",
+ * "Rechnung") are remembered as the offset where they ended, so "is there a
+ * birth word in the last 48 bytes" costs one subtraction.
+ *
+ * What it does not do: no allocation, no I/O, no global mutable state (the
+ * scan state lives on the stack). Check-digit algorithms are in redact_ids.c,
+ * the dictionary automaton is generated into redact_tables.c at build time,
+ * and decisions about what to do with findings are in decide.c.
+ */
+#include "redact.h"
+
+#include "redact_ids.h"
+#include "redact_tables.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Rule ids: stable numbers that audit records carry (never reuse one). */
+enum {
+    R_NONE = 0,
+    R_KVNR,
+    R_RVNR,
+    R_STEUERID,
+    R_AT_SVNR,
+    R_PESEL,
+    R_NIP,
+    R_TAJ,
+    R_HU_PERSONAL,
+    R_HU_TAX,
+    R_NHS,
+    R_SSN,
+    R_IBAN,
+    R_EMAIL,
+    R_PHONE_INTL,
+    R_PHONE_NATIONAL,
+    R_PHONE_CONTEXT,
+    R_DOB_CONTEXT,
+    R_DOB_YEAR,
+    R_PERSON_INTRO,
+    R_PERSON_TITLE,
+    R_PERSON_GREETING,
+    R_PERSON_SIGNOFF,
+    R_PERSON_FIRSTNAME,
+    R_ADDR_STREET,
+    R_ADDR_POSTCODE,
+    R_ICD10,
+    R_DICT_CONDITION,
+    R_DICT_MEDICATION,
+    R_DICT_TREATMENT,
+    R__COUNT
+};
+
+static const char *const rule_names[R__COUNT] = {
+    "none",          "id.kvnr",        "id.rvnr",         "id.steuer_id",   "id.at_svnr",
+    "id.pesel",      "id.nip",         "id.taj",          "id.hu_personal", "id.hu_tax",
+    "id.nhs",        "id.ssn",         "id.iban",         "contact.email",  "phone.international",
+    "phone.national", "phone.context", "dob.context",     "dob.year",       "person.intro",
+    "person.title",  "person.greeting", "person.signoff", "person.firstname", "address.street",
+    "address.postcode", "icd10",        "dict.condition",  "dict.medication", "dict.treatment"};
+
+static const char *const cat_names[REDACT_CAT__COUNT] = {
+    "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
+    "PERSON",      "ADDRESS",   "CONDITION", "MEDICATION", "TREATMENT"};
+
+/* Window sizes in bytes after a context word within which it still applies. */
+#define WIN_BIRTH 40
+#define WIN_PHONE 40
+#define WIN_NEG 24
+#define WIN_ID 40
+#define WIN_ADDR 80
+#define WIN_ICD 40
+#define MAX_RUN 40  /* compacted characters in one number/identifier run */
+#define NO_CTX ((size_t)-1)
+
+struct redact_engine {
+    const redact__tables *t;
+};
+
+typedef struct {
+    size_t start, end;
+    unsigned cls;   /* RF_* of the first character */
+    unsigned flags; /* TF_* */
+    uint32_t kinds; /* dictionary kinds of this word (exact match) */
+} tok;
+
+#define TF_DIGIT (1u << 0)
+#define TF_ALPHA (1u << 1)
+#define TF_CAP (1u << 2)
+
+typedef struct {
+    const redact__tables *t;
+    const unsigned char *s;
+    size_t n;
+    redact_lang lang;
+    unsigned langbits;
+    redact_finding *out;
+    size_t max, cnt;
+    int full;
+    size_t covered;        /* end of the last finding: tokens before it are done */
+    size_t ctx[RK__COUNT]; /* end offset of the last context word of each kind */
+    size_t street_end;     /* end of the last street finding, for "…, 10115 Berlin" */
+    tok prev[4];           /* ring of the last tokens, newest at (nprev-1) & 3 */
+    size_t nprev;
+} scan;
+
+typedef struct {
+    size_t end;      /* end of the matched text (word end for stems) */
+    uint32_t kinds;  /* kinds valid at that end */
+} dmatch;
+
+/* ---------------------------------------------------------------- basics */
+
+const char *redact_category_name(redact_category cat)
+{
+    if ((unsigned)cat >= REDACT_CAT__COUNT)
+        return "UNKNOWN";
+    return cat_names[cat];
+}
+
+const char *redact_rule_name(uint16_t rule_id)
+{
+    return rule_id < R__COUNT ? rule_names[rule_id] : "unknown";
+}
+
+int redact_lang_parse(const char *s, redact_lang *out)
+{
+    static const char *const names[] = {"auto", "de", "en", "pl", "hu"};
+    *out = REDACT_LANG_AUTO;
+    if (!s || !*s)
+        return REDACT_OK;
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (redact_lang)i;
+            return REDACT_OK;
+        }
+    return REDACT_E_INVAL;
+}
+
+redact_engine *redact_engine_new(void)
+{
+    redact_engine *e = malloc(sizeof *e);
+    if (!e)
+        return NULL;
+    e->t = &redact__dict;
+    return e;
+}
+
+void redact_engine_free(redact_engine *eng)
+{
+    free(eng);
+}
+
+/* Class of the character at i (0 at or past the end). */
+static unsigned cls_at(const scan *sc, size_t i, size_t *len)
+{
+    uint32_t cp;
+    char f[2];
+    unsigned cls;
+    if (i >= sc->n) {
+        if (len)
+            *len = 0;
+        return 0;
+    }
+    size_t l = redact__utf8(sc->s, i, sc->n, &cp);
+    redact__fold(cp, f, &cls);
+    if (len)
+        *len = l;
+    return cls;
+}
+
+static int is_word_at(const scan *sc, size_t i)
+{
+    return (cls_at(sc, i, NULL) & RF_WORD) != 0;
+}
+
+/* End of the word starting at i. */
+static size_t word_end(const scan *sc, size_t i)
+{
+    size_t l;
+    while (i < sc->n && (cls_at(sc, i, &l) & RF_WORD))
+        i += l;
+    return i;
+}
+
+static int ctx_recent(const scan *sc, int kind, size_t pos, size_t window)
+{
+    size_t e = sc->ctx[kind];
+    return e != NO_CTX && e <= pos && pos - e <= window;
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* ----------------------------------------------------------- findings */
+
+/* Adds a finding, merging it with earlier ones it overlaps. Findings arrive
+ * almost in order; a look-back (e-mail local part, Hungarian family name) may
+ * start before an earlier finding, which is then absorbed. Merging keeps the
+ * higher-priority category (lower enum value). */
+static void emit(scan *sc, size_t start, size_t end, redact_category cat, uint16_t rule)
+{
+    if (end > sc->n)
+        end = sc->n;
+    if (end <= start || sc->full)
+        return;
+    while (sc->cnt > 0 && start < sc->out[sc->cnt - 1].end) {
+        redact_finding *l = &sc->out[sc->cnt - 1];
+        if (l->start < start)
+            start = l->start;
+        if (l->end > end)
+            end = l->end;
+        if (l->cat < cat) {
+            cat = l->cat;
+            rule = l->rule_id;
+        }
+        sc->cnt--;
+    }
+    if (sc->cnt == sc->max) {
+        /* Fail closed: widen the last finding over the rest of the text. */
+        if (sc->cnt > 0)
+            sc->out[sc->cnt - 1].end = sc->n;
+        sc->full = 1;
+        sc->covered = sc->n;
+        return;
+    }
+    sc->out[sc->cnt].start = start;
+    sc->out[sc->cnt].end = end;
+    sc->out[sc->cnt].cat = cat;
+    sc->out[sc->cnt].rule_id = rule;
+    sc->cnt++;
+    if (end > sc->covered)
+        sc->covered = end;
+}
+
+/* --------------------------------------------------------- dictionary */
+
+static uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
+{
+    if (node == 0)
+        return t->root[c];
+    const redact__node *nd = &t->nodes[node];
+    size_t lo = nd->first_edge, hi = lo + nd->n_edges;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint8_t m = t->edge_label[mid];
+        if (m == c)
+            return t->edge_target[mid];
+        if (m < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Longest dictionary match starting at word start p. Spaces, hyphens and
+ * line breaks between words match one ' ' in a term; '.' matches itself;
+ * apostrophes are skipped. A stem term that ends inside a word extends the
+ * match to the word end. The walk ends after at most max_depth folded bytes. */
+static int dict_match(const scan *sc, size_t p, dmatch *m)
+{
+    const redact__tables *t = sc->t;
+    uint32_t node = 0;
+    size_t i = p, depth = 0;
+    int found = 0;
+    while (i < sc->n && depth <= t->max_depth) {
+        uint32_t cp;
+        char f[2];
+        unsigned cls;
+        size_t l = redact__utf8(sc->s, i, sc->n, &cp);
+        size_t k = redact__fold(cp, f, &cls);
+        if (cls & RF_WORD) {
+            for (size_t j = 0; j < k; j++) {
+                node = step(t, node, (uint8_t)f[j]);
+                if (!node)
+                    return found;
+            }
+            i += l;
+            depth += k;
+            if (k == 0)
+                continue;
+        } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' ||
+                   cp == '/') {
+            if (node == 0)
+                return found;
+            size_t j = i, lim = i + 8;
+            while (j < sc->n && j < lim &&
+                   (is_space(sc->s[j]) || sc->s[j] == '-' || sc->s[j] == '/'))
+                j++;
+            node = step(t, node, ' ');
+            if (!node)
+                return found;
+            i = j;
+            depth++;
+            continue;
+        } else if (cp == '.' && node != 0) {
+            node = step(t, node, '.');
+            if (!node)
+                return found;
+            i += 1;
+            depth++;
+        } else if ((cp == '\'' || cp == 0x2019) && node != 0) {
+            i += l;
+            continue;
+        } else {
+            return found;
+        }
+        const redact__node *nd = &t->nodes[node];
+        if ((nd->exact | nd->stem) && (nd->langs & sc->langbits)) {
+            if (!is_word_at(sc, i)) {
+                m->end = i;
+                m->kinds = nd->exact | nd->stem;
+                found = 1;
+            } else if (nd->stem) {
+                m->end = word_end(sc, i);
+                m->kinds = nd->stem;
+                found = 1;
+            }
+        }
+    }
+    return found;
+}
+
+/* Kinds of exactly the word [p, e) (0 when the word is not a whole term). */
+static uint32_t word_kinds(const scan *sc, size_t p, size_t e)
+{
+    dmatch m;
+    if (dict_match(sc, p, &m) && m.end == e)
+        return m.kinds;
+    return 0;
+}
+
+/* Next word token at or after i, skipping at most `skip` bytes that are all
+ * in `seps`. Returns 0 if none. */
+static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, tok *out)
+{
+    size_t lim = i + skip;
+    while (i < sc->n && i < lim && strchr(seps, sc->s[i]) && sc->s[i] != 0)
+        i++;
+    if (i >= sc->n)
+        return 0;
+    size_t l;
+    unsigned cls = cls_at(sc, i, &l);
+    if (!(cls & RF_WORD))
+        return 0;
+    out->start = i;
+    out->cls = cls;
+    out->flags = (cls & RF_UPPER) ? TF_CAP : 0;
+    size_t j = i;
+    while (j < sc->n) {
+        unsigned c = cls_at(sc, j, &l);
+        if (!(c & RF_WORD))
+            break;
+        out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
+        j += l;
+    }
+    out->end = j;
+    out->kinds = 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------- persons */
+
+#define NAME_KINDS_OK (RK_BIT(RK_FIRSTNAME) | RK_BIT(RK_CITY))
+
+/* A name word: letters only, capitalised, not a dictionary word other than a
+ * first name (so "Hallo Praxis" or "Frau Doktor" are not names). */
+static int name_word(const scan *sc, tok *w, int any_case)
+{
+    if ((w->flags & TF_DIGIT) || !(w->flags & TF_ALPHA))
+        return 0;
+    w->kinds = word_kinds(sc, w->start, w->end);
+    if (w->kinds & ~NAME_KINDS_OK)
+        return 0;
+    if (!(w->flags & TF_CAP) && !(any_case && (w->kinds & RK_BIT(RK_FIRSTNAME))))
+        return 0;
+    return 1;
+}
+
+/* Person after a trigger ending at pos: up to three name words joined by a
+ * single space or hyphen. seps says what may stand between trigger and name. */
+static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titles,
+                           int need_first, uint16_t rule)
+{
+    tok w;
+    size_t at = pos;
+    for (int t = 0; t < 3; t++) {
+        if (!next_word(sc, at, 4, seps, &w))
+            return pos;
+        if (!skip_titles)
+            break;
+        dmatch m;
+        if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_TITLE)) && m.end > w.start) {
+            at = m.end;
+            continue;
+        }
+        break;
+    }
+    if (!name_word(sc, &w, 1))
+        return pos;
+    if (need_first && !(w.kinds & RK_BIT(RK_FIRSTNAME)) && !(w.flags & TF_CAP))
+        return pos;
+    size_t start = w.start, end = w.end;
+    for (int k = 0; k < 2; k++) {
+        tok v;
+        if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
+            break;
+        if (!next_word(sc, end + 1, 0, "", &v) || !name_word(sc, &v, 0))
+            break;
+        end = v.end;
+    }
+    emit(sc, start, end, REDACT_PERSON, rule);
+    return end;
+}
+
+static const tok *prev_tok(const scan *sc, size_t back)
+{
+    if (back >= sc->nprev || back >= 4)
+        return NULL;
+    return &sc->prev[(sc->nprev - 1 - back) & 3];
+}
+
+static int prev_is_name_word(const scan *sc, const tok *p, size_t next_start)
+{
+    if (!p || !(p->flags & TF_CAP) || (p->flags & TF_DIGIT) || p->kinds)
+        return 0;
+    if (p->start < sc->covered || p->end + 1 != next_start || sc->s[p->end] != ' ')
+        return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------- numbers */
+
+typedef struct {
+    char c[MAX_RUN];     /* compacted characters (digits, upper-case letters) */
+    size_t end[MAX_RUN]; /* text offset after each character */
+    char sep[MAX_RUN];   /* separator before each character, 0 if none */
+    size_t n;
+    size_t start;
+} run;
+
+/* Collects digits from p across single separators (space, - / . and
+ * brackets) into r. Stops at anything else, at a double separator, or when
+ * a separator is not followed by a digit. */
+static void collect_digits(const scan *sc, size_t p, run *r)
+{
+    r->n = 0;
+    r->start = p;
+    size_t i = p;
+    char sep = 0;
+    while (i < sc->n && r->n < MAX_RUN) {
+        unsigned char c = sc->s[i];
+        if (c >= '0' && c <= '9') {
+            r->c[r->n] = (char)c;
+            r->sep[r->n] = sep;
+            r->end[r->n] = i + 1;
+            r->n++;
+            sep = 0;
+            i++;
+            continue;
+        }
+        /* one separator, or ") " / " (" pairs as in "(030) 123" */
+        size_t j = i;
+        char s1 = 0;
+        int k = 0;
+        while (j < sc->n && k < 2 &&
+               (sc->s[j] == ' ' || sc->s[j] == '-' || sc->s[j] == '/' || sc->s[j] == '.' ||
+                sc->s[j] == '(' || sc->s[j] == ')')) {
+            if (!s1 || sc->s[j] != ' ')
+                s1 = (char)sc->s[j];
+            j++;
+            k++;
+        }
+        if (k == 0 || j >= sc->n || sc->s[j] < '0' || sc->s[j] > '9')
+            break;
+        if (k == 2 && !(sc->s[i] == ')' || sc->s[i + 1] == '('))
+            break;
+        sep = s1;
+        i = j;
+    }
+}
+
+static int num(const char *c, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (c[i] - '0');
+    return v;
+}
+
+/* Group lengths of a run (digits between separators). */
+static size_t groups(const run *r, size_t *g, size_t maxg)
+{
+    size_t ng = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (i == 0 || r->sep[i]) {
+            if (ng == maxg)
+                return maxg + 1;
+            g[ng++] = 0;
+        }
+        g[ng - 1]++;
+    }
+    return ng;
+}
+
+static int valid_dm(int d, int m)
+{
+    return d >= 1 && d <= 31 && m >= 1 && m <= 12;
+}
+
+/* Decides DOB for a date ending at end with the given 4-digit year (or -1). */
+static void date_found(scan *sc, size_t start, size_t end, int year)
+{
+    if (ctx_recent(sc, RK_CTX_BIRTH, start, WIN_BIRTH))
+        emit(sc, start, end, REDACT_DOB, R_DOB_CONTEXT);
+    else if (year >= 1900 && year <= 2008)
+        /* Appointments are in the present or future; a year this old next to a
+         * full date in a clinic chat is a birth date far more often than not. */
+        emit(sc, start, end, REDACT_DOB, R_DOB_YEAR);
+}
+
+/* Position after a month word starting at or after i (skipping spaces). */
+static size_t month_at(const scan *sc, size_t i)
+{
+    tok w;
+    if (!next_word(sc, i, 3, " ", &w) || !(w.flags & TF_ALPHA))
+        return 0;
+    dmatch m;
+    if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_MONTH)))
+        return m.end;
+    return 0;
+}
+
+/* Number of digits at i (at most 4), 0 if none or more follow. */
+static size_t digits_at(const scan *sc, size_t i, int *val)
+{
+    size_t k = 0;
+    *val = 0;
+    while (i + k < sc->n && sc->s[i + k] >= '0' && sc->s[i + k] <= '9' && k < 5) {
+        *val = *val * 10 + (sc->s[i + k] - '0');
+        k++;
+    }
+    return k > 4 ? 0 : k;
+}
+
+/* Dates with a month name: "12. März 1980", "12 marca 1980",
+ * "1980. március 12.". Returns the end or 0. */
+static size_t date_words(scan *sc, size_t p)
+{
+    int a, b;
+    size_t la = digits_at(sc, p, &a);
+    size_t i = p + la;
+    if (i < sc->n && sc->s[i] == '.')
+        i++;
+    size_t me = month_at(sc, i);
+    if (!me)
+        return 0;
+    size_t j = me;
+    while (j < sc->n && (sc->s[j] == ' ' || sc->s[j] == ','))
+        j++;
+    size_t lb = digits_at(sc, j, &b);
+    if (la <= 2 && a >= 1 && a <= 31) {
+        if (lb == 4) {
+            date_found(sc, p, j + lb, b);
+            return j + lb;
+        }
+        date_found(sc, p, me, -1);
+        return me;
+    }
+    if (la == 4 && lb >= 1 && lb <= 2 && b >= 1 && b <= 31) {
+        size_t e = j + lb;
+        if (e < sc->n && sc->s[e] == '.')
+            e++;
+        date_found(sc, p, e, a);
+        return e;
+    }
+    return 0;
+}
+
+/* Numeric dates: d.m.y, d/m/y, d-m-y, y-m-d, y.m.d. */
+static size_t date_numeric(scan *sc, const run *r, const size_t *g, size_t ng)
+{
+    if (ng < 3 || r->sep[g[0]] != r->sep[g[0] + g[1]])
+        return 0;
+    char sp = r->sep[g[0]];
+    if (sp != '.' && sp != '/' && sp != '-')
+        return 0;
+    size_t n3 = g[0] + g[1] + g[2];
+    int x = num(r->c, g[0]), y = num(r->c + g[0], g[1]), z = num(r->c + g[0] + g[1], g[2]);
+    int year = -1;
+    if (g[0] <= 2 && g[1] <= 2 && (g[2] == 4 || g[2] == 2) &&
+        (valid_dm(x, y) || (sp == '/' && valid_dm(y, x)))) {
+        year = g[2] == 4 ? z : (z >= 30 ? 1900 + z : 2000 + z);
+    } else if (g[0] == 4 && g[1] <= 2 && g[2] <= 2 && valid_dm(z, y)) {
+        year = x;
+    } else {
+        return 0;
+    }
+    size_t end = r->end[n3 - 1];
+    if (g[0] == 4 && end < sc->n && sc->s[end] == '.')
+        end++; /* Hungarian "1980.03.12." */
+    date_found(sc, r->start, end, year);
+    return end;
+}
+
+/* Tries the check-digit identifiers on digits c[0, n). Returns a rule. */
+static uint16_t numeric_id(const scan *sc, const char *c, size_t n, int any, redact_category *cat)
+{
+    int de = any || sc->lang == REDACT_LANG_DE;
+    int en = any || sc->lang == REDACT_LANG_EN;
+    int pl = any || sc->lang == REDACT_LANG_PL;
+    int hu = any || sc->lang == REDACT_LANG_HU;
+    *cat = REDACT_NATIONAL_ID;
+    switch (n) {
+    case 9:
+        if (hu && redact__taj_valid(c, n)) {
+            *cat = REDACT_HEALTH_ID;
+            return R_TAJ;
+        }
+        break;
+    case 10:
+        if (en && redact__nhs_valid(c, n)) {
+            *cat = REDACT_HEALTH_ID;
+            return R_NHS;
+        }
+        if (pl && redact__nip_valid(c, n))
+            return R_NIP;
+        if (hu && redact__hu_tax_valid(c, n))
+            return R_HU_TAX;
+        if (de && redact__at_svnr_valid(c, n)) {
+            *cat = REDACT_HEALTH_ID;
+            return R_AT_SVNR;
+        }
+        break;
+    case 11:
+        if (pl && redact__pesel_valid(c, n))
+            return R_PESEL;
+        if (de && redact__steuerid_valid(c, n))
+            return R_STEUERID;
+        if (hu && redact__hu_personal_valid(c, n))
+            return R_HU_PERSONAL;
+        break;
+    default:
+        break;
+    }
+    return R_NONE;
+}
+
+/* A unit word ("mg", "Tabletten") right after position i? */
+static size_t unit_after(const scan *sc, size_t i)
+{
+    tok w;
+    if (!next_word(sc, i, 1, " ", &w))
+        return 0;
+    dmatch m;
+    if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
+        return m.end;
+    return 0;
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Phone shapes without a context word. */
+static uint16_t phone_shape(const scan *sc, const run *r, const size_t *g, size_t ng, int plus)
+{
+    size_t nd = r->n;
+    if (plus)
+        return (nd >= 8 && nd <= 15) ? R_PHONE_INTL : R_NONE;
+    if (nd >= 10 && r->c[0] == '0' && r->c[1] == '0')
+        return nd <= 17 ? R_PHONE_INTL : R_NONE;
+    if (r->c[0] == '0' && nd >= 9 && nd <= 13 && ng <= 4)
+        return R_PHONE_NATIONAL; /* trunk prefix: DE, AT, HU (06), UK */
+    int any = sc->lang == REDACT_LANG_AUTO;
+    if ((any || sc->lang == REDACT_LANG_EN) && nd == 10 && r->c[0] >= '2' && r->c[3] >= '2' &&
+        ((ng == 3 && g[0] == 3 && g[1] == 3) || (r->start > 0 && sc->s[r->start - 1] == '(')))
+        return R_PHONE_NATIONAL; /* NANP 415-555-0123, (415) 555 0123 */
+    if ((any || sc->lang == REDACT_LANG_PL) && nd == 9 && r->c[0] >= '1' &&
+        ((ng == 3 && g[0] == 3 && g[1] == 3) || (ng == 4 && g[0] == 2 && g[1] == 3) || ng == 1))
+        return R_PHONE_NATIONAL; /* 512 345 678, 22 123 45 67 */
+    if ((any || sc->lang == REDACT_LANG_HU) && nd == 9 && ng == 3 && g[0] == 2 &&
+        (memcmp(r->c, "20", 2) == 0 || memcmp(r->c, "30", 2) == 0 || memcmp(r->c, "70", 2) == 0))
+        return R_PHONE_NATIONAL; /* 30 123 4567 */
+    return R_NONE;
+}
+
+/* Postal code + city: "10115 Berlin", "1010 Wien", "00-950 Warszawa". */
+static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
+{
+    int pl_shape = ng == 2 && g[0] == 2 && g[1] == 3 && r->sep[2] == '-';
+    if (!(ng == 1 && (r->n == 4 || r->n == 5)) && !pl_shape)
+        return 0;
+    size_t e = r->end[r->n - 1];
+    tok w;
+    if (e >= sc->n || sc->s[e] != ' ' || !next_word(sc, e, 1, " ", &w) ||
+        !(w.flags & TF_CAP) || (w.flags & TF_DIGIT))
+        return 0;
+    dmatch m;
+    int city = dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CITY));
+    size_t wend = city ? m.end : w.end;
+    int street = sc->street_end != NO_CTX && r->start >= sc->street_end &&
+                 r->start - sc->street_end <= 8;
+    if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
+        (pl_shape && !word_kinds(sc, w.start, w.end))) {
+        emit(sc, r->start, wend, REDACT_ADDRESS, R_ADDR_POSTCODE);
+        return wend;
+    }
+    return 0;
+}
+
+/* House number at i (after optional spaces): "12", "12a", "12-14", "10/5",
+ * "12." (Hungarian). Returns its end or 0. */
+static size_t house_number(const scan *sc, size_t i)
+{
+    size_t j = i, k = 0;
+    while (j < sc->n && sc->s[j] == ' ' && k < 2) {
+        j++;
+        k++;
+    }
+    size_t d = 0;
+    while (j < sc->n && is_digit(sc->s[j]) && d < 5) {
+        j++;
+        d++;
+    }
+    if (d == 0 || d > 4 || (j < sc->n && is_digit(sc->s[j])))
+        return 0;
+    if (j < sc->n && ((sc->s[j] >= 'a' && sc->s[j] <= 'z') || (sc->s[j] >= 'A' && sc->s[j] <= 'Z')) &&
+        !is_word_at(sc, j + 1))
+        j++;
+    if (j + 1 < sc->n && (sc->s[j] == '/' || sc->s[j] == '-') && is_digit(sc->s[j + 1])) {
+        j++;
+        for (d = 0; j < sc->n && is_digit(sc->s[j]) && d < 4; d++)
+            j++;
+    }
+    if (j < sc->n && is_word_at(sc, j))
+        return 0; /* "12mg", "5Tabletten" */
+    if (j < sc->n && sc->s[j] == '.' && sc->lang != REDACT_LANG_DE && sc->lang != REDACT_LANG_EN)
+        j++;
+    return j;
+}
+
+/* A digit token at t. Returns where scanning resumes. */
+static size_t on_number(scan *sc, const tok *t)
+{
+    size_t p = t->start;
+    /* Codes glued to letters ("RE-2024-0815", "A-12") are references. */
+    if (p >= 2 && sc->s[p - 1] == '-' && (cls_at(sc, p - 2, NULL) & RF_ALPHA))
+        return t->end;
+
+    size_t e = date_words(sc, p);
+    if (e)
+        return e;
+
+    run r;
+    collect_digits(sc, p, &r);
+    size_t g[12];
+    size_t ng = groups(&r, g, 11);
+    if (ng > 11)
+        return r.end[r.n - 1];
+    size_t rend = r.end[r.n - 1];
+
+    e = date_numeric(sc, &r, g, ng);
+    if (e)
+        return e;
+
+    /* RVNR written with its letter: "12 010180 M 123" or "12010180M123". */
+    if (r.n == 8) {
+        size_t j = rend;
+        if (j < sc->n && sc->s[j] == ' ')
+            j++;
+        if (j + 1 < sc->n && sc->s[j] >= 'A' && sc->s[j] <= 'Z') {
+            size_t k = j + 1;
+            if (k < sc->n && sc->s[k] == ' ')
+                k++;
+            if (k + 3 <= sc->n && is_digit(sc->s[k]) && is_digit(sc->s[k + 1]) &&
+                is_digit(sc->s[k + 2]) && !is_word_at(sc, k + 3)) {
+                char buf[12];
+                memcpy(buf, r.c, 8);
+                buf[8] = (char)sc->s[j];
+                memcpy(buf + 9, sc->s + k, 3);
+                if (redact__rvnr_valid(buf, 12)) {
+                    emit(sc, p, k + 3, REDACT_NATIONAL_ID, R_RVNR);
+                    return k + 3;
+                }
+            }
+        }
+    }
+
+    int plus = p > 0 && sc->s[p - 1] == '+';
+    size_t pstart = plus ? p - 1 : p;
+    if (p > 0 && sc->s[p - 1] == '(')
+        pstart = p - 1;
+    if (p > 1 && sc->s[p - 1] == '(' && sc->s[p - 2] == '+') {
+        plus = 1;
+        pstart = p - 2;
+    }
+    int idctx = ctx_recent(sc, RK_CTX_ID, p, WIN_ID);
+    int neg = ctx_recent(sc, RK_CTX_NEG, p, WIN_NEG) && !idctx;
+    int alpha_tail = rend < sc->n && is_word_at(sc, rend);
+    size_t unit = alpha_tail ? 0 : unit_after(sc, rend);
+
+    /* Identifiers: try every prefix that ends at a group boundary. */
+    if (!plus && !neg && !alpha_tail) {
+        for (size_t i = 1; i <= r.n; i++) {
+            if (i < r.n && !r.sep[i])
+                continue;
+            if (i < 9 || i > 11)
+                continue;
+            redact_category cat;
+            uint16_t rule = numeric_id(sc, r.c, i, idctx || sc->lang == REDACT_LANG_AUTO, &cat);
+            if (rule == R_NONE && i == 9 &&
+                (idctx || sc->lang == REDACT_LANG_EN || sc->lang == REDACT_LANG_AUTO) &&
+                redact__ssn_shape(r.c, 9) &&
+                (idctx || (ng == 3 && g[0] == 3 && g[1] == 2 && r.sep[3] == '-' &&
+                           r.sep[5] == '-'))) {
+                rule = R_SSN;
+                cat = REDACT_NATIONAL_ID;
+            }
+            if (rule != R_NONE) {
+                emit(sc, p, r.end[i - 1], cat, rule);
+                return r.end[i - 1];
+            }
+        }
+    }
+
+    if (unit || alpha_tail)
+        return rend; /* a dose or a measurement, not a contact detail */
+
+    if (!neg || plus) {
+        uint16_t rule = phone_shape(sc, &r, g, ng, plus);
+        if (rule == R_NONE && ctx_recent(sc, RK_CTX_PHONE, pstart, WIN_PHONE) && r.n >= 6 &&
+            r.n <= 15)
+            rule = R_PHONE_CONTEXT;
+        if (rule != R_NONE) {
+            emit(sc, pstart, rend, REDACT_PHONE, rule);
+            return rend;
+        }
+    }
+    if (!neg) {
+        e = postcode(sc, &r, g, ng);
+        if (e)
+            return e;
+    }
+    return rend;
+}
+
+/* -------------------------------------------------- alphanumeric tokens */
+
+static int is_upper_ascii(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+/* IBAN: two letters, two digits, then groups of letters/digits separated by
+ * single spaces, exactly as long as the country's registered length. */
+static size_t try_iban(scan *sc, size_t p)
+{
+    const unsigned char *s = sc->s;
+    if (p + 4 > sc->n || !is_upper_ascii(s[p]) || !is_upper_ascii(s[p + 1]) || !is_digit(s[p + 2]) ||
+        !is_digit(s[p + 3]))
+        return 0;
+    char cc[2] = {(char)s[p], (char)s[p + 1]};
+    size_t want = redact__iban_length(cc, 2);
+    if (!want)
+        return 0;
+    char buf[34];
+    size_t k = 0, i = p;
+    while (i < sc->n && k < want) {
+        unsigned char c = s[i];
+        if (is_digit(c) || is_upper_ascii(c)) {
+            buf[k++] = (char)c;
+            i++;
+        } else if (c >= 'a' && c <= 'z') {
+            buf[k++] = (char)(c - 32);
+            i++;
+        } else if (c == ' ' && i + 1 < sc->n && (is_digit(s[i + 1]) || is_upper_ascii(s[i + 1]))) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    if (k != want || is_word_at(sc, i) || !redact__iban_valid(buf, k))
+        return 0;
+    emit(sc, p, i, REDACT_IBAN, R_IBAN);
+    return i;
+}
+
+/* ICD-10: letter, two digits, optional ".d" or ".dd" ("E11.9", "F32.1"). The
+ * short form "J45" counts only after a diagnosis word, since "B12" or "A12"
+ * are just as often vitamins or seats. */
+static size_t try_icd(scan *sc, const tok *t)
+{
+    const unsigned char *s = sc->s;
+    size_t p = t->start;
+    if (t->end - p != 3 || !is_upper_ascii(s[p]) || s[p] == 'U' || !is_digit(s[p + 1]) ||
+        !is_digit(s[p + 2]))
+        return 0;
+    size_t e = t->end;
+    int sub = 0;
+    if (e + 1 < sc->n && s[e] == '.' && (is_digit(s[e + 1]) || s[e + 1] == '-')) {
+        size_t j = e + 1, k = 0;
+        while (j < sc->n && (is_digit(s[j]) || is_upper_ascii(s[j]) || s[j] == '-') && k < 3) {
+            j++;
+            k++;
+        }
+        if (!is_word_at(sc, j)) {
+            e = j;
+            sub = 1;
+        }
+    }
+    if (!sub && !ctx_recent(sc, RK_CTX_ICD, p, WIN_ICD))
+        return 0;
+    if (!sub && is_word_at(sc, e))
+        return 0;
+    emit(sc, p, e, REDACT_CONDITION, R_ICD10);
+    return e;
+}
+
+/* UK postcode "SW1A 1AA", "M1 1AE": outward code token, space, inward code. */
+static size_t try_uk_postcode(scan *sc, const tok *t)
+{
+    const unsigned char *s = sc->s;
+    size_t p = t->start, l = t->end - p;
+    if (l < 2 || l > 4 || !is_upper_ascii(s[p]))
+        return 0;
+    for (size_t i = p; i < t->end; i++)
+        if (!is_digit(s[i]) && !is_upper_ascii(s[i]))
+            return 0;
+    size_t e = t->end;
+    if (e + 4 > sc->n || s[e] != ' ' || !is_digit(s[e + 1]) || !is_upper_ascii(s[e + 2]) ||
+        !is_upper_ascii(s[e + 3]) || is_word_at(sc, e + 4))
+        return 0;
+    emit(sc, p, e + 4, REDACT_ADDRESS, R_ADDR_POSTCODE);
+    return e + 4;
+}
+
+static size_t on_alnum(scan *sc, const tok *t)
+{
+    size_t e = try_iban(sc, t->start);
+    if (e)
+        return e;
+    const unsigned char *s = sc->s;
+    size_t p = t->start;
+    if (t->end - p == 10 && (is_upper_ascii(s[p]) || (s[p] >= 'a' && s[p] <= 'z'))) {
+        char buf[10];
+        buf[0] = (char)(s[p] & ~0x20);
+        memcpy(buf + 1, s + p + 1, 9);
+        if (redact__kvnr_valid(buf, 10) && !ctx_recent(sc, RK_CTX_NEG, p, WIN_NEG)) {
+            emit(sc, p, t->end, REDACT_HEALTH_ID, R_KVNR);
+            return t->end;
+        }
+    }
+    if (t->end - p == 12 && is_digit(s[p])) {
+        char buf[12];
+        memcpy(buf, s + p, 12);
+        buf[8] = (char)(buf[8] & ~0x20);
+        if (redact__rvnr_valid(buf, 12)) {
+            emit(sc, p, t->end, REDACT_NATIONAL_ID, R_RVNR);
+            return t->end;
+        }
+    }
+    e = try_icd(sc, t);
+    if (e)
+        return e;
+    e = try_uk_postcode(sc, t);
+    if (e)
+        return e;
+    return t->end;
+}
+
+/* ---------------------------------------------------------------- words */
+
+static const char *const street_suffixes[] = {"strasse", "weg",   "gasse", "allee",
+                                              "platz",   "ring",  "damm",  "ufer",
+                                              "chaussee", "steig", "pfad",  "str"};
+
+/* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
+static int street_compound(const scan *sc, const tok *t, size_t *after)
+{
+    char f[48];
+    size_t fl = 0, i = t->start;
+    while (i < t->end) {
+        uint32_t cp;
+        char b[2];
+        unsigned cls;
+        size_t l = redact__utf8(sc->s, i, sc->n, &cp);
+        size_t k = redact__fold(cp, b, &cls);
+        if (fl + k > sizeof f)
+            return 0;
+        memcpy(f + fl, b, k);
+        fl += k;
+        i += l;
+    }
+    for (size_t k = 0; k < sizeof street_suffixes / sizeof street_suffixes[0]; k++) {
+        size_t sl = strlen(street_suffixes[k]);
+        if (fl < sl + 3 || memcmp(f + fl - sl, street_suffixes[k], sl) != 0)
+            continue;
+        size_t e = t->end;
+        if (sl == 3) { /* "Hauptstr." needs its dot */
+            if (e >= sc->n || sc->s[e] != '.')
+                continue;
+            e++;
+        }
+        *after = e;
+        return 1;
+    }
+    return 0;
+}
+
+/* Address around a street word: name words before it (and, in English, a
+ * house number before those), a house number after it. */
+static size_t street_post(scan *sc, const tok *t, size_t mend)
+{
+    size_t start = t->start;
+    int names = 0;
+    for (size_t b = 0; b < 3; b++) {
+        const tok *p = prev_tok(sc, b);
+        if (!p || !(p->flags & TF_CAP) || (p->flags & TF_DIGIT) || p->start < sc->covered ||
+            (p->end != start - 1) || (sc->s[p->end] != ' ' && sc->s[p->end] != '-'))
+            break;
+        start = p->start;
+        names++;
+    }
+    if (!names)
+        return 0;
+    size_t hn = house_number(sc, mend);
+    if (hn) {
+        emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
+        sc->street_end = hn;
+        return hn;
+    }
+    /* English order: "221B Baker Street" */
+    const tok *num = prev_tok(sc, (size_t)names);
+    if (num && (num->flags & TF_DIGIT) && num->start >= sc->covered && num->end + 1 == start &&
+        num->end - num->start <= 4) {
+        emit(sc, num->start, mend, REDACT_ADDRESS, R_ADDR_STREET);
+        sc->street_end = mend;
+        return mend;
+    }
+    return 0;
+}
+
+/* "ul. Marszałkowska 10/5", "al. Jana Pawła II 12". */
+static size_t street_pre(scan *sc, size_t start, size_t mend)
+{
+    size_t at = mend;
+    tok w;
+    int words = 0;
+    for (int k = 0; k < 4; k++) {
+        if (!next_word(sc, at, 2, " ", &w))
+            break;
+        if (w.flags & TF_DIGIT) {
+            if (words == 0 && w.end - w.start <= 2) { /* "ul. 3 Maja" */
+                at = w.end;
+                continue;
+            }
+            break;
+        }
+        if (!(w.flags & TF_CAP))
+            break;
+        at = w.end;
+        words++;
+    }
+    if (!words)
+        return 0;
+    size_t hn = house_number(sc, at);
+    if (!hn)
+        return 0;
+    size_t j = hn; /* "10 m. 5" (Polish flat number) */
+    if (j + 4 < sc->n && memcmp(sc->s + j, " m. ", 4) == 0 && is_digit(sc->s[j + 4])) {
+        j += 4;
+        while (j < sc->n && is_digit(sc->s[j]))
+            j++;
+        hn = j;
+    }
+    emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
+    sc->street_end = hn;
+    return hn;
+}
+
+/* Medication followed by a dose: "Ibuprofen 400 mg", "Metformin 1000mg". */
+static size_t dose_after(const scan *sc, size_t e)
+{
+    size_t j = e;
+    if (j < sc->n && sc->s[j] == ' ')
+        j++;
+    size_t d = 0;
+    while (j < sc->n && (is_digit(sc->s[j]) || ((sc->s[j] == ',' || sc->s[j] == '.') && d > 0 &&
+                                                j + 1 < sc->n && is_digit(sc->s[j + 1]))) &&
+           d < 8) {
+        j++;
+        d++;
+    }
+    if (d == 0)
+        return e;
+    tok w;
+    if (!next_word(sc, j, 1, " ", &w))
+        return e;
+    dmatch m;
+    if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
+        return m.end;
+    return e;
+}
+
+#define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
+#define CTX_KINDS                                                                            \
+    (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |    \
+     RK_BIT(RK_CTX_ADDR) | RK_BIT(RK_CTX_ICD))
+
+static size_t on_word(scan *sc, tok *t)
+{
+    dmatch m = {t->end, 0};
+    int hit = dict_match(sc, t->start, &m);
+    uint32_t k = hit ? m.kinds : 0;
+    size_t mend = hit ? m.end : t->end;
+    t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
+
+    for (int c = 0; c < RK__COUNT; c++)
+        if ((k & CTX_KINDS) & RK_BIT(c))
+            sc->ctx[c] = mend;
+
+    if (k & HEALTH_KINDS) {
+        redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
+                              : (k & RK_BIT(RK_MEDICATION)) ? REDACT_MEDICATION
+                                                            : REDACT_TREATMENT;
+        uint16_t rule = cat == REDACT_CONDITION    ? R_DICT_CONDITION
+                        : cat == REDACT_MEDICATION ? R_DICT_MEDICATION
+                                                   : R_DICT_TREATMENT;
+        size_t e = cat == REDACT_MEDICATION ? dose_after(sc, mend) : mend;
+        emit(sc, t->start, e, cat, rule);
+        return e;
+    }
+    if (k & RK_BIT(RK_CTX_NAME))
+        return person_after(sc, mend, " :,", 0, 0, R_PERSON_INTRO);
+    if (k & RK_BIT(RK_TITLE))
+        return person_after(sc, mend, " .", 1, 0, R_PERSON_TITLE);
+    if (k & RK_BIT(RK_SIGNOFF))
+        return person_after(sc, mend, " ,!.:\n\r-", 0, 0, R_PERSON_SIGNOFF);
+    if (k & RK_BIT(RK_GREET))
+        return person_after(sc, mend, " ,", 0, 0, R_PERSON_GREETING);
+    if (k & RK_BIT(RK_STREET_PRE)) {
+        size_t e = street_pre(sc, t->start, mend);
+        if (e)
+            return e;
+    }
+    if (k & RK_BIT(RK_STREET_POST)) {
+        size_t e = street_post(sc, t, mend);
+        if (e)
+            return e;
+    }
+    if (k & RK_BIT(RK_TITLE_POST)) {
+        const tok *p = prev_tok(sc, 0);
+        if (p && prev_is_name_word(sc, p, t->start)) {
+            size_t start = p->start;
+            const tok *q = prev_tok(sc, 1);
+            if (q && prev_is_name_word(sc, q, p->start))
+                start = q->start;
+            emit(sc, start, p->end, REDACT_PERSON, R_PERSON_TITLE);
+        }
+        return mend;
+    }
+    if (k & RK_BIT(RK_MONTH)) { /* "March 12, 1980" */
+        int d, y;
+        size_t j = mend;
+        while (j < sc->n && sc->s[j] == ' ')
+            j++;
+        size_t ld = digits_at(sc, j, &d);
+        if (ld >= 1 && ld <= 2 && d >= 1 && d <= 31) {
+            size_t e = j + ld;
+            while (e < sc->n && (sc->s[e] == ',' || sc->s[e] == ' '))
+                e++;
+            size_t ly = digits_at(sc, e, &y);
+            if (ly == 4) {
+                date_found(sc, t->start, e + 4, y);
+                return e + 4;
+            }
+        }
+    }
+    if ((k & RK_BIT(RK_FIRSTNAME)) && (t->flags & TF_CAP) && m.end == t->end) {
+        size_t start = t->start;
+        if (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO) {
+            /* Hungarian order: family name first ("Kovács Anna"). */
+            const tok *p = prev_tok(sc, 0);
+            if (p && prev_is_name_word(sc, p, t->start))
+                start = p->start;
+        }
+        size_t end = t->end;
+        for (int n2 = 0; n2 < 2; n2++) {
+            tok v;
+            if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
+                break;
+            if (!next_word(sc, end + 1, 0, "", &v) || !name_word(sc, &v, 0))
+                break;
+            end = v.end;
+        }
+        emit(sc, start, end, REDACT_PERSON, R_PERSON_FIRSTNAME);
+        return end;
+    }
+    if (!k && (t->flags & TF_CAP)) {
+        size_t after;
+        if (street_compound(sc, t, &after)) {
+            size_t hn = house_number(sc, after);
+            if (hn) {
+                size_t start = t->start;
+                const tok *p = prev_tok(sc, 0); /* "Karl-Marx-Straße", "Berliner Str." */
+                for (size_t b = 0; b < 2 && p; b++) {
+                    if (!(p->flags & TF_CAP) || p->start < sc->covered || p->end + 1 != start ||
+                        (sc->s[p->end] != '-' && sc->s[p->end] != ' '))
+                        break;
+                    start = p->start;
+                    p = prev_tok(sc, b + 1);
+                }
+                emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
+                sc->street_end = hn;
+                return hn;
+            }
+        }
+    }
+    return mend > t->end ? mend : t->end;
+}
+
+/* ---------------------------------------------------------------- e-mail */
+
+static int local_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+           c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static int domain_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' || c == '.';
+}
+
+static size_t on_at(scan *sc, size_t at)
+{
+    size_t ls = at, k = 0;
+    while (ls > 0 && local_char(sc->s[ls - 1]) && k < 64) {
+        ls--;
+        k++;
+    }
+    while (ls < at && sc->s[ls] == '.')
+        ls++;
+    if (ls == at)
+        return at + 1;
+    size_t de = at + 1, lastdot = 0;
+    while (de < sc->n && domain_char(sc->s[de]) && de - at < 254) {
+        if (sc->s[de] == '.')
+            lastdot = de;
+        de++;
+    }
+    while (de > at + 1 && (sc->s[de - 1] == '.' || sc->s[de - 1] == '-')) {
+        de--;
+        if (lastdot == de)
+            lastdot = 0;
+    }
+    if (!lastdot || lastdot <= at + 1 || de - lastdot < 3)
+        return at + 1;
+    for (size_t i = lastdot + 1; i < de; i++)
+        if (is_digit(sc->s[i]) || sc->s[i] == '-')
+            return at + 1;
+    emit(sc, ls, de, REDACT_EMAIL, R_EMAIL);
+    return de;
+}
+
+/* ------------------------------------------------------------------ scan */
+
+int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_lang lang,
+                redact_finding *out, size_t max, size_t *n_out)
+{
+    if (n_out)
+        *n_out = 0;
+    if (!eng || (!text && len) || !out || !n_out || (unsigned)lang > REDACT_LANG_HU)
+        return REDACT_E_INVAL;
+    scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.t = eng->t;
+    sc.s = (const unsigned char *)text;
+    sc.n = len;
+    sc.lang = lang;
+    static const unsigned bits[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
+                                    RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
+    sc.langbits = bits[lang];
+    sc.out = out;
+    sc.max = max;
+    sc.street_end = NO_CTX;
+    for (int k = 0; k < RK__COUNT; k++)
+        sc.ctx[k] = NO_CTX;
+    if (max == 0 && len > 0) {
+        return REDACT_E_NOSPACE;
+    }
+
+    size_t i = 0;
+    while (i < len && !sc.full) {
+        if (i < sc.covered) {
+            i = sc.covered;
+            continue;
+        }
+        unsigned char c = sc.s[i];
+        if (c == '@') {
+            i = on_at(&sc, i);
+            continue;
+        }
+        size_t l;
+        unsigned cls = cls_at(&sc, i, &l);
+        if (!(cls & RF_WORD)) {
+            i += l;
+            continue;
+        }
+        tok t;
+        t.start = i;
+        t.cls = cls;
+        t.flags = (cls & RF_UPPER) ? TF_CAP : 0;
+        t.kinds = 0;
+        size_t j = i;
+        while (j < len) {
+            unsigned cj = cls_at(&sc, j, &l);
+            if (!(cj & RF_WORD))
+                break;
+            t.flags |= (cj & RF_DIGIT) ? TF_DIGIT : ((cj & RF_ALPHA) ? TF_ALPHA : 0);
+            j += l;
+        }
+        t.end = j;
+        size_t next;
+        if (cls & RF_DIGIT)
+            next = on_number(&sc, &t);
+        else if (t.flags & TF_DIGIT)
+            next = on_alnum(&sc, &t);
+        else
+            next = on_word(&sc, &t);
+        sc.prev[sc.nprev & 3] = t;
+        sc.nprev++;
+        i = next > t.end ? next : t.end;
+    }
+    *n_out = sc.cnt;
+    return sc.full ? REDACT_E_NOSPACE : REDACT_OK;
+}
+
+/* --------------------------------------------------------------- apply */
+
+size_t redact_apply_size(size_t len, const redact_finding *f, size_t n)
+{
+    size_t out = len;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = redact_category_name(f[i].cat);
+        out = out - (f[i].end - f[i].start) + strlen(name) + 2;
+    }
+    return out;
+}
+
+int redact_apply(const char *text, size_t len, const redact_finding *f, size_t n, char *out,
+                 size_t out_cap, size_t *out_len)
+{
+    if ((!text && len) || (!f && n) || !out || !out_len)
+        return REDACT_E_INVAL;
+    size_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].start < prev || f[i].end <= f[i].start || f[i].end > len)
+            return REDACT_E_INVAL;
+        prev = f[i].end;
+    }
+    size_t need = redact_apply_size(len, f, n);
+    if (out_cap < need + 1)
+        return REDACT_E_NOSPACE;
+    size_t o = 0, at = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + o, text + at, f[i].start - at);
+        o += f[i].start - at;
+        const char *name = redact_category_name(f[i].cat);
+        size_t nl = strlen(name);
+        out[o++] = '[';
+        memcpy(out + o, name, nl);
+        o += nl;
+        out[o++] = ']';
+        at = f[i].end;
+    }
+    memcpy(out + o, text + at, len - at);
+    o += len - at;
+    out[o] = 0;
+    *out_len = o;
+    return REDACT_OK;
+}

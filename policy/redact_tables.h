@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal to redact: the layout of the dictionary automaton that
+ * policy/tools/redact_gen.c compiles from policy/dict/ at build time, and the
+ * UTF-8 decoding and case/diacritic folding that both the generator and the
+ * scanner use. Sharing the fold here is what guarantees that a term folded at
+ * build time matches the same text folded at scan time.
+ *
+ * Not a public API: only redact*.c and the generator include it. It holds no
+ * state; everything is static inline or const data.
+ */
+#ifndef REDACT_TABLES_H
+#define REDACT_TABLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Dictionary kinds; a node carries a bit mask of them. The file name of a
+ * dictionary (policy/dict/<kind>.<lang>.txt) selects the kind. */
+enum {
+    RK_CONDITION = 0,
+    RK_MEDICATION,
+    RK_TREATMENT,
+    RK_FIRSTNAME,
+    RK_CTX_BIRTH,  /* "geb.", "born", "urodzony", "született" */
+    RK_CTX_PHONE,  /* "Tel.", "Handy", "phone", "telefon" */
+    RK_CTX_NEG,    /* invoice/order/room/price words: numbers after them are not PII */
+    RK_CTX_NAME,   /* "mein Name ist", "my name is", "nazywam się", "a nevem" */
+    RK_CTX_ID,     /* "KVNR", "PESEL", "TAJ", "NHS number" */
+    RK_CTX_ADDR,   /* "wohne in", "address", "adres", "lakcím" */
+    RK_CTX_ICD,    /* "ICD", "Diagnose", "diagnosis", "rozpoznanie" */
+    RK_TITLE,      /* Herr, Frau, Dr., Mr, Pan, Pani */
+    RK_TITLE_POST, /* Hungarian post-positioned: úr, asszony, néni */
+    RK_GREET,      /* Hallo, Dear, Dzień dobry, Kedves */
+    RK_SIGNOFF,    /* Viele Grüße, Regards, Pozdrawiam, Üdvözlettel */
+    RK_STREET_PRE, /* ul., ulica, al. (name follows) */
+    RK_STREET_POST,/* Street, Road, utca, út, Straße as separate word */
+    RK_MONTH,
+    RK_CITY,
+    RK_STOP,       /* capitalised words that are never names: Team, Praxis */
+    RK_UNIT,       /* dose units: mg, ml, IE, Tabletten */
+    RK__COUNT
+};
+
+#define RK_BIT(k) (1u << (k))
+
+/* Language bits of a node (union of the dictionaries its terms came from). */
+#define RL_ALL (1u << 0)
+#define RL_DE (1u << 1)
+#define RL_EN (1u << 2)
+#define RL_PL (1u << 3)
+#define RL_HU (1u << 4)
+
+/* One automaton state. Edges of node i are edge_label/edge_target
+ * [first_edge, first_edge + n_edges), sorted by label. exact: kinds whose term
+ * ends here at a word boundary; stem: kinds whose term may continue with any
+ * letters (inflection, compounds) up to the end of the word. */
+typedef struct {
+    uint32_t first_edge;
+    uint16_t n_edges;
+    uint8_t langs;
+    uint8_t pad;
+    uint32_t exact;
+    uint32_t stem;
+} redact__node;
+
+typedef struct {
+    const redact__node *nodes;
+    size_t n_nodes;
+    const uint8_t *edge_label;
+    const uint32_t *edge_target;
+    size_t n_edges;
+    const uint32_t *root; /* dense 256-entry first step; 0 = no edge */
+    size_t max_depth;     /* longest folded term, bounds the walk */
+} redact__tables;
+
+/* Defined in the generated redact_tables.c. */
+extern const redact__tables redact__dict;
+
+/* Decodes one code point at s[i] (i < n). Returns its byte length (>= 1).
+ * Invalid or truncated sequences yield U+FFFD with length 1, so every byte is
+ * consumed exactly once and the scan stays linear. */
+static inline size_t redact__utf8(const unsigned char *s, size_t i, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        v = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        v = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        v = c & 0x07u;
+    } else {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    if (i + len > n) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    for (size_t k = 1; k < len; k++) {
+        unsigned char d = s[i + k];
+        if ((d & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return 1;
+        }
+        v = (v << 6) | (d & 0x3Fu);
+    }
+    if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF)) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    *cp = v;
+    return len;
+}
+
+/* Character classes returned by redact__fold. */
+#define RF_WORD (1u << 0)  /* letter, digit or combining mark: part of a word */
+#define RF_UPPER (1u << 1) /* upper-case letter */
+#define RF_DIGIT (1u << 2)
+#define RF_ALPHA (1u << 3)
+
+/* Base letters of U+00C0..U+00FF and U+0100..U+017F; '.' marks a non-letter. */
+static const char redact__fold_l1[65] = "aaaaaaaceeeeiiiidnooooo.ouuuuyts"
+                                        "aaaaaaaceeeeiiiidnooooo.ouuuuyty";
+static const char redact__fold_la[129] =
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkklllllll"
+    "lllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+/* Folds one code point to at most two lower-case ASCII bytes in out (returns
+ * the count, possibly 0 for combining marks) and sets *cls. Letters outside
+ * Latin fold to 0x01, which no term contains, so they are word characters that
+ * never match. Diacritics are dropped on purpose: chat users often type
+ * "Migrane" or "cukrzyca" without them, and the folding is also applied to the
+ * dictionary so both spellings meet. */
+static inline size_t redact__fold(uint32_t cp, char out[2], unsigned *cls)
+{
+    if (cp < 0x80) {
+        if (cp >= 'a' && cp <= 'z') {
+            *cls = RF_WORD | RF_ALPHA;
+            out[0] = (char)cp;
+            return 1;
+        }
+        if (cp >= 'A' && cp <= 'Z') {
+            *cls = RF_WORD | RF_ALPHA | RF_UPPER;
+            out[0] = (char)(cp + 32);
+            return 1;
+        }
+        if (cp >= '0' && cp <= '9') {
+            *cls = RF_WORD | RF_DIGIT;
+            out[0] = (char)cp;
+            return 1;
+        }
+        *cls = 0;
+        return 0;
+    }
+    if (cp == 0xB5) { /* micro sign, as in "µg" */
+        *cls = RF_WORD | RF_ALPHA;
+        out[0] = 'u';
+        return 1;
+    }
+    if (cp >= 0xC0 && cp <= 0xFF) {
+        char b = redact__fold_l1[cp - 0xC0];
+        if (b == '.') {
+            *cls = 0;
+            return 0;
+        }
+        *cls = RF_WORD | RF_ALPHA | (cp < 0xDF ? RF_UPPER : 0u);
+        if (cp == 0xDF) { /* ß */
+            out[0] = 's';
+            out[1] = 's';
+            return 2;
+        }
+        out[0] = b;
+        return 1;
+    }
+    if (cp >= 0x100 && cp <= 0x17F) {
+        unsigned upper;
+        if (cp == 0x138 || cp == 0x149 || cp == 0x17F)
+            upper = 0;
+        else if (cp >= 0x139 && cp <= 0x148)
+            upper = (cp & 1u);
+        else if (cp == 0x178)
+            upper = 1;
+        else if (cp >= 0x179)
+            upper = (cp & 1u);
+        else
+            upper = !(cp & 1u);
+        *cls = RF_WORD | RF_ALPHA | (upper ? RF_UPPER : 0u);
+        out[0] = redact__fold_la[cp - 0x100];
+        return 1;
+    }
+    if (cp >= 0x300 && cp <= 0x36F) { /* combining marks belong to the word */
+        *cls = RF_WORD;
+        return 0;
+    }
+    if ((cp >= 0x180 && cp <= 0x24F) || (cp >= 0x370 && cp <= 0x3FF && cp != 0x37E && cp != 0x387) ||
+        (cp >= 0x400 && cp <= 0x52F) || (cp >= 0x1E00 && cp <= 0x1EFF)) {
+        *cls = RF_WORD | RF_ALPHA;
+        out[0] = 0x01;
+        return 1;
+    }
+    *cls = 0;
+    return 0;
+}
+
+#endif
