@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: Apache-2.0
+// The staff console: POST /api/login (the gateway sets an HttpOnly session cookie), then
+// caregate.staff.v1 over /ws/staff: queue with waiting times, filters and unread counts; opening a
+// conversation (an audited access, so moving through the list with j/k does NOT open anything);
+// replies and private notes with client_ids; canned answers; status and assignment. Previews are
+// shown exactly as the gateway sends them (already redacted); the console never builds its own.
+
+import { CANNED, CLINIC_DEFAULTS, fillCanned } from './canned.js';
+import { translator } from '../i18n.js';
+
+const STR = {
+  de: {
+    login_title: 'Anmeldung für das Praxisteam', email: 'E-Mail-Adresse der Praxis', password: 'Passwort', login: 'Anmelden',
+    login_fine: 'Nur mit dem Praxiskonto. Jede Anmeldung und jeder Zugriff wird protokolliert.',
+    login_bad: 'E-Mail-Adresse oder Passwort stimmen nicht.', login_err: 'Anmeldung gerade nicht möglich ({code}).',
+    login_missing: 'Bitte E-Mail-Adresse und Passwort eingeben.', login_expired: 'Bitte melden Sie sich an.',
+    console: 'Konsole', shortcuts: 'Tastenkürzel', logout: 'Abmelden', queue: 'Warteschlange',
+    f_mine: 'Meine', f_unassigned: 'Nicht zugewiesen', f_all: 'Alle', f_done: 'Erledigt',
+    queue_empty: 'Keine Unterhaltungen in dieser Ansicht.', pick: 'Unterhaltung auswählen',
+    pick_hint: 'Links eine Unterhaltung wählen: j/k zum Bewegen, Enter zum Öffnen.',
+    s_open: 'Offen', s_pending: 'Wartet auf Patient', s_snoozed: 'Zurückgestellt', s_done: 'Erledigt',
+    m_reply: 'Antwort an Patient', m_note: 'Interne Notiz', canned: 'Textbaustein einfügen', canned_pick: 'Textbaustein …',
+    reply_label: 'Antwort an den Patienten', note_label: 'Interne Notiz (für den Patienten unsichtbar)',
+    reply_hint: 'Alt+Enter sendet · Esc zurück zur Liste', send: 'Senden', save_note: 'Notiz speichern', close: 'Schließen',
+    take: 'Übernehmen', release: 'Freigeben', assigned_me: 'Ihnen zugewiesen', assigned_other: 'Zugewiesen an {who}',
+    unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung {id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
+    patient: 'Patient', note: 'Notiz', sending: 'wird gesendet …', sent: 'gesendet', failed: 'nicht gesendet',
+    unread: '{n} ungelesen', typing: 'Patient schreibt …',
+    e_policy_blocked: 'Nicht gesendet: Die Richtlinie blockiert diese Nachricht wegen {cats}. Bitte ohne diese Angaben formulieren; der Text steht wieder im Eingabefeld.',
+    e_window_closed: 'Nicht gesendet: Das Antwortfenster dieses Kanals ist geschlossen (24 Stunden).',
+    e_too_large: 'Nicht gesendet: Die Nachricht ist zu lang.', e_rate_limited: 'Zu viele Nachrichten in kurzer Zeit. Bitte kurz warten.',
+    e_forbidden: 'Dafür fehlt die Berechtigung.', e_generic: 'Fehler: {code}',
+    online: 'Verbunden', offline: 'Verbindung unterbrochen, neuer Versuch …', connecting: 'Verbinde …',
+    ch_web: 'Web-Chat', ch_whatsapp: 'WhatsApp', ch_messenger: 'Messenger', ch_instagram: 'Instagram',
+    min: '{n} Min.', hours: '{n} Std.', days: '{n} T.', now: 'gerade eben',
+    k_jk: 'nächste / vorige Unterhaltung in der Liste', k_open: 'Unterhaltung öffnen', k_r: 'Antwort schreiben',
+    k_n: 'Interne Notiz schreiben', k_send: 'senden (auch Strg+Enter)', k_t: 'übernehmen / freigeben',
+    k_e: 'als erledigt markieren', k_f: 'Filter: Meine, Nicht zugewiesen, Alle, Erledigt',
+    k_esc: 'Eingabe verlassen, zurück zur Liste', k_help: 'diese Hilfe',
+  },
+  en: {
+    login_title: 'Sign in for clinic staff', email: 'Clinic e-mail address', password: 'Password', login: 'Sign in',
+    login_fine: 'Clinic accounts only. Every sign-in and every access is logged.',
+    login_bad: 'E-mail address or password is wrong.', login_err: 'Sign-in is not possible right now ({code}).',
+    login_missing: 'Please enter e-mail address and password.', login_expired: 'Please sign in.',
+    console: 'Console', shortcuts: 'Shortcuts', logout: 'Sign out', queue: 'Queue',
+    f_mine: 'Mine', f_unassigned: 'Unassigned', f_all: 'All', f_done: 'Done',
+    queue_empty: 'No conversations in this view.', pick: 'Choose a conversation',
+    pick_hint: 'Choose a conversation on the left: j/k to move, Enter to open.',
+    s_open: 'Open', s_pending: 'Waiting for patient', s_snoozed: 'Snoozed', s_done: 'Done',
+    m_reply: 'Reply to patient', m_note: 'Private note', canned: 'Insert canned answer', canned_pick: 'Canned answer …',
+    reply_label: 'Reply to the patient', note_label: 'Private note (never shown to the patient)',
+    reply_hint: 'Alt+Enter sends · Esc back to the list', send: 'Send', save_note: 'Save note', close: 'Close',
+    take: 'Take', release: 'Release', assigned_me: 'Assigned to you', assigned_other: 'Assigned to {who}',
+    unassigned: 'Unassigned', conv_title: 'Conversation {id}', waiting: 'waiting {t}', answered: 'answered',
+    patient: 'Patient', note: 'Note', sending: 'sending …', sent: 'sent', failed: 'not sent',
+    unread: '{n} unread', typing: 'Patient is typing …',
+    e_policy_blocked: 'Not sent: the policy blocks this message because of {cats}. Please rephrase without these details; the text is back in the input field.',
+    e_window_closed: 'Not sent: the reply window of this channel is closed (24 hours).',
+    e_too_large: 'Not sent: the message is too long.', e_rate_limited: 'Too many messages in a short time. Please wait a moment.',
+    e_forbidden: 'You are not allowed to do that.', e_generic: 'Error: {code}',
+    online: 'Connected', offline: 'Connection lost, retrying …', connecting: 'Connecting …',
+    ch_web: 'Web chat', ch_whatsapp: 'WhatsApp', ch_messenger: 'Messenger', ch_instagram: 'Instagram',
+    min: '{n} min', hours: '{n} h', days: '{n} d', now: 'just now',
+    k_jk: 'next / previous conversation in the list', k_open: 'open conversation', k_r: 'write a reply',
+    k_n: 'write a private note', k_send: 'send (also Ctrl+Enter)', k_t: 'take / release',
+    k_e: 'mark as done', k_f: 'filters: mine, unassigned, all, done',
+    k_esc: 'leave the input, back to the list', k_help: 'this help',
+  },
+};
+const LANG = String(navigator.language || 'de').slice(0, 2) === 'en' ? 'en' : 'de';
+const cats = translator(LANG, 'Sie').cat;
+const t = (k, v) => {
+  const s = STR[LANG][k] ?? STR.de[k] ?? k;
+  return v ? s.replace(/\{(\w+)\}/g, (m, x) => (x in v ? String(v[x]) : m)) : s;
+};
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+};
+const uuid = () => crypto.randomUUID();
+const FILTERS = ['mine', 'unassigned', 'all', 'done'];
+
+const S = {
+  me: null, ws: null, opened: false, attempts: 0, timer: 0,
+  convs: new Map(),      // id -> summary from queue/conversation frames (+ local unread)
+  openId: null,          // the conversation whose history is shown
+  cursor: null,          // the highlighted queue entry (j/k), not necessarily opened
+  filter: sessionStorage.getItem('caregate.filter') || 'unassigned',
+  pending: new Map(),    // client_id -> {el, text, kind, conversation}
+  shown: new Set(),      // message ids in the open conversation
+  phone: CLINIC_DEFAULTS.phone, addressForm: 'Sie', lastTyping: 0, typingTimer: 0,
+};
+
+/* ---------- login ---------- */
+
+function showLogin(msg) {
+  if (S.ws) { S.ws.onclose = null; S.ws.close(); S.ws = null; }
+  clearTimeout(S.timer);
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = msg || '';
+  $('email').focus();
+}
+
+async function login(e) {
+  e.preventDefault();
+  const email = $('email').value.trim();
+  const password = $('password').value;
+  if (!email || !password) { $('login-error').textContent = t('login_missing'); return; }
+  $('login-btn').disabled = true;
+  try {
+    const r = await fetch('../api/login', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin',
+      body: JSON.stringify({ email, password }),
+    });
+    if (r.status === 401 || r.status === 403) { $('login-error').textContent = t('login_bad'); return; }
+    if (!r.ok) { $('login-error').textContent = t('login_err', { code: r.status }); return; }
+    const body = await r.json().catch(() => ({}));
+    S.me = body.staff || null;
+    sessionStorage.setItem('caregate.staff', JSON.stringify(S.me));
+    $('password').value = '';
+    startApp();
+  } catch {
+    $('login-error').textContent = t('login_err', { code: 'network' });
+  } finally {
+    $('login-btn').disabled = false;
+  }
+}
+
+async function logout() {
+  sessionStorage.removeItem('caregate.staff');
+  // Logout endpoint: an extension; the cookie is HttpOnly, so only the gateway can clear it.
+  try { await fetch('../api/logout', { method: 'POST', credentials: 'same-origin' }); } catch { /* offline */ }
+  S.me = null;
+  S.convs.clear();
+  S.openId = null;
+  showLogin('');
+}
+
+/* ---------- connection ---------- */
+
+function startApp() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = S.me ? [S.me.alias, S.me.role].filter(Boolean).join(' · ') : '';
+  connect();
+}
+
+function connect() {
+  clearTimeout(S.timer);
+  const url = new URL('../ws/staff', location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  setConn('connecting');
+  let ws;
+  try { ws = new WebSocket(url, 'caregate.staff.v1'); } catch { retry(); return; }
+  S.ws = ws;
+  let opened = false;
+  ws.onopen = () => { opened = true; S.attempts = 0; setConn('online'); };
+  ws.onmessage = (ev) => {
+    let m;
+    try { m = JSON.parse(ev.data); } catch { return; }
+    if (m && typeof m.type === 'string' && Object.prototype.hasOwnProperty.call(H, m.type)) H[m.type](m);
+  };
+  ws.onclose = async () => {
+    if (S.ws !== ws) return;
+    S.ws = null;
+    setConn('offline');
+    if (!opened) {
+      // The browser hides the upgrade's HTTP status. If the gateway is up but refused us, the
+      // session cookie is missing or expired: ask for a login instead of retrying forever.
+      const up = await fetch('../healthz', { cache: 'no-store' }).then((r) => r.ok, () => false);
+      if (up) { showLogin(S.me ? t('login_expired') : ''); return; }
+    }
+    retry();
+  };
+}
+
+function retry() {
+  const d = Math.min(20000, 700 * 2 ** S.attempts) * (0.6 + Math.random() * 0.4);
+  S.attempts = Math.min(S.attempts + 1, 8);
+  S.timer = setTimeout(connect, d);
+}
+
+function send(obj) {
+  if (S.ws && S.ws.readyState === 1) { S.ws.send(JSON.stringify(obj)); return true; }
+  return false;
+}
+
+function setConn(state) {
+  $('conn').textContent = t(state);
+  $('conn').dataset.state = state;
+}
+
+/* ---------- frames ---------- */
+
+const H = {
+  queue(m) {
+    S.convs.clear();
+    for (const c of m.conversations || []) S.convs.set(String(c.id), { unread: 0, ...c, id: String(c.id) });
+    renderQueue();
+    if (S.openId && S.convs.has(S.openId)) openConv(S.openId, false); // re-fetch after a reconnect
+  },
+  conversation(m) {
+    const id = String(m.id);
+    if (m.status === 'erased' || m.removed) {
+      S.convs.delete(id);
+      if (S.openId === id) closeConv();
+    } else {
+      const old = S.convs.get(id) || { unread: 0 };
+      const next = { ...old, ...m, id };
+      delete next.type;
+      S.convs.set(id, next);
+    }
+    renderQueue();
+    if (S.openId === id) renderConvHead();
+  },
+  history(m) {
+    const id = String(m.conversation);
+    if (id !== S.openId) return;
+    $('messages').replaceChildren();
+    S.shown.clear();
+    for (const x of m.messages || []) addMessage(x);
+    scrollDown();
+    markRead();
+  },
+  msg(m) {
+    const id = String(m.conversation);
+    if (id === S.openId) {
+      addMessage(m);
+      scrollDown();
+      if (m.from === 'patient') { setTyping(false); if (document.visibilityState === 'visible') markRead(); }
+      return;
+    }
+    const c = S.convs.get(id);
+    if (c && m.from === 'patient') { c.unread = (c.unread || 0) + 1; renderQueue(); }
+  },
+  note(m) { if (String(m.conversation) === S.openId) addMessage({ ...m, from: 'note' }); },
+  ack(m) {
+    const p = S.pending.get(m.client_id);
+    if (!p) return;
+    S.pending.delete(m.client_id);
+    if (m.id && S.shown.has(String(m.id))) { p.el.remove(); return; }
+    if (m.id) { S.shown.add(String(m.id)); p.el.dataset.id = m.id; }
+    p.el.dataset.state = 'sent';
+    p.stateEl.textContent = '✓ ' + t('sent');
+  },
+  typing(m) { if (String(m.conversation) === S.openId) setTyping(true); },
+  error(m) { onError(m); },
+  // Extensions the gateway may send: who am I, and clinic settings for canned answers.
+  me(m) { if (m.staff) { S.me = m.staff; sessionStorage.setItem('caregate.staff', JSON.stringify(S.me)); } },
+  config(m) {
+    if (m.clinic_phone) S.phone = String(m.clinic_phone);
+    if (m.address_form) S.addressForm = m.address_form;
+  },
+};
+
+function onError(m) {
+  const code = String(m.code || 'internal');
+  if (code === 'unauthorized') { showLogin(t('login_expired')); return; }
+  const p = m.client_id ? S.pending.get(m.client_id) : null;
+  let text;
+  if (code === 'policy_blocked') {
+    const list = (m.findings || []).map((f) => `${cats(f.category)} (${f.count ?? 1})`);
+    text = t('e_policy_blocked', { cats: list.join(', ') || '–' });
+  } else text = STR.de['e_' + code] ? t('e_' + code) : t('e_generic', { code });
+  if (p) {
+    S.pending.delete(m.client_id);
+    p.el.remove();
+    // Give the text back so it can be fixed, unless something new was typed meanwhile.
+    if (p.conversation === S.openId && !$('reply-text').value) $('reply-text').value = p.text;
+  }
+  const box = $('reply-error');
+  box.replaceChildren(el('p', null, text));
+  if (code === 'policy_blocked' && Array.isArray(m.findings) && m.findings.length) {
+    const ul = el('ul', 'findings');
+    for (const f of m.findings) ul.append(el('li', null, `${cats(f.category)} · ${f.category} · ${f.count ?? 1}`));
+    box.append(ul);
+  }
+  box.hidden = false;
+}
+
+/* ---------- queue ---------- */
+
+function inFilter(c, f) {
+  const mine = S.me && c.assignee != null && String(c.assignee) === String(S.me.id);
+  if (f === 'done') return c.status === 'done';
+  if (c.status === 'done') return false;
+  if (f === 'mine') return mine;
+  if (f === 'unassigned') return c.assignee == null || c.assignee === '';
+  return true;
+}
+
+function sortedVisible() {
+  const list = [...S.convs.values()].filter((c) => inFilter(c, S.filter));
+  // Longest waiting first; answered ones after, newest activity first.
+  const w = (c) => (c.waiting_since ? Date.parse(c.waiting_since) : Infinity);
+  return list.sort((a, b) => w(a) - w(b) || String(b.id).localeCompare(String(a.id), undefined, { numeric: true }));
+}
+
+function ago(iso) {
+  const ms = Date.now() - Date.parse(iso);
+  if (!(ms >= 0)) return '';
+  const min = Math.floor(ms / 60000);
+  if (min < 1) return t('now');
+  if (min < 60) return t('min', { n: min });
+  if (min < 48 * 60) return t('hours', { n: Math.floor(min / 60) });
+  return t('days', { n: Math.floor(min / 1440) });
+}
+
+function renderQueue() {
+  for (const b of $('filters').querySelectorAll('button')) {
+    const f = b.dataset.filter;
+    b.setAttribute('aria-pressed', String(f === S.filter));
+    let n = 0;
+    for (const c of S.convs.values()) if (inFilter(c, f)) n++;
+    b.querySelector('.n').textContent = String(n);
+  }
+  const list = $('list');
+  const items = sortedVisible();
+  const focusedId = document.activeElement && document.activeElement.closest('#list') ? document.activeElement.dataset.id : null;
+  list.replaceChildren();
+  for (const c of items) {
+    const li = el('li');
+    const b = el('button', 'item');
+    b.type = 'button';
+    b.dataset.id = c.id;
+    if (c.id === S.openId) b.setAttribute('aria-current', 'true');
+    if (c.id === S.cursor) b.classList.add('cursor');
+    const top = el('span', 'item-top');
+    top.append(el('span', 'chan chan-' + (c.channel || 'web'), t('ch_' + (c.channel || 'web'))));
+    const wait = el('span', 'wait');
+    if (c.waiting_since && c.status !== 'done') {
+      const min = (Date.now() - Date.parse(c.waiting_since)) / 60000;
+      wait.textContent = t('waiting', { t: ago(c.waiting_since) });
+      wait.dataset.level = min > 30 ? 'high' : min > 10 ? 'mid' : 'low';
+    } else wait.textContent = t('s_' + c.status) || '';
+    top.append(wait);
+    if (c.unread > 0) {
+      const u = el('span', 'badge', String(c.unread));
+      u.setAttribute('aria-label', t('unread', { n: c.unread }));
+      top.append(u);
+    }
+    const prev = el('span', 'preview', c.preview || '—');
+    const bottom = el('span', 'item-bottom');
+    bottom.append(el('span', null, t('conv_title', { id: c.id })));
+    bottom.append(el('span', 'assignee', assigneeText(c)));
+    b.append(top, prev, bottom);
+    li.append(b);
+    list.append(li);
+  }
+  $('list-empty').hidden = items.length > 0;
+  if (focusedId) list.querySelector(`[data-id="${CSS.escape(focusedId)}"]`)?.focus();
+  let unread = 0;
+  for (const c of S.convs.values()) unread += c.unread || 0;
+  document.title = (unread ? `(${unread}) ` : '') + 'caregate · ' + t('console');
+}
+
+function assigneeText(c) {
+  if (c.assignee == null || c.assignee === '') return t('unassigned');
+  if (S.me && String(c.assignee) === String(S.me.id)) return t('assigned_me');
+  return t('assigned_other', { who: c.assignee_alias || c.assignee });
+}
+
+function setFilter(f) {
+  S.filter = f;
+  sessionStorage.setItem('caregate.filter', f);
+  renderQueue();
+}
+
+function moveCursor(delta) {
+  const items = sortedVisible();
+  if (!items.length) return;
+  let i = items.findIndex((c) => c.id === (S.cursor || S.openId));
+  i = i < 0 ? 0 : Math.max(0, Math.min(items.length - 1, i + delta));
+  S.cursor = items[i].id;
+  renderQueue();
+  $('list').querySelector(`[data-id="${CSS.escape(S.cursor)}"]`)?.focus();
+}
+
+/* ---------- conversation ---------- */
+
+function openConv(id, focusReply = true) {
+  S.openId = id;
+  S.cursor = id;
+  S.shown.clear();
+  $('placeholder').hidden = true;
+  $('conv-inner').hidden = false;
+  $('messages').replaceChildren();
+  $('reply-error').hidden = true;
+  setTyping(false);
+  const c = S.convs.get(id);
+  if (c) c.unread = 0;
+  renderQueue();
+  renderConvHead();
+  send({ type: 'open', conversation: id });
+  if (focusReply) $('reply-text').focus();
+}
+
+function closeConv() {
+  S.openId = null;
+  $('placeholder').hidden = false;
+  $('conv-inner').hidden = true;
+}
+
+function renderConvHead() {
+  const c = S.convs.get(S.openId);
+  if (!c) return;
+  $('conv-h').textContent = t('conv_title', { id: c.id });
+  const bits = [t('ch_' + (c.channel || 'web')), t('s_' + c.status), assigneeText(c)];
+  if (c.waiting_since && c.status !== 'done') bits.push(t('waiting', { t: ago(c.waiting_since) }));
+  $('conv-sub').textContent = bits.join(' · ');
+  const mine = S.me && c.assignee != null && String(c.assignee) === String(S.me.id);
+  $('take').textContent = mine ? t('release') : t('take');
+  $('take').dataset.mine = String(!!mine);
+  for (const b of $('status-btns').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.status === c.status));
+}
+
+const timeFmt = new Intl.DateTimeFormat(LANG, { day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit' });
+
+function addMessage(m) {
+  const id = m.id != null ? String(m.id) : null;
+  if (id && S.shown.has(id)) return null;
+  if (id) S.shown.add(id);
+  const kind = m.type === 'note' || m.from === 'note' ? 'note' : m.from === 'staff' ? 'staff' : m.from === 'patient' ? 'patient' : 'system';
+  const box = el('div', 'm ' + kind);
+  if (id) box.dataset.id = id;
+  const head = el('p', 'm-head');
+  const who = kind === 'patient' ? t('patient') : kind === 'note' ? `${t('note')} · ${m.author || ''}` : (m.author || '');
+  head.append(el('span', 'm-who', who));
+  const when = new Date(m.ts || Date.now());
+  const time = el('time', null, isNaN(when) ? '' : timeFmt.format(when));
+  if (!isNaN(when)) time.dateTime = when.toISOString();
+  head.append(time);
+  const stateEl = el('span', 'm-state');
+  head.append(stateEl);
+  box.append(head, el('p', 'm-text', String(m.text ?? '')));
+  $('messages').append(box);
+  return { el: box, stateEl };
+}
+
+function scrollDown() { const x = $('messages'); x.scrollTop = x.scrollHeight; }
+
+function markRead() {
+  const last = [...$('messages').querySelectorAll('.m.patient[data-id]')].pop();
+  if (last && S.openId) send({ type: 'read', conversation: S.openId, id: last.dataset.id });
+}
+
+function setTyping(on) {
+  clearTimeout(S.typingTimer);
+  $('typing').textContent = on ? t('typing') : '';
+  if (on) S.typingTimer = setTimeout(() => setTyping(false), 6000);
+}
+
+function mode() { return document.querySelector('input[name="mode"]:checked').value; }
+
+function setMode(m) {
+  document.querySelector(`input[name="mode"][value="${m}"]`).checked = true;
+  $('reply').dataset.mode = m;
+  $('reply-label').textContent = t(m === 'note' ? 'note_label' : 'reply_label');
+  $('reply-send').textContent = t(m === 'note' ? 'save_note' : 'send');
+}
+
+function submitReply(e) {
+  if (e) e.preventDefault();
+  const text = $('reply-text').value.trim();
+  if (!text || !S.openId) return;
+  const kind = mode();
+  const client_id = uuid();
+  const frame = kind === 'note'
+    ? { type: 'note', conversation: S.openId, client_id, text }
+    : { type: 'reply', conversation: S.openId, client_id, text };
+  if (!send(frame)) { onError({ code: 'offline' }); return; }
+  const r = addMessage({ from: kind === 'note' ? 'note' : 'staff', author: kind === 'note' ? S.me?.alias : S.me?.alias || t('m_reply'), text, ts: new Date().toISOString() });
+  r.el.dataset.state = 'sending';
+  r.stateEl.textContent = t('sending');
+  S.pending.set(client_id, { ...r, text, kind, conversation: S.openId });
+  $('reply-text').value = '';
+  $('reply-error').hidden = true;
+  scrollDown();
+}
+
+function insertCanned() {
+  const sel = $('canned');
+  const item = CANNED.find((c) => c.id === sel.value);
+  sel.value = '';
+  if (!item) return;
+  const c = S.convs.get(S.openId) || {};
+  const text = fillCanned(item, c.address_form || S.addressForm, { patient_name: c.patient_name || '', clinic_phone: c.clinic_phone || S.phone });
+  const ta = $('reply-text');
+  ta.value = ta.value ? ta.value.replace(/\s*$/, ' ') + text : text;
+  ta.focus();
+  ta.setSelectionRange(ta.value.length, ta.value.length);
+}
+
+function toggleTake() {
+  const c = S.convs.get(S.openId);
+  if (!c || !S.me) return;
+  const mine = c.assignee != null && String(c.assignee) === String(S.me.id);
+  send({ type: 'assign', conversation: c.id, staff: mine ? null : S.me.id });
+}
+
+function setStatus(status) {
+  if (S.openId) send({ type: 'status', conversation: S.openId, status });
+}
+
+/* ---------- keyboard ---------- */
+
+function onKey(e) {
+  if ($('app').hidden || $('keys').open) return;
+  const inField = e.target.closest('input, textarea, select');
+  if (e.target.id === 'reply-text' && e.key === 'Enter' && (e.altKey || e.ctrlKey || e.metaKey)) { e.preventDefault(); submitReply(); return; }
+  if (e.key === 'Escape' && inField) {
+    e.target.blur();
+    const id = S.openId || S.cursor;
+    const b = id && $('list').querySelector(`[data-id="${CSS.escape(id)}"]`);
+    (b || $('list')).focus();
+    return;
+  }
+  if (inField || e.altKey || e.ctrlKey || e.metaKey) return;
+  const k = e.key;
+  if (k === 'j' || k === 'ArrowDown' && e.target.closest('#list')) { e.preventDefault(); moveCursor(1); }
+  else if (k === 'k' || k === 'ArrowUp' && e.target.closest('#list')) { e.preventDefault(); moveCursor(-1); }
+  else if (k === 'o' && S.cursor) openConv(S.cursor);
+  else if (k === 'r' && S.openId) { e.preventDefault(); setMode('reply'); $('reply-text').focus(); }
+  else if (k === 'n' && S.openId) { e.preventDefault(); setMode('note'); $('reply-text').focus(); }
+  else if (k === 't' && S.openId) toggleTake();
+  else if (k === 'e' && S.openId) setStatus('done');
+  else if (k >= '1' && k <= '4') setFilter(FILTERS[Number(k) - 1]);
+  else if (k === '?') $('keys').showModal();
+}
+
+/* ---------- start ---------- */
+
+function init() {
+  document.documentElement.lang = LANG;
+  for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
+  const sel = $('canned');
+  sel.append(new Option(t('canned_pick'), ''));
+  for (const c of CANNED) sel.append(new Option(c.title, c.id));
+  sel.addEventListener('change', insertCanned);
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', logout);
+  $('keys-btn').addEventListener('click', () => $('keys').showModal());
+  $('filters').addEventListener('click', (e) => { const b = e.target.closest('button'); if (b) setFilter(b.dataset.filter); });
+  $('list').addEventListener('click', (e) => { const b = e.target.closest('button.item'); if (b) openConv(b.dataset.id); });
+  $('list').addEventListener('focusin', (e) => { const b = e.target.closest('button.item'); if (b) S.cursor = b.dataset.id; });
+  $('reply').addEventListener('submit', submitReply);
+  $('mode').addEventListener('change', () => setMode(mode()));
+  $('take').addEventListener('click', toggleTake);
+  $('status-btns').addEventListener('click', (e) => { const b = e.target.closest('button'); if (b) setStatus(b.dataset.status); });
+  $('reply-text').addEventListener('input', () => {
+    const now = Date.now();
+    if (mode() === 'reply' && S.openId && now - S.lastTyping > 3000) { S.lastTyping = now; send({ type: 'typing', conversation: S.openId }); }
+  });
+  document.addEventListener('keydown', onKey);
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible' && S.openId) markRead(); });
+  setInterval(() => { renderQueue(); if (S.openId) renderConvHead(); }, 30000);
+  setMode('reply');
+  try { S.me = JSON.parse(sessionStorage.getItem('caregate.staff') || 'null'); } catch { S.me = null; }
+  // With a remembered login, try the socket first; an expired cookie leads back to the form.
+  if (S.me) startApp(); else showLogin('');
+}
+
+init();
