@@ -20,7 +20,7 @@
 
 static void put_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *s = json_dumps(j, JSON_COMPACT);
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);

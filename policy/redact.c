@@ -388,6 +388,32 @@ static int name_word(const scan *sc, tok *w, int any_case)
     return 1;
 }
 
+static int street_compound(const scan *sc, const tok *t, size_t *after);
+static size_t house_number(const scan *sc, size_t i);
+
+/* A name followed by a street word is a street named after a person
+ * ("Karl-Marx-Allee 5", "Kossuth Lajos utca 12."): emit the address instead. */
+static size_t street_after_name(scan *sc, size_t start, size_t end)
+{
+    if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
+        return 0;
+    tok w;
+    if (!next_word(sc, end + 1, 0, "", &w) || (w.flags & TF_DIGIT))
+        return 0;
+    size_t after = 0;
+    dmatch m;
+    if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_STREET_POST)))
+        after = m.end;
+    else if (!(w.flags & TF_CAP) || !street_compound(sc, &w, &after))
+        return 0;
+    size_t hn = house_number(sc, after);
+    if (!hn)
+        return 0;
+    emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
+    sc->street_end = hn;
+    return hn;
+}
+
 /* Person after a trigger ending at pos: up to three name words joined by a
  * single space or hyphen. seps says what may stand between trigger and name. */
 static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titles,
@@ -420,6 +446,9 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
             break;
         end = v.end;
     }
+    size_t st = street_after_name(sc, start, end);
+    if (st)
+        return st;
     emit(sc, start, end, REDACT_PERSON, rule);
     return end;
 }
@@ -1009,7 +1038,7 @@ static int street_compound(const scan *sc, const tok *t, size_t *after)
         if (fl < sl + 3 || memcmp(f + fl - sl, street_suffixes[k], sl) != 0)
             continue;
         size_t e = t->end;
-        if (sl == 3) { /* "Hauptstr." needs its dot */
+        if (strcmp(street_suffixes[k], "str") == 0) { /* "Hauptstr." needs its dot */
             if (e >= sc->n || sc->s[e] != '.')
                 continue;
             e++;
@@ -1206,6 +1235,9 @@ static size_t on_word(scan *sc, tok *t)
                 break;
             end = v.end;
         }
+        size_t st = street_after_name(sc, start, end);
+        if (st)
+            return st;
         emit(sc, start, end, REDACT_PERSON, R_PERSON_FIRSTNAME);
         return end;
     }
@@ -1262,11 +1294,12 @@ static size_t on_at(scan *sc, size_t at)
             lastdot = de;
         de++;
     }
-    while (de > at + 1 && (sc->s[de - 1] == '.' || sc->s[de - 1] == '-')) {
-        de--;
-        if (lastdot == de)
-            lastdot = 0;
-    }
+    while (de > at + 1 && (sc->s[de - 1] == '.' || sc->s[de - 1] == '-'))
+        de--; /* sentence punctuation after the address */
+    lastdot = 0;
+    for (size_t i = at + 1; i < de; i++)
+        if (sc->s[i] == '.')
+            lastdot = i;
     if (!lastdot || lastdot <= at + 1 || de - lastdot < 3)
         return at + 1;
     for (size_t i = lastdot + 1; i < de; i++)

@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: Apache-2.0
+# Redaction quality gate: builds the scorer and runs it over the labelled corpus;
+# the test fails when a target of issue 6 is missed (see redact_score.c).
+add_executable(redact_score ${CMAKE_CURRENT_SOURCE_DIR}/redact/redact_score.c)
+target_link_libraries(redact_score PRIVATE caregate_policy PkgConfig::JANSSON project_warnings)
+add_test(NAME unit/redact/score
+  COMMAND redact_score ${CMAKE_CURRENT_SOURCE_DIR}/redact/corpus.jsonl)
+set_tests_properties(unit/redact/score PROPERTIES LABELS unit TIMEOUT 120)
