@@ -453,7 +453,7 @@ static void pend_finish(gw_store *st, pend *p, int status, bool fresh)
 
 static void flush(gw_store *st);
 
-static const char SQL_STORE[] = "SELECT idx, id, ts, fresh FROM caregate_store_messages($1::jsonb, $2)";
+static const char SQL_STORE[] = "SELECT idx, id, ts, fresh, seq FROM caregate_store_messages($1::jsonb, $2)";
 
 typedef struct {
     gw_store *st;
@@ -519,6 +519,7 @@ static void batch_done(void *arg, gw_db_status status, PGresult *res, const char
             snprintf(p->m.id, sizeof p->m.id, "%s", PQgetvalue(res, r, 1));
             snprintf(p->m.ts, sizeof p->m.ts, "%s", PQgetvalue(res, r, 2));
             bool fresh = PQgetvalue(res, r, 3)[0] == 't';
+            p->m.seq = strtoll(PQgetvalue(res, r, 4), NULL, 10);
             pend_finish(st, p, GW_STORE_OK, fresh);
         }
         for (size_t i = 0; i < b->n; i++)
@@ -677,7 +678,7 @@ typedef struct {
 
 #define SQL_MSG_COLS                                                                             \
     "SELECT m.id, m.client_id, m.sender, m.kind, coalesce(m.author_staff::text, ''), s.alias, " \
-    "caregate_ts(m.created_at), m.body FROM "
+    "caregate_ts(m.created_at), m.body, m.seq FROM "
 
 static const char SQL_HISTORY[] =
     SQL_MSG_COLS "(SELECT * FROM message WHERE conversation_id = $1 AND ($2::boolean OR kind = "
@@ -719,6 +720,7 @@ static void read_done(void *arg, gw_db_status status, PGresult *res, const char 
             if (!PQgetisnull(res, r, 5))
                 m->author_alias = xstrdup(PQgetvalue(res, r, 5));
             snprintf(m->ts, sizeof m->ts, "%s", PQgetvalue(res, r, 6));
+            m->seq = strtoll(PQgetvalue(res, r, 8), NULL, 10);
             uint8_t *body = NULL, mid[16];
             long bl = hex_decode(PQgetvalue(res, r, 7), &body);
             uuid_raw(m->id, mid);

@@ -23,7 +23,7 @@ $$;
 -- pg_notify('caregate_msg', {"id","c","o":p_origin,"t":kind}) for every new row;
 -- notifications are delivered only if the transaction commits.
 CREATE FUNCTION caregate_store_messages(p_batch jsonb, p_origin text)
-RETURNS TABLE (idx integer, id uuid, ts text, fresh boolean)
+RETURNS TABLE (idx integer, id uuid, ts text, fresh boolean, seq bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
@@ -70,7 +70,7 @@ BEGIN
     -- A new statement: its snapshot also sees rows another gateway committed while our
     -- INSERT waited on the same (conversation, client_id).
     RETURN QUERY
-    SELECT input.i, m.id, caregate_ts(m.created_at), (m.id = input.id)
+    SELECT input.i, m.id, caregate_ts(m.created_at), (m.id = input.id), m.seq
       FROM jsonb_to_recordset(p_batch) AS input(i integer, id uuid, c uuid, k text)
       JOIN message m ON m.conversation_id = input.c AND m.client_id = input.k;
 END

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_server: the libwebsockets side of `caregate serve`. One lws context joins the
+ * process's libuv loop as a foreign loop (LWS_SERVER_OPTION_LIBUV + foreign_loops), with
+ * one vhost (TLS when tls_cert_file/tls_key_file are set) and three protocols:
+ *
+ *  - "http" (protocols[0]): static files of cfg->widget_dir with MIME types and security
+ *    headers, GET /healthz, GET /readyz, POST /api/login, POST /api/logout, and the
+ *    checks on every WebSocket upgrade (path/subprotocol pairing, Origin allow-list:
+ *    403, staff cookie present: 401, draining: 503);
+ *  - caregate.patient.v1 (gw_patient.c) and caregate.staff.v1 (gw_staff.c).
+ *
+ * Password verification runs in the loop's thread pool (uv_queue_work): argon2id takes
+ * tens of milliseconds and must not stall every other socket.
+ * Not here: the process lifecycle (gw_serve.c) and the protocols themselves.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include "gw_app.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lws;
+
+/* Creates the lws context on app->loop and starts listening. Returns 0 or -1 (logged). */
+int gw_server_start(gw_app *app) __attribute__((warn_unused_result));
+
+/* The TCP port actually listened on (useful with port = 0). */
+int gw_server_port(const gw_app *app);
+
+/* Login verifications running in the thread pool (drain waits for them). */
+size_t gw_server_pending(void);
+
+/* Destroys the lws context: every socket is closed and lws releases its loop handles
+ * as the loop runs on. NULL context is fine. */
+void gw_server_stop(gw_app *app);
+
+/*
+ * The client's address for logs and audit: the peer, or, when the peer is one of
+ * cfg->trusted_proxies, the last address of X-Forwarded-For. *secure is set when the
+ * connection is TLS or a trusted proxy says X-Forwarded-Proto: https.
+ */
+void gw_server_client(const gw_app *app, struct lws *wsi, char *ip, size_t iplen, bool *secure);
+
+#endif
