@@ -317,14 +317,21 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
             return found;
         }
         const redact__node *nd = &t->nodes[node];
-        if ((nd->exact | nd->stem) && (nd->langs & sc->langbits)) {
-            if (!is_word_at(sc, i)) {
+        if (nd->term) {
+            const redact__term *tm = &t->terms[nd->term];
+            uint32_t exact = 0, stem = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (sc->langbits & (1u << sl)) {
+                    exact |= tm->exact[sl];
+                    stem |= tm->stem[sl];
+                }
+            if ((exact | stem) && !is_word_at(sc, i)) {
                 m->end = i;
-                m->kinds = nd->exact | nd->stem;
+                m->kinds = exact | stem;
                 found = 1;
-            } else if (nd->stem) {
+            } else if (stem) {
                 m->end = word_end(sc, i);
-                m->kinds = nd->stem;
+                m->kinds = stem;
                 found = 1;
             }
         }
@@ -336,8 +343,8 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
 static uint32_t word_kinds(const scan *sc, size_t p, size_t e)
 {
     dmatch m;
-    if (dict_match(sc, p, &m) && m.end == e)
-        return m.kinds;
+    if (dict_match(sc, p, &m) && (m.end == e || (m.end == e + 1 && sc->s[e] == '.')))
+        return m.kinds; /* "Dr." is the word "Dr" plus its dot */
     return 0;
 }
 
@@ -1136,8 +1143,13 @@ static size_t dose_after(const scan *sc, size_t e)
     if (d == 0)
         return e;
     tok w;
-    if (!next_word(sc, j, 1, " ", &w))
+    if (!next_word(sc, j, 1, " ", &w)) {
+        /* "Euthyrox 50," – a bare strength at the end of a phrase */
+        if (j >= sc->n || sc->s[j] == ',' || sc->s[j] == '.' || sc->s[j] == ')' ||
+            sc->s[j] == '!' || sc->s[j] == '?' || sc->s[j] == '\n')
+            return j;
         return e;
+    }
     dmatch m;
     if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
         return m.end;
@@ -1173,11 +1185,13 @@ static size_t on_word(scan *sc, tok *t)
         return e;
     }
     if (k & RK_BIT(RK_CTX_NAME))
-        return person_after(sc, mend, " :,", 0, 0, R_PERSON_INTRO);
+        return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
+    if (k & RK_BIT(RK_CTX_KIN))
+        return person_after(sc, mend, " ,", 0, 0, R_PERSON_INTRO);
     if (k & RK_BIT(RK_TITLE))
         return person_after(sc, mend, " .", 1, 0, R_PERSON_TITLE);
     if (k & RK_BIT(RK_SIGNOFF))
-        return person_after(sc, mend, " ,!.:\n\r-", 0, 0, R_PERSON_SIGNOFF);
+        return person_after(sc, mend, " ,!.:\n\r-", 1, 0, R_PERSON_SIGNOFF);
     if (k & RK_BIT(RK_GREET))
         return person_after(sc, mend, " ,", 0, 0, R_PERSON_GREETING);
     if (k & RK_BIT(RK_STREET_PRE)) {

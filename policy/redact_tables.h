@@ -39,6 +39,7 @@ enum {
     RK_CITY,
     RK_STOP,       /* capitalised words that are never names: Team, Praxis */
     RK_UNIT,       /* dose units: mg, ml, IE, Tabletten */
+    RK_CTX_KIN,    /* kinship words before a name: Sohn, daughter, córka, a fiam */
     RK__COUNT
 };
 
@@ -52,17 +53,24 @@ enum {
 #define RL_HU (1u << 4)
 
 /* One automaton state. Edges of node i are edge_label/edge_target
- * [first_edge, first_edge + n_edges), sorted by label. exact: kinds whose term
- * ends here at a word boundary; stem: kinds whose term may continue with any
- * letters (inflection, compounds) up to the end of the word. */
+ * [first_edge, first_edge + n_edges), sorted by label. term is 0 or an index
+ * into the terminal table. */
 typedef struct {
     uint32_t first_edge;
     uint16_t n_edges;
-    uint8_t langs;
-    uint8_t pad;
-    uint32_t exact;
-    uint32_t stem;
+    uint16_t term;
 } redact__node;
+
+/* Kinds of the terms ending at a state, per language slot (0 all, 1 de,
+ * 2 en, 3 pl, 4 hu), so a Hungarian term never fires in an English message
+ * just because an English term shares its spelling. exact: the term ends at a
+ * word boundary; stem: it may continue with any letters (inflection,
+ * compounds) up to the end of the word. */
+#define RL_SLOTS 5
+typedef struct {
+    uint32_t exact[RL_SLOTS];
+    uint32_t stem[RL_SLOTS];
+} redact__term;
 
 typedef struct {
     const redact__node *nodes;
@@ -70,6 +78,8 @@ typedef struct {
     const uint8_t *edge_label;
     const uint32_t *edge_target;
     size_t n_edges;
+    const redact__term *terms;
+    size_t n_terms;
     const uint32_t *root; /* dense 256-entry first step; 0 = no edge */
     size_t max_depth;     /* longest folded term, bounds the walk */
 } redact__tables;

@@ -342,4 +342,158 @@ for (const lang of ['de', 'en', 'pl', 'hu']) {
     out.push(JSON.stringify({ id: `${lang}-${++id}`, lang, text, spans }));
   }
 }
+
+// ---------------------------------------------------------------- hand-written
+// Free-form messages written by hand (not from templates): typos, lower case,
+// emoji, mixed languages, names outside the first-name list, and hard negatives.
+// Markup: [[CATEGORY:text]]; {ID} placeholders get freshly generated valid ids.
+const HAND = {
+  de: [
+    'hallo, hier ist [[PERSON:Jana Brandt]], ich hab seit gestern [[CONDITION:Fieber]] und [[CONDITION:Gliederschmerzen]] 🤒 kann ich heute noch vorbeikommen?',
+    'Guten Morgen! Mein Sohn [[PERSON:Ben]] hat [[CONDITION:Scharlach]], brauchen Sie ein Attest für die Kita?',
+    'Bin die Tochter von Frau [[PERSON:Yilmaz]], sie nimmt [[MEDICATION:Marcumar]] und hat jetzt blaue Flecken.',
+    'Ich brauche bitte wieder [[MEDICATION:Euthyrox 75 µg]], 100 Stück.',
+    'KVNR: [[HEALTH_ID:{KVNR}]], bitte das Rezept an die Apotheke am Markt schicken',
+    'Hat sich das mit der [[TREATMENT:Blutabnahme]] erledigt? LG [[PERSON:Tanja]]',
+    'Rechnung 2024-117 ist doppelt gekommen, bitte prüfen. Danke!',
+    'Kann ich die Rechnung RE-88213 auch bar bezahlen?',
+    'Die Bestellung 100234871 (Kompressionsstrümpfe) ist angekommen, danke.',
+    'Unser Termin: Dienstag 14:30, Raum 12. Bitte Versichertenkarte mitbringen.',
+    'Meine Nummer hat sich geändert: [[PHONE:0176 23456789]]',
+    'Bitte zurückrufen unter [[PHONE:+49 30 4471 2290]], ich bin ab 15 Uhr erreichbar.',
+    'Wir sind umgezogen, neue Anschrift: [[ADDRESS:Weidenstraße 7]], [[ADDRESS:04229 Leipzig]]',
+    'ich heiße [[PERSON:Olga Petrenko]] und bin [[DOB:1979]] geboren, ich hatte eine [[TREATMENT:Knie-OP]]',
+    'Der [[TREATMENT:Schnelltest]] war positiv 😕 was soll ich machen?',
+    'Meine Frau ist [[CONDITION:schwanger]] und hat [[CONDITION:Sodbrennen]], darf sie [[MEDICATION:Rennie]] nehmen?',
+    'Zahlung per Überweisung an IBAN [[IBAN:{IBAN_DE}]] ist raus.',
+    'Betrag 89,00 EUR, Kundennummer 4471123 – bitte bestätigen',
+    'Ist Dr. [[PERSON:Hartmann]] morgen da?',
+    'Parkplatz ist im Hof, Einfahrt neben Hausnummer 12.',
+    'Können Sie mir die Ergebnisse vom [[TREATMENT:Blutbild]] per Mail schicken? [[EMAIL:t.keller@posteo.de]]',
+    'Ich hatte am 3.2. einen Termin, der wurde abgesagt. Neuer Termin?',
+    'Meine Tochter ([[DOB:12.08.2016]]) hat [[CONDITION:Läuse]] 🙈',
+    'Viele Grüße aus dem Urlaub, bin ab 15.09. wieder da',
+    'Steuer-ID für die Bescheinigung: [[NATIONAL_ID:{STEUERID}]]',
+    'Mit freundlichen Grüßen\nDr. [[PERSON:Ulrike Baumann]]',
+    'Wie lange dauert die [[TREATMENT:Darmspiegelung]] ungefähr?',
+    'Die Praxis in der Bahnhofstr. hat zu, wo ist die Vertretung?',
+    'Bitte 2 Tabletten morgens, 1 abends – so stand es auf dem Zettel.',
+    'Zimmer 3 oder 4? Wir warten schon 20 min.',
+  ],
+  en: [
+    'hi its [[PERSON:Megan]] again, the [[CONDITION:rash]] is spreading, should I come in?',
+    'My daughter [[PERSON:Ava]] (dob [[DOB:03/11/2015]]) has [[CONDITION:conjunctivitis]] I think',
+    'Can you send my [[TREATMENT:blood test]] results to [[EMAIL:m.obrien@hotmail.co.uk]]?',
+    'NHS no. [[HEALTH_ID:{NHS}]] – need repeat of [[MEDICATION:sertraline 50mg]] please',
+    'Invoice INV-20931 was paid by card on Monday.',
+    'Order #448190 arrived, thank you!',
+    'Appointment confirmed for 12/06/2025 at 9:15, room 7.',
+    'Call me on [[PHONE:07911 123456]] if anything changes',
+    'I moved to [[ADDRESS:14 Kingsley Road]], [[ADDRESS:LS6 2AB]]',
+    'This is Mr [[PERSON:Okafor]], I missed my [[TREATMENT:flu jab]] yesterday',
+    "I've had [[CONDITION:diarrhoea]] for 3 days and can't keep water down",
+    'Is Dr [[PERSON:Patel]] in on Friday?',
+    'Thanks so much, see you next week!',
+    'Can I pay the £25 fee online?',
+    'Please cancel my 10:30 with the nurse, my car broke down',
+    'Regards,\n[[PERSON:Susan Whitfield]]',
+    'I take [[MEDICATION:metformin]] and [[MEDICATION:atorvastatin 20 mg]], is that ok with the new tablets?',
+    'My husband has [[CONDITION:sleep apnoea]], do you do referrals?',
+    'Bank details for the refund: [[IBAN:{IBAN_GB}]]',
+    'My social security number is [[NATIONAL_ID:{SSN}]]',
+    'Could you fax the letter? Our fax is on the website.',
+    'Room 12 is locked, we are waiting outside.',
+    'Sorry, I meant Tuesday the 14th not the 15th.',
+    'I was diagnosed with [[CONDITION:type 2 diabetes]] last year',
+    'Hey, do you have any slots for a [[TREATMENT:smear test]] next month?',
+    'The parking ticket cost me 4.50, can I claim it?',
+    'Our reference is 2025/0447, please quote it.',
+    'My mum [[PERSON:Margaret]] fell and hurt her hip, can the doctor visit?',
+    'Mobile: [[PHONE:+44 7700 900461]]',
+    'See you at 3pm, thanks [[PERSON:Claire]]!',
+  ],
+  pl: [
+    'dzień dobry, tu [[PERSON:Basia Lewicka]], mam [[CONDITION:gorączkę]] od wczoraj, czy mogę przyjść?',
+    'Córka [[PERSON:Zuzia]] ma [[CONDITION:ospę]], potrzebuję zaświadczenia do przedszkola',
+    'Proszę o receptę na [[MEDICATION:Euthyrox 50]], kończy mi się.',
+    'PESEL: [[NATIONAL_ID:{PESEL}]]',
+    'Faktura FV/2024/0318 została opłacona przelewem.',
+    'Zamówienie nr 55123098 dotarło, dziękuję!',
+    'Wizyta 15.03.2025 o 11:00, gabinet 4 – aktualna?',
+    'Mój numer: [[PHONE:604 221 980]]',
+    'Proszę oddzwonić na [[PHONE:+48 22 628 14 00]]',
+    'Nowy adres: [[ADDRESS:ul. Lipowa 12/4]], [[ADDRESS:15-427 Białystok]]',
+    'Mam [[CONDITION:zapalenie ucha]] i strasznie boli 😣',
+    'Pani doktor [[PERSON:Nowicka]] kazała powtórzyć [[TREATMENT:morfologię]]',
+    'Biorę [[MEDICATION:Ibuprom]] co 6 godzin, czy to bezpieczne?',
+    'Dziękuję bardzo, do zobaczenia!',
+    'Czy mogę zapłacić kartą?',
+    'Pozdrawiam\n[[PERSON:Tomasz Wrona]]',
+    'Przelew na konto [[IBAN:{IBAN_PL}]] wysłany',
+    'NIP firmy do faktury: [[NATIONAL_ID:{NIP}]]',
+    'Mąż ma [[CONDITION:nadciśnienie]] i [[CONDITION:cukrzycę typu 2]]',
+    'Czy jest wolny termin na [[TREATMENT:USG]] tarczycy?',
+    'Jestem w [[CONDITION:ciąży]]? Test pokazał dwie kreski',
+    'Mój e-mail: [[EMAIL:ania.kowal@onet.pl]]',
+    'Spóźnię się 10 minut, przepraszam',
+    'Pokój 112 jest zamknięty',
+    'Kwota 150 zł za wizytę prywatną?',
+    'Mama urodziła się [[DOB:7 lipca 1948]], czy potrzebujecie tej daty?',
+    'Od tygodnia mam [[CONDITION:kaszel]] i [[CONDITION:katar]]',
+    'Cześć [[PERSON:Ola]], kiedy przychodzisz na [[TREATMENT:szczepienie]]?',
+    'Paczka 00156001 nie przyszła',
+    'Godziny otwarcia w święta?',
+  ],
+  hu: [
+    'Jó napot, [[PERSON:Szilágyi Tünde]] vagyok, [[CONDITION:lázas]] vagyok és [[CONDITION:köhögök]]',
+    'A kislányom, [[PERSON:Lili]] [[CONDITION:bárányhimlős]], kell igazolás az oviba?',
+    'Kérnék receptet [[MEDICATION:Euthyrox 100]] tablettára',
+    'TAJ: [[HEALTH_ID:{TAJ}]]',
+    'A 2024/1183 számú számlát átutaltam.',
+    'A rendelés (554 201 88) megérkezett, köszönöm',
+    'Az időpontom 2025.04.12. 10:00, 3-as rendelő – jó így?',
+    'A telefonszámom: [[PHONE:06 20 441 2288]]',
+    'Hívjanak a [[PHONE:+36 1 355 7000]] számon',
+    'Új címem: [[ADDRESS:1137 Budapest]], [[ADDRESS:Pozsonyi út 21.]]',
+    'Két napja [[CONDITION:hasmenésem]] van 😩',
+    '[[PERSON:Kovácsné]] doktornő azt mondta, ismételjük meg a [[TREATMENT:vérvételt]]',
+    'Szedhetek [[MEDICATION:Algopyrint]] [[MEDICATION:Xanax]] mellé?',
+    'Köszönöm szépen, viszlát!',
+    'Lehet kártyával fizetni?',
+    'Üdvözlettel:\n[[PERSON:Fekete Ádám]]',
+    'Az utalás ment a [[IBAN:{IBAN_HU}]] számlára',
+    'Adóazonosító jel: [[NATIONAL_ID:{HUTAX}]]',
+    'A férjemnek [[CONDITION:magas a vérnyomása]] és [[CONDITION:cukorbeteg]]',
+    'Van szabad időpont [[TREATMENT:ultrahangra]] jövő héten?',
+    'Az e-mailem: [[EMAIL:kiss.bence@citromail.hu]]',
+    '10 percet késem, elnézést',
+    'A 112-es szoba zárva van',
+    'Mennyibe kerül a magánrendelés, 15 000 Ft?',
+    'Anyukám [[DOB:1951. március 3.]]-án született, kell ez a dátum?',
+    'Egy hete [[CONDITION:fáj a torkom]] és [[CONDITION:náthás]] vagyok',
+    'Szia [[PERSON:Dóri]], mikor jössz [[TREATMENT:oltásra]]?',
+    'A csomag (4421 8873) nem jött meg',
+    'Ünnepek alatt nyitva vannak?',
+    'Személyi szám: [[NATIONAL_ID:{HUPERS}]]',
+  ],
+};
+const fill = (s) => s.replace(/\{(\w+)\}/g, (_, k) => ({
+  KVNR: kvnr, STEUERID: steuerid, NHS: nhs, SSN: ssn, PESEL: pesel, NIP: nip, TAJ: taj, HUTAX: hutax, HUPERS: hupersonal,
+  IBAN_DE: () => iban('DE'), IBAN_GB: () => iban('GB'), IBAN_PL: () => iban('PL'), IBAN_HU: () => iban('HU'),
+})[k]());
+for (const lang of ['de', 'en', 'pl', 'hu']) {
+  for (const msg of HAND[lang]) {
+    let text = '', bytes = 0; const spans = [];
+    const re = /\[\[([A-Z_]+):([^\]]+)\]\]/g; let last = 0, m;
+    const src = fill(msg);
+    while ((m = re.exec(src))) {
+      const pre = src.slice(last, m.index); text += pre; bytes += Buffer.byteLength(pre);
+      const b = Buffer.byteLength(m[2]); spans.push({ start: bytes, end: bytes + b, category: m[1] });
+      text += m[2]; bytes += b; last = re.lastIndex;
+    }
+    const rest = src.slice(last); text += rest;
+    out.push(JSON.stringify({ id: `${lang}-hand-${++id}`, lang, text, spans }));
+  }
+}
+
 process.stdout.write(out.join('\n') + '\n');
