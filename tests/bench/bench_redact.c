@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Speed benchmark of policy/redact (not run by ctest; figures go to
+ * docs/benchmarks.md, section "Redaction"). Two measurements on one core:
+ *  - throughput: redact_scan over a 16 MiB text made of realistic chat
+ *    messages in de/en/pl/hu (clean and with findings), in MB/s;
+ *  - latency: redact_scan + redact_apply per typical message (~100 bytes),
+ *    mean µs over many repetitions, as the gateway calls it.
+ * Usage: bench_redact [seconds-per-measurement, default 2].
+ */
+#include "redact.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const msgs[] = {
+    "Hallo, ich heiße Anna Schmidt, geb. 12.03.1980, ich nehme Ibuprofen 400 mg wegen Migräne.",
+    "Ist mein Termin am 14.05.2025 um 10:30 Uhr noch aktuell? Danke!",
+    "Ich habe die Rechnung Nr. 2024-004512 über 49,90 € schon überwiesen.",
+    "Bitte rufen Sie mich zurück: 0171 1234567 (ab 16 Uhr)",
+    "Haben Sie am Samstag geöffnet? Ich komme etwa 10 Minuten später.",
+    "Hi, my name is James Smith, I have had a fever for a week, can I come in today?",
+    "My NHS number is 943 476 5919, I need a repeat prescription for sertraline 50 mg.",
+    "Thanks for the quick reply, see you next week!",
+    "Dzień dobry, nazywam się Katarzyna Nowak, mam cukrzycę i biorę Metforminę 500 mg.",
+    "Czy wizyta 15.03.2025 o 11:00 jest aktualna? Dziękuję.",
+    "Jó napot, Kovács Anna vagyok, a TAJ számom 123 456 788, asztmám van.",
+    "Szombaton nyitva vannak? Hol lehet a közelben parkolni?",
+};
+#define NMSG (sizeof msgs / sizeof msgs[0])
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    redact_engine *eng = redact_engine_new();
+    if (!eng)
+        return 1;
+
+    size_t len = 16u << 20, o = 0, k = 0;
+    char *text = malloc(len);
+    redact_finding *f = malloc(len * sizeof *f);
+    if (!text || !f)
+        return 1;
+    while (o < len) {
+        const char *m = msgs[k++ % NMSG];
+        size_t ml = strlen(m);
+        if (o + ml + 1 > len)
+            break;
+        memcpy(text + o, m, ml);
+        o += ml;
+        text[o++] = '\n';
+    }
+    len = o;
+
+    size_t n = 0, total = 0, runs = 0;
+    double t0 = now(), t;
+    do {
+        if (redact_scan(eng, text, len, REDACT_LANG_AUTO, f, len, &n) != REDACT_OK)
+            return 1;
+        total += len;
+        runs++;
+        t = now();
+    } while (t - t0 < secs);
+    printf("throughput: %.1f MB/s (%zu runs over %.1f MB, %zu findings per run)\n",
+           (double)total / (t - t0) / 1e6, runs, (double)len / 1e6, n);
+
+    char out[1024];
+    size_t bytes = 0, calls = 0, olen;
+    redact_finding mf[128];
+    t0 = now();
+    do {
+        for (size_t i = 0; i < 1000; i++) {
+            const char *m = msgs[i % NMSG];
+            size_t ml = strlen(m);
+            if (redact_scan(eng, m, ml, REDACT_LANG_AUTO, mf, 128, &n) != REDACT_OK ||
+                redact_apply(m, ml, mf, n, out, sizeof out, &olen) != REDACT_OK)
+                return 1;
+            bytes += ml;
+        }
+        calls += 1000;
+        t = now();
+    } while (t - t0 < secs);
+    printf("latency: %.2f us per message (scan+apply, mean of %zu, avg %.0f bytes)\n",
+           (t - t0) * 1e6 / (double)calls, calls, (double)bytes / (double)calls);
+    free(text);
+    free(f);
+    redact_engine_free(eng);
+    return 0;
+}
