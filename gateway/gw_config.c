@@ -83,6 +83,31 @@ static const conf_entry table[] = {
     {"audit_checkpoint_seconds", CT_INT, "60", 1, 86400, F(audit_checkpoint_seconds), false,
      "how often a signed audit checkpoint is written"},
     {"log_level", CT_STR, "info", 0, 0, F(log_level), true, "error, warn, info or debug"},
+    /* Meta bridges (docs/bridges.md) */
+    {"meta_graph_base_url", CT_STR, "https://graph.facebook.com", 0, 0, F(meta_graph_base_url), false,
+     "Graph API base URL for WhatsApp/Messenger/Instagram sends (tests point it at the fake)"},
+    {"meta_ig_graph_base_url", CT_STR, "https://graph.instagram.com", 0, 0, F(meta_ig_graph_base_url),
+     false, "Graph base URL of the Instagram-Login flavour (unused by the Page flavour)"},
+    {"meta_graph_version", CT_STR, "v25.0", 0, 0, F(meta_graph_version), false,
+     "Graph API version used in Send API paths (vNN.N)"},
+    {"meta_verify_token_file", CT_STR, "", 0, 0, F(meta_verify_token_file), false,
+     "file holding the webhook verify token typed into Meta's dashboard; empty: handshake refused"},
+    {"meta_bridge_key_file", CT_STR, "", 0, 0, F(meta_bridge_key_file), false,
+     "32-byte key hashing platform ids and sealing reply addresses; empty: state_dir/bridge.key"},
+    {"meta_wa_template", CT_STR, "", 0, 0, F(meta_wa_template), false,
+     "approved WhatsApp template without health data sent outside the 24 h window; empty: none"},
+    {"meta_wa_template_lang", CT_STR, "de", 0, 0, F(meta_wa_template_lang), false,
+     "language code of meta_wa_template"},
+    {"meta_send_timeout_ms", CT_INT, "20000", 1000, 600000, F(meta_send_timeout_ms), false,
+     "Send API request timeout; a timeout after the body was sent makes the send uncertain"},
+    {"meta_uncertain_wait_s", CT_INT, "60", 1, 86400, F(meta_uncertain_wait_s), false,
+     "how long an uncertain send waits for a matching status/echo webhook before failing"},
+    {"meta_channel_rate_per_s", CT_INT, "20", 1, 1000, F(meta_channel_rate_per_s), false,
+     "most Send API calls per second per channel (WhatsApp allows 80 per number)"},
+    {"meta_recipient_burst", CT_INT, "10", 1, 45, F(meta_recipient_burst), false,
+     "messages to one recipient sent back to back before pacing (WhatsApp pair limit)"},
+    {"meta_recipient_interval_ms", CT_INT, "6000", 0, 600000, F(meta_recipient_interval_ms), false,
+     "sustained pace per recipient after the burst (WhatsApp: 1 per 6 s)"},
 };
 
 #define NTABLE (sizeof table / sizeof table[0])
@@ -220,6 +245,7 @@ int gw_config_load(gw_config *cfg, const char *path, char *err, size_t errlen)
     }
     derive_path(&cfg->master_key_file, cfg->state_dir, "master.key");
     derive_path(&cfg->audit_key_file, cfg->state_dir, "audit-signing.key");
+    derive_path(&cfg->meta_bridge_key_file, cfg->state_dir, "bridge.key"); /* Meta bridges */
     if (*cfg->widget_dir == '\0') {
         free(cfg->widget_dir);
         cfg->widget_dir = xstrdup(GW_SOURCE_DIR "/widget");

@@ -50,6 +50,19 @@ typedef struct gw_config {
     long audit_checkpoint_seconds;
     /* operations */
     char *log_level;
+    /* Meta bridges (gw_meta.c, gw_outbox.c, gw_channel.c; docs/bridges.md) */
+    char *meta_graph_base_url;     /* Send API host (tests: the fake) */
+    char *meta_ig_graph_base_url;  /* Instagram-Login host */
+    char *meta_graph_version;      /* "v25.0" */
+    char *meta_verify_token_file;  /* webhook verification token; empty: handshake refused */
+    char *meta_bridge_key_file;    /* empty: state_dir/bridge.key */
+    char *meta_wa_template;        /* approved no-PHI template offered outside the 24 h window */
+    char *meta_wa_template_lang;
+    long meta_send_timeout_ms;
+    long meta_uncertain_wait_s;
+    long meta_channel_rate_per_s;
+    long meta_recipient_burst;
+    long meta_recipient_interval_ms;
 } gw_config;
 
 /* Fills cfg with the table's defaults. Returns 0. */

@@ -63,6 +63,9 @@ static void usage(FILE *out)
             "  audit verify                verify the audit chain and checkpoints\n"
             "  audit export --from T --to T [--format jsonl|csv]\n"
             "  redact [--lang de|en|pl|hu|auto]   redact JSON lines from stdin\n"
+            "  channel add whatsapp|messenger|instagram --account-id ID [--phone-number-id ID]\n"
+            "          --app-secret-file F --token-file F [--human-agent]   register a business account\n"
+            "  channel list | channel remove ID   the clinic's Meta business channels\n"
             "  config check | config keys  validate the config / list every key\n"
             "  version\n"
             "\n"
@@ -136,6 +139,7 @@ int main(int argc, char **argv)
         {"serve", gw_serve_main},   {"migrate", gw_migrate_cli_main},
         {"user", gw_user_cli_main}, {"keys", gw_keys_cli_main},
         {"audit", gw_audit_cli_main}, {"config", config_main},
+        {"channel", gw_channel_cli_main}, /* Meta bridges: gw_channel.c */
     };
     int rc = -1;
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
