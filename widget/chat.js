@@ -7,7 +7,7 @@
 
 import { LANGS, LANG_NAMES, pickLang, translator } from './i18n.js';
 
-const PRIVACY_VERSION = '2026-11';
+const PRIVACY_VERSION = '2026-01'; // keep equal to privacy_notice_version of the policy file
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 
@@ -75,7 +75,11 @@ function applyStrings() {
 function fillLangs() {
   const sel = $('lang');
   for (const l of LANGS) {
-    const o = el('option', null, LANG_NAMES[l]);
+    // Short codes keep the header usable at 360 px; the full native name is the accessible name.
+    const o = el('option', null, l.toUpperCase());
+    o.label = l.toUpperCase();
+    o.title = LANG_NAMES[l];
+    o.setAttribute('aria-label', LANG_NAMES[l]);
     o.value = l;
     o.lang = l;
     sel.append(o);
@@ -151,10 +155,15 @@ const handlers = {
     const name = m.clinic || m.clinic_name;
     if (name) { S.clinic = String(name); store.set('clinic', S.clinic); }
     S.office = m.office || null;
+    S.maxBytes = (m.limits && Number(m.limits.max_message_bytes)) || 0;
     // The history is the truth: rebuild the log from it, then put the still-unacknowledged
-    // messages after it and send them again (same client_id, so nothing is stored twice).
+    // messages after it and send them again (same client_id, so nothing is stored twice). A
+    // history entry that carries one of our client_ids was committed before the ack got lost.
     clearLog();
-    for (const h of Array.isArray(m.history) ? m.history : []) addMsg(normal(h), false);
+    for (const h of Array.isArray(m.history) ? m.history : []) {
+      if (h.client_id) dropOutbox(h.client_id);
+      addMsg(normal(h), false);
+    }
     for (const o of S.outbox) addMsg({ cid: o.client_id, from: 'patient', text: o.text, ts: o.ts, state: 'sending' }, false);
     applyStrings();
     flush();
@@ -218,9 +227,10 @@ function onError(m) {
     if (S.ws) S.ws.close();
     return;
   }
-  if (code === 'rate_limited') {
-    notice(t('e_rate_limited'));
-    if (p) { p.sent = false; setTimeout(flush, 5000); }
+  if (code === 'rate_limited' || code === 'unavailable') {
+    // Not stored, but nothing wrong with the message: it stays in the outbox and goes again.
+    if (code === 'rate_limited') notice(t('e_rate_limited'));
+    if (p) { p.sent = false; setTimeout(flush, code === 'rate_limited' ? 5000 : 2000); }
     return;
   }
   if (p) {
@@ -356,6 +366,7 @@ function submit() {
   const ta = $('text');
   const text = ta.value.trim();
   if (!text || !S.accepted) return;
+  if (S.maxBytes && new TextEncoder().encode(text).length > S.maxBytes) { notice(t('e_too_large')); return; }
   const o = { client_id: uuid(), text, ts: new Date().toISOString() };
   S.outbox.push(o);
   store.set('outbox', S.outbox);
@@ -410,16 +421,18 @@ function renderOffice() {
   $('office-next').textContent = when && !isNaN(when)
     ? t('closed_next', { when: new Intl.DateTimeFormat(S.lang, { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' }).format(when) })
     : t('closed_soon');
-  const list = Array.isArray(o.emergency) && o.emergency.length ? o.emergency : DEFAULT_EMERGENCY;
+  const given = o.emergency || o.emergency_numbers;
+  const list = Array.isArray(given) && given.length ? given : DEFAULT_EMERGENCY;
   const ul = $('emergency');
   ul.replaceChildren();
   for (const e of list) {
     const number = String(typeof e === 'string' ? e : e.number || '');
     if (!number) continue;
-    const label = typeof e === 'string' ? '' : String(e.label || '');
+    let label = typeof e === 'string' ? '' : e.label || '';
+    if (typeof label === 'object') label = label[S.lang] || label.en || label.de || '';
     const a = el('a', null);
     a.href = 'tel:' + number.replace(/[^\d+]/g, '');
-    a.append(el('strong', null, number), el('span', null, label.startsWith('em_') ? t(label) : label));
+    a.append(el('strong', null, number), el('span', null, String(label).startsWith('em_') ? t(label) : String(label)));
     const li = el('li');
     li.append(a);
     ul.append(li);

@@ -251,12 +251,20 @@ const H = {
   },
   typing(m) { if (String(m.conversation) === S.openId) setTyping(true); },
   error(m) { onError(m); },
-  // Extensions the gateway may send: who am I, and clinic settings for canned answers.
-  me(m) { if (m.staff) { S.me = m.staff; sessionStorage.setItem('caregate.staff', JSON.stringify(S.me)); } },
-  config(m) {
-    if (m.clinic_phone) S.phone = String(m.clinic_phone);
-    if (m.address_form) S.addressForm = m.address_form;
+  // The gateway's greeting on connect (extension): who am I, and clinic settings used by the
+  // canned answers. "me"/"config" are accepted as aliases.
+  welcome(m) {
+    if (m.staff && m.staff.id != null) {
+      S.me = { id: String(m.staff.id), role: m.staff.role, alias: m.staff.alias };
+      sessionStorage.setItem('caregate.staff', JSON.stringify(S.me));
+      $('me').textContent = [S.me.alias, S.me.role].filter(Boolean).join(' · ');
+    }
+    const phone = m.clinic_phone || (m.clinic && m.clinic.phone);
+    if (phone) S.phone = String(phone);
+    if (m.address_form === 'Sie' || m.address_form === 'Du') S.addressForm = m.address_form;
   },
+  me(m) { H.welcome(m); },
+  config(m) { H.welcome(m); },
 };
 
 function onError(m) {

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fast UI tests of the patient widget and the staff console against the in-memory fake gateway
+// (lib/fakeserver.mjs): offline queue, resume, office hours, languages, Sie/Du, policy notices,
+// erasure, keyboard use, accessibility (axe), phone width, CSP and "no third-party requests",
+// and the JS size budget. The contract test against the real binary is widget.test.mjs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startFakeServer, WIDGET_DIR } from './lib/fakeserver.mjs';
+import { launch, newContext, newPage, shot, axe, chatFrame, sleep } from './lib/browser.mjs';
+
+let fake;
+let browser;
+
+before(async () => {
+  fake = await startFakeServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await fake?.close();
+});
+
+async function openWidget(ctx, { accept = true } = {}) {
+  const page = await newPage(ctx);
+  await page.goto(fake.url + '/demo/index.html');
+  await page.locator('.launcher').click();
+  const f = await chatFrame(page);
+  if (accept && await f.locator('#privacy-ok').isVisible()) await f.click('#privacy-ok');
+  return { page, f };
+}
+
+async function sendPatient(f, text) {
+  await f.fill('#text', text);
+  await f.press('#text', 'Enter');
+}
+
+async function staffLogin(ctx) {
+  const sp = await newPage(ctx);
+  await sp.goto(fake.url + '/console/index.html');
+  await sp.fill('#email', 'anna@demo-clinic.example');
+  await sp.fill('#password', 'correct horse');
+  await sp.click('#login-btn');
+  await sp.waitForSelector('#conn[data-state="online"]');
+  return sp;
+}
+
+const clean = (page, ctx) => {
+  assert.deepEqual(page.problems, [], 'no console errors, page errors or CSP violations');
+  assert.deepEqual(ctx.foreign, [], 'no request left the gateway origin');
+};
+
+test('JS budget: embed.js + chat.js + i18n.js stay within 40 KB uncompressed', () => {
+  const total = ['embed.js', 'chat.js', 'i18n.js'].reduce((n, f) => n + fs.statSync(path.join(WIDGET_DIR, f)).size, 0);
+  assert.ok(total <= 40 * 1024, `patient widget JS is ${total} bytes`);
+});
+
+test('every widget JS file starts with the SPDX line; no inline script or style in HTML', () => {
+  const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  for (const f of walk(WIDGET_DIR)) {
+    const s = fs.readFileSync(f, 'utf8');
+    if (f.endsWith('.js')) assert.match(s, /^\/\/ SPDX-License-Identifier: Apache-2\.0\n/, f);
+    if (f.endsWith('.html')) {
+      assert.doesNotMatch(s, /<script(?![^>]*\bsrc=)[^>]*>/, f + ': inline script');
+      assert.doesNotMatch(s, /<style|\sstyle=|\son[a-z]+=/i, f + ': inline style or handler');
+      assert.doesNotMatch(s, /https?:\/\/(?!www\.w3\.org)/, f + ': absolute third-party URL');
+    }
+  }
+});
+
+test('round trip: patient writes on the demo page, staff answers with a canned answer, read receipt, reload keeps history', async () => {
+  const pctx = await newContext(browser, fake.url);
+  const { page, f } = await openWidget(pctx, { accept: false });
+  await f.waitForSelector('#privacy:not([hidden])');
+  assert.equal(await f.isDisabled('#text'), true, 'no typing before the privacy notice is accepted');
+  await shot(page, 'widget-privacy', { docs: true });
+  await f.click('#privacy-ok');
+  await f.waitForSelector('#status[data-state="on"]');
+  await sendPatient(f, 'Guten Tag, ich komme am 12.03.2026 zur Aufnahme. Wo kann ich parken?');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+
+  const sctx = await newContext(browser, fake.url);
+  const sp = await staffLogin(sctx);
+  const item = sp.locator('#list .item').first();
+  await item.waitFor();
+  assert.match(await item.innerText(), /\[NUMMER\]/, 'the queue shows the preview the gateway sent');
+  await item.click();
+  await sp.waitForSelector('.m.patient');
+  await sp.selectOption('#canned', 'greet');
+  assert.match(await sp.inputValue('#reply-text'), /^Guten Tag, vielen Dank für Ihre Nachricht/);
+  await sp.keyboard.press('Alt+Enter');
+  await sp.waitForSelector('.m.staff[data-state="sent"]');
+
+  await f.waitForSelector('.msg.staff');
+  assert.match(await f.locator('.msg.staff .text').innerText(), /vielen Dank für Ihre Nachricht/);
+  await f.waitForSelector('.msg.me[data-state="read"]');
+  await shot(page, 'widget-conversation', { docs: true });
+  await shot(sp, 'console-conversation', { docs: true });
+
+  await page.reload();
+  await page.locator('.launcher').waitFor();
+  const f2 = await chatFrame(page); // the panel re-opens itself (sessionStorage of the site)
+  await f2.waitForSelector('.msg.staff');
+  assert.equal(await f2.locator('.msg').count(), 2, 'history after reload: one patient and one staff message');
+  assert.equal(await f2.isVisible('#privacy'), false, 'the privacy notice is remembered');
+  clean(page, pctx);
+  clean(sp, sctx);
+  await pctx.close();
+  await sctx.close();
+});
+
+test('offline: messages typed without a connection are queued, survive a reload and are stored once', async () => {
+  const ctx = await newContext(browser, fake.url);
+  const { page, f } = await openWidget(ctx);
+  await f.waitForSelector('#status[data-state="on"]');
+  fake.refuse(true);
+  fake.dropSockets();
+  await f.waitForSelector('#banner:not([hidden])');
+  await sendPatient(f, 'Nachricht ohne Netz');
+  await f.waitForSelector('.msg.me[data-state="queued"]');
+  await shot(page, 'widget-offline', { docs: true });
+  const outbox = await f.evaluate(() => JSON.parse(localStorage.getItem('caregate.outbox')));
+  assert.equal(outbox.length, 1);
+  assert.match(outbox[0].client_id, /^[0-9a-f-]{36}$/);
+
+  await page.reload();
+  const f2 = await chatFrame(page);
+  await f2.waitForSelector('.msg.me[data-state="queued"]');
+  fake.refuse(false);
+  await f2.waitForSelector('.msg.me[data-state="sent"]', { timeout: 40000 });
+  await f2.waitForSelector('#banner', { state: 'hidden' });
+  const stored = [...fake.convs.values()].flatMap((c) => c.messages).filter((m) => m.text === 'Nachricht ohne Netz');
+  assert.equal(stored.length, 1, 'stored exactly once');
+  assert.equal(await f2.evaluate(() => JSON.parse(localStorage.getItem('caregate.outbox')).length), 0);
+  clean(page, ctx);
+  await ctx.close();
+});
+
+test('office closed: next opening time and emergency numbers, in the Du form', async () => {
+  fake.setOffice({ open: false, next_open: '2026-11-23T07:00:00Z' });
+  fake.setAddressForm('Du');
+  try {
+    const ctx = await newContext(browser, fake.url);
+    const { page, f } = await openWidget(ctx);
+    await f.waitForSelector('#office:not([hidden])');
+    const text = await f.locator('#office').innerText();
+    assert.match(text, /Wir antworten dir ab Montag, 23\. November/);
+    assert.match(text, /112/);
+    assert.match(text, /116117/);
+    assert.equal(await f.locator('#emergency a[href="tel:112"]').count(), 1);
+    assert.equal(await f.locator('label[for="text"]').innerText(), 'Deine Nachricht');
+    await shot(page, 'widget-office-closed', { docs: true });
+    const v = await axe(f);
+    assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+    clean(page, ctx);
+    await ctx.close();
+  } finally {
+    fake.setOffice({ open: true, next_open: null });
+    fake.setAddressForm('Sie');
+  }
+});
+
+test('languages: switching to Polish and Hungarian translates the UI and is remembered', async () => {
+  const ctx = await newContext(browser, fake.url);
+  const { page, f } = await openWidget(ctx);
+  await f.selectOption('#lang', 'pl');
+  assert.equal(await f.locator('label[for="text"]').innerText(), 'Twoja wiadomość');
+  assert.equal(await f.evaluate(() => document.documentElement.lang), 'pl');
+  await f.selectOption('#lang', 'hu');
+  assert.equal(await f.getAttribute('#text', 'placeholder'), 'Üzenet írása …');
+  await page.reload();
+  const f2 = await chatFrame(page);
+  assert.equal(await f2.inputValue('#lang'), 'hu');
+  await f2.selectOption('#lang', 'en');
+  assert.equal(await f2.getAttribute('#send', 'aria-label'), 'Send');
+  clean(page, ctx);
+  await ctx.close();
+});
+
+test('policy notices: a blocked message is marked and explained with its finding category', async () => {
+  const ctx = await newContext(browser, fake.url);
+  const { page, f } = await openWidget(ctx);
+  await f.waitForSelector('#status[data-state="on"]');
+  await sendPatient(f, 'Meine IBAN ist DE89 3704 0044 0532 0130 00');
+  await f.waitForSelector('.msg.me[data-state="failed"]');
+  assert.match(await f.locator('#notice').innerText(), /sensible Angaben enthält \(Bankverbindung\)/);
+  await shot(page, 'widget-policy-notice', { docs: true });
+  assert.equal(await f.evaluate(() => JSON.parse(localStorage.getItem('caregate.outbox')).length), 0, 'not retried');
+  await f.fill('#text', 'x'.repeat(9000));
+  await f.press('#text', 'Enter');
+  await f.waitForFunction(() => /zu lang/.test(document.getElementById('notice').textContent));
+  assert.equal((await f.inputValue('#text')).length, 9000, 'a too-large text stays in the input field');
+  clean(page, ctx);
+  await ctx.close();
+});
+
+test('keyboard only: from the site to a sent message, then erase the conversation', async () => {
+  const ctx = await newContext(browser, fake.url);
+  const page = await newPage(ctx);
+  await page.goto(fake.url + '/demo/index.html');
+  await page.locator('.launcher').waitFor();
+  // Tab through the site until the launcher has focus.
+  let found = false;
+  for (let i = 0; i < 30 && !found; i++) {
+    await page.keyboard.press('Tab');
+    found = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.classList.contains('launcher') ?? false);
+  }
+  assert.ok(found, 'the launcher is reachable with Tab');
+  await page.keyboard.press('Enter');
+  const f = await chatFrame(page);
+  await f.waitForFunction(() => document.activeElement?.id === 'privacy-ok');
+  await page.keyboard.press('Enter');
+  await f.waitForFunction(() => document.activeElement?.id === 'text');
+  await page.keyboard.type('Nur mit der Tastatur geschrieben');
+  await page.keyboard.press('Enter');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+  // Menu -> erase -> confirm, all by keyboard: Shift+Tab from the text field reaches the header tools.
+  await f.focus('#menu-btn');
+  await page.keyboard.press('Enter');
+  await f.waitForFunction(() => document.activeElement?.id === 'm-privacy');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await f.waitForSelector('#erase-dlg[open]');
+  assert.equal(await f.evaluate(() => document.activeElement.id), 'erase-no', 'the safe choice has focus');
+  await shot(page, 'widget-erase-dialog', { docs: true });
+  const v = await axe(f);
+  assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await f.waitForFunction(() => /gelöscht/.test(document.getElementById('notice').textContent));
+  assert.equal(await f.locator('.msg').count(), 0);
+  assert.equal(await f.evaluate(() => localStorage.getItem('caregate.session')), null);
+  // Escape closes the panel and gives focus back to the launcher.
+  await f.focus('#text');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.activeElement?.shadowRoot?.activeElement?.classList.contains('launcher'));
+  clean(page, ctx);
+  await ctx.close();
+});
+
+test('phone width (360 px): widget fills the screen, nothing overflows; console stacks', async () => {
+  const ctx = await newContext(browser, fake.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const { page, f } = await openWidget(ctx);
+  await sendPatient(f, 'Hallo! Kann ich meinen Termin am Donnerstag verschieben?');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+  const box = await page.locator('iframe[src*="chat.html"]').boundingBox();
+  assert.ok(box.width >= 359 && box.height >= 700, `panel is full screen: ${JSON.stringify(box)}`);
+  const overflow = await f.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  assert.equal(overflow, false, 'no horizontal scrolling in the chat');
+  await shot(page, 'widget-phone', { docs: true });
+  const sp = await staffLogin(ctx);
+  await sp.locator('#list .item').first().click();
+  await sp.waitForSelector('.m.patient');
+  assert.equal(await sp.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth), false);
+  await shot(sp, 'console-phone', { docs: true });
+  clean(page, ctx);
+  await ctx.close();
+});
+
+test('console: keyboard shortcuts, notes, policy block with categories, take and done; axe clean', async () => {
+  const pctx = await newContext(browser, fake.url);
+  const { f } = await openWidget(pctx);
+  await sendPatient(f, 'Frage zum Rezept');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+
+  const ctx = await newContext(browser, fake.url);
+  const sp = await newPage(ctx);
+  await sp.goto(fake.url + '/console/index.html');
+  await sp.waitForSelector('#login:not([hidden])');
+  let v = await axe(sp);
+  assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+  await sp.fill('#email', 'anna@demo-clinic.example');
+  await sp.fill('#password', 'wrong');
+  await sp.click('#login-btn');
+  await sp.waitForFunction(() => /stimmen nicht/.test(document.getElementById('login-error').textContent));
+  await shot(sp, 'console-login', { docs: true });
+  await sp.fill('#password', 'correct horse');
+  await sp.press('#password', 'Enter');
+  await sp.waitForSelector('#conn[data-state="online"]');
+  await sp.keyboard.press('3'); // filter: all
+  await sp.keyboard.press('j');
+  const focused = await sp.evaluate(() => document.activeElement.dataset.id);
+  assert.ok(focused, 'j focuses a queue entry');
+  await sp.keyboard.press('Enter');
+  await sp.waitForSelector('.m.patient');
+  assert.equal(await sp.evaluate(() => document.activeElement.id), 'reply-text');
+
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('n');
+  await sp.keyboard.type('Rückruf vereinbart, bitte morgen nachfassen.');
+  await sp.keyboard.press('Alt+Enter');
+  await sp.waitForSelector('.m.note[data-state="sent"]');
+
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('r');
+  await sp.keyboard.type('Bitte nehmen Sie weiter Ibuprofen.');
+  await sp.keyboard.press('Control+Enter');
+  await sp.waitForSelector('#reply-error:not([hidden])');
+  assert.match(await sp.locator('#reply-error').innerText(), /Medikament \(1\)/);
+  assert.equal(await sp.inputValue('#reply-text'), 'Bitte nehmen Sie weiter Ibuprofen.', 'blocked text is given back');
+  await shot(sp, 'console-policy-blocked', { docs: true });
+
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('t');
+  await sp.waitForFunction(() => document.getElementById('take').dataset.mine === 'true');
+  assert.match(await sp.locator('#filters [data-filter="mine"] .n').innerText(), /^[1-9]/);
+  await sp.keyboard.press('?');
+  await sp.waitForSelector('#keys[open]');
+  v = await axe(sp);
+  assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+  await shot(sp, 'console-shortcuts', { docs: true });
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('e');
+  await sp.waitForSelector('#status-btns [data-status="done"][aria-pressed="true"]');
+  v = await axe(sp);
+  assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+  clean(sp, ctx);
+  await ctx.close();
+  await pctx.close();
+});
+
+test('accessibility: demo page, widget and DPO page have no serious or critical axe violations', async () => {
+  const ctx = await newContext(browser, fake.url);
+  const { page, f } = await openWidget(ctx);
+  await sendPatient(f, 'Test für die Barrierefreiheit');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+  let v = await axe(f);
+  assert.deepEqual(v, [], 'widget: ' + JSON.stringify(v, null, 1));
+  v = await axe(page);
+  assert.deepEqual(v, [], 'demo page: ' + JSON.stringify(v, null, 1));
+  await shot(page, 'demo-page', { docs: true });
+  await page.goto(fake.url + '/dpo/index.html');
+  v = await axe(page);
+  assert.deepEqual(v, [], 'dpo: ' + JSON.stringify(v, null, 1));
+  clean(page, ctx);
+  await ctx.close();
+});
