@@ -77,9 +77,8 @@ function fillLangs() {
   for (const l of LANGS) {
     // Short codes keep the header usable at 360 px; the full native name is the accessible name.
     const o = el('option', null, l.toUpperCase());
-    o.label = l.toUpperCase();
     o.title = LANG_NAMES[l];
-    o.setAttribute('aria-label', LANG_NAMES[l]);
+    o.setAttribute('aria-label', l.toUpperCase() + ' · ' + LANG_NAMES[l]);
     o.value = l;
     o.lang = l;
     sel.append(o);

@@ -23,7 +23,7 @@ const STR = {
     reply_label: 'Antwort an den Patienten', note_label: 'Interne Notiz (für den Patienten unsichtbar)',
     reply_hint: 'Alt+Enter sendet · Esc zurück zur Liste', send: 'Senden', save_note: 'Notiz speichern', close: 'Schließen',
     take: 'Übernehmen', release: 'Freigeben', assigned_me: 'Ihnen zugewiesen', assigned_other: 'Zugewiesen an {who}',
-    unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung {id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
+    unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung #{id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
     patient: 'Patient', note: 'Notiz', sending: 'wird gesendet …', sent: 'gesendet', failed: 'nicht gesendet',
     unread: '{n} ungelesen', typing: 'Patient schreibt …',
     e_policy_blocked: 'Nicht gesendet: Die Richtlinie blockiert diese Nachricht wegen {cats}. Bitte ohne diese Angaben formulieren; der Text steht wieder im Eingabefeld.',
@@ -52,7 +52,7 @@ const STR = {
     reply_label: 'Reply to the patient', note_label: 'Private note (never shown to the patient)',
     reply_hint: 'Alt+Enter sends · Esc back to the list', send: 'Send', save_note: 'Save note', close: 'Close',
     take: 'Take', release: 'Release', assigned_me: 'Assigned to you', assigned_other: 'Assigned to {who}',
-    unassigned: 'Unassigned', conv_title: 'Conversation {id}', waiting: 'waiting {t}', answered: 'answered',
+    unassigned: 'Unassigned', conv_title: 'Conversation #{id}', waiting: 'waiting {t}', answered: 'answered',
     patient: 'Patient', note: 'Note', sending: 'sending …', sent: 'sent', failed: 'not sent',
     unread: '{n} unread', typing: 'Patient is typing …',
     e_policy_blocked: 'Not sent: the policy blocks this message because of {cats}. Please rephrase without these details; the text is back in the input field.',
@@ -83,6 +83,8 @@ const el = (tag, cls, text) => {
   return e;
 };
 const uuid = () => crypto.randomUUID();
+// Conversation ids are UUIDs: the first 8 hex digits are enough for people to tell them apart.
+const shortId = (id) => (/^[0-9a-f]{8}-/i.test(id) ? id.slice(0, 8) : id);
 const FILTERS = ['mine', 'unassigned', 'all', 'done'];
 
 const S = {
@@ -229,6 +231,8 @@ const H = {
     markRead();
   },
   msg(m) {
+    // Our own reply or note, fanned out to every console, may overtake its ack.
+    if (m.client_id && S.pending.has(m.client_id)) { H.ack(m); return; }
     const id = String(m.conversation);
     if (id === S.openId) {
       addMessage(m);
@@ -355,7 +359,7 @@ function renderQueue() {
     }
     const prev = el('span', 'preview', c.preview || '—');
     const bottom = el('span', 'item-bottom');
-    bottom.append(el('span', null, t('conv_title', { id: c.id })));
+    bottom.append(el('span', null, t('conv_title', { id: shortId(c.id) })));
     bottom.append(el('span', 'assignee', assigneeText(c)));
     b.append(top, prev, bottom);
     li.append(b);
@@ -418,7 +422,8 @@ function closeConv() {
 function renderConvHead() {
   const c = S.convs.get(S.openId);
   if (!c) return;
-  $('conv-h').textContent = t('conv_title', { id: c.id });
+  $('conv-h').textContent = t('conv_title', { id: shortId(c.id) });
+  $('conv-h').title = c.id;
   const bits = [t('ch_' + (c.channel || 'web')), t('s_' + c.status), assigneeText(c)];
   if (c.waiting_since && c.status !== 'done') bits.push(t('waiting', { t: ago(c.waiting_since) }));
   $('conv-sub').textContent = bits.join(' · ');
@@ -434,7 +439,7 @@ function addMessage(m) {
   const id = m.id != null ? String(m.id) : null;
   if (id && S.shown.has(id)) return null;
   if (id) S.shown.add(id);
-  const kind = m.type === 'note' || m.from === 'note' ? 'note' : m.from === 'staff' ? 'staff' : m.from === 'patient' ? 'patient' : 'system';
+  const kind = m.type === 'note' || m.kind === 'note' || m.from === 'note' ? 'note' : m.from === 'staff' ? 'staff' : m.from === 'patient' ? 'patient' : 'system';
   const box = el('div', 'm ' + kind);
   if (id) box.dataset.id = id;
   const head = el('p', 'm-head');

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// Starts the REAL caregate binary for the browser tests, through the integration tier's helpers:
+// tests/integration/lib/harness.mjs (embedded PostgreSQL) when it is there, else
+// tests/integration/lib/server_fixture.mjs (a throwaway PostgreSQL cluster + database_url).
+// The browser needs what protocol clients do not: the page's own origin must be an allowed
+// origin, so a free port is chosen first and written into the config (port 0 cannot be
+// known in advance). Returns { url, origin, config, addStaff(email, password, role, alias), stop() }.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const LIB = path.resolve(HERE, '../../integration/lib');
+const SRC = path.resolve(HERE, '../../..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+async function load(name) {
+  const file = process.env['CAREGATE_' + name.toUpperCase().replace(/\W/g, '_')] || path.join(LIB, name + '.mjs');
+  if (!fs.existsSync(file)) return null;
+  return import(pathToFileURL(file).href);
+}
+
+export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const settings = {
+    port, listen_address: '127.0.0.1',
+    allowed_origins: `"${origin} http://localhost:${port}"`,
+    clinic_name: `"${clinic}"`, staff_email_domains: 'demo-clinic.example',
+    widget_dir: path.join(SRC, 'widget'), policy_file: path.join(SRC, 'deploy/policy.json'),
+  };
+  const why = [];
+
+  const h = await load('harness');
+  if (h && typeof h.startGateway === 'function') {
+    // The generic harness: embedded PostgreSQL under a temporary state directory.
+    const gw = await h.startGateway({ config: settings, port, allowed_origins: settings.allowed_origins });
+    return {
+      url: gw.url || origin, origin, gw, kind: 'harness',
+      cli: (args, input) => h.cli(gw, args, input),
+      addStaff: (email, password, role = 'agent') => h.addStaff(gw, email, role, password),
+      stop: async () => { await (gw.stop ? gw.stop() : h.stopGateway?.(gw)); },
+    };
+  }
+  why.push('tests/integration/lib/harness.mjs is missing or has no startGateway()');
+
+  const f = await load('server_fixture');
+  if (f && typeof f.startGateway === 'function') {
+    const cluster = new f.Cluster();
+    cluster.start();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-browser-'));
+    const config = f.prepare(cluster, dir, settings);
+    let gw;
+    try {
+      gw = await f.startGateway(config);
+    } catch (e) {
+      cluster.destroy();
+      throw e;
+    }
+    return {
+      url: origin, origin, gw, config, kind: 'server_fixture',
+      cli: (args, input) => f.cli(config, args, input),
+      addStaff: (email, password, role = 'agent', alias = 'Anna') => f.addStaff(config, email, password, role, alias),
+      stop: async () => {
+        await f.stopGateway(gw);
+        cluster.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  why.push('tests/integration/lib/server_fixture.mjs is missing');
+  throw new Error('cannot start the real gateway: ' + why.join('; '));
+}

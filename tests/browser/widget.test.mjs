@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+// The browser round trip against the REAL gateway (binary from CAREGATE_BIN, real PostgreSQL):
+// a patient on the demo clinic page writes by keyboard alone; staff in a second browser context
+// logs in, sees the conversation in the queue, opens it and answers with a canned answer; the
+// patient sees the answer; a reload keeps the history; axe-core finds no serious or critical
+// violations on widget and console; nothing is requested from any other origin and the CSP the
+// gateway sends is never violated. Fast UI details are tested on the fake gateway in widget-ui.test.mjs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRealGateway } from './lib/gateway.mjs';
+import { launch, newContext, newPage, shot, axe, chatFrame } from './lib/browser.mjs';
+
+const STAFF = { email: 'anna@demo-clinic.example', password: 'correct horse battery staple' };
+const PATIENT_TEXT = 'Guten Tag, ich komme nächste Woche zur Aufnahme. Wo kann ich parken?';
+
+let gw;
+let browser;
+let pctx;
+let sctx;
+let page;   // patient: demo clinic page
+let chat;   // patient: chat iframe
+let sp;     // staff console
+
+before(async () => {
+  gw = await startRealGateway();
+  browser = await launch();
+  pctx = await newContext(browser, gw.origin);
+  sctx = await newContext(browser, gw.origin);
+});
+
+after(async () => {
+  await browser?.close();
+  await gw?.stop();
+});
+
+test('real gateway serves the widget with a strict CSP', async () => {
+  const r = await fetch(gw.origin + '/chat.html');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-security-policy') || '', /default-src 'self'/);
+  for (const p of ['/embed.js', '/chat.js', '/i18n.js', '/chat.css', '/demo/index.html', '/console/index.html', '/dpo/index.html']) {
+    assert.equal((await fetch(gw.origin + p)).status, 200, p);
+  }
+});
+
+test('patient writes on the demo page using the keyboard only', async () => {
+  page = await newPage(pctx);
+  await page.goto(gw.origin + '/demo/index.html');
+  await page.locator('.launcher').waitFor();
+  let onLauncher = false;
+  for (let i = 0; i < 30 && !onLauncher; i++) {
+    await page.keyboard.press('Tab');
+    onLauncher = await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.classList.contains('launcher') ?? false);
+  }
+  assert.ok(onLauncher, 'launcher reachable by Tab');
+  await page.keyboard.press('Enter');
+  chat = await chatFrame(page);
+  await chat.waitForFunction(() => document.activeElement?.id === 'privacy-ok');
+  await page.keyboard.press('Enter');
+  await chat.waitForFunction(() => document.activeElement?.id === 'text');
+  await chat.waitForSelector('#status[data-state="on"], #status[data-state="closed"]', { timeout: 20000 });
+  await page.keyboard.type(PATIENT_TEXT);
+  await page.keyboard.press('Enter');
+  await chat.waitForSelector('.msg.me[data-state="sent"]', { timeout: 20000 });
+  assert.ok(await chat.evaluate(() => localStorage.getItem('caregate.session')), 'resume token stored');
+  await shot(page, 'real-patient-sent');
+});
+
+test('staff logs in, sees the conversation in the queue and answers with a canned answer', async () => {
+  await gw.addStaff(STAFF.email, STAFF.password, 'agent');
+  sp = await newPage(sctx);
+  await sp.goto(gw.origin + '/console/index.html');
+  await sp.fill('#email', STAFF.email);
+  await sp.fill('#password', STAFF.password);
+  await sp.press('#password', 'Enter');
+  await sp.waitForSelector('#conn[data-state="online"]', { timeout: 20000 });
+  await sp.keyboard.press('3'); // filter "all": the new conversation, assigned or not
+  const item = sp.locator('#list .item').first();
+  await item.waitFor({ timeout: 20000 });
+  await item.click();
+  await sp.waitForFunction((t) => [...document.querySelectorAll('.m.patient .m-text')].some((e) => e.textContent === t), PATIENT_TEXT, { timeout: 20000 });
+  await sp.selectOption('#canned', 'greet');
+  const reply = await sp.inputValue('#reply-text');
+  assert.match(reply, /^Guten Tag, vielen Dank für Ihre Nachricht/);
+  await sp.keyboard.press('Alt+Enter');
+  await sp.waitForSelector('.m.staff[data-state="sent"]', { timeout: 20000 });
+  await shot(sp, 'real-console-answered');
+});
+
+test('the patient sees the answer', async () => {
+  await chat.waitForSelector('.msg.staff', { timeout: 20000 });
+  assert.match(await chat.locator('.msg.staff .text').last().innerText(), /vielen Dank für Ihre Nachricht/);
+  await shot(page, 'real-patient-answered');
+});
+
+test('reloading the patient page keeps the history', async () => {
+  await page.reload();
+  chat = await chatFrame(page);
+  await chat.waitForSelector('.msg.staff', { timeout: 20000 });
+  const texts = await chat.locator('.msg .text').allInnerTexts();
+  assert.ok(texts.includes(PATIENT_TEXT), 'own message in history');
+  assert.ok(texts.some((t) => /vielen Dank für Ihre Nachricht/.test(t)), 'answer in history');
+  assert.equal(texts.filter((t) => t === PATIENT_TEXT).length, 1, 'no duplicate after resume');
+});
+
+test('axe-core: no serious or critical violations on widget and console', async () => {
+  let v = await axe(chat);
+  assert.deepEqual(v, [], 'widget: ' + JSON.stringify(v, null, 1));
+  v = await axe(sp);
+  assert.deepEqual(v, [], 'console: ' + JSON.stringify(v, null, 1));
+});
+
+test('no CSP violations, script errors or third-party requests', () => {
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(sp.problems, []);
+  assert.deepEqual(pctx.foreign, []);
+  assert.deepEqual(sctx.foreign, []);
+});
