@@ -557,9 +557,12 @@ static void collect_digits(const scan *sc, size_t p, run *r)
     }
 }
 
+/* Value of at most four digits (callers check group lengths first). */
 static int num(const char *c, size_t n)
 {
     int v = 0;
+    if (n > 4)
+        n = 4;
     for (size_t i = 0; i < n; i++)
         v = v * 10 + (c[i] - '0');
     return v;
@@ -662,6 +665,8 @@ static size_t date_numeric(scan *sc, const run *r, const size_t *g, size_t ng)
     char sp = r->sep[g[0]];
     if (sp != '.' && sp != '/' && sp != '-')
         return 0;
+    if (g[0] > 4 || g[1] > 2 || g[2] > 4)
+        return 0; /* also keeps num() far from int overflow */
     size_t n3 = g[0] + g[1] + g[2];
     int x = num(r->c, g[0]), y = num(r->c + g[0], g[1]), z = num(r->c + g[0] + g[1], g[2]);
     int year = -1;
