@@ -34,6 +34,7 @@ struct gw_conn {
     frame *head, *tail;
     size_t q_bytes, q_frames;
     int close_status; /* 0: none pending */
+    bool close_sent;
     char close_reason[64];
     double tokens;
     uint64_t tokens_at;
@@ -196,10 +197,23 @@ int gw_conn_writeable(gw_conn *c)
             lws_callback_on_writable(c->wsi);
         return 0;
     }
-    if (c->close_status) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_status,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
-        return -1;
+    if (c->close_status && !c->close_sent) {
+        /* The close frame is written here, as a frame of its own: with
+         * "lws_close_reason(); return -1" (or a kill timeout) lws 4.1.6 drops the TCP
+         * connection without sending it, and clients saw 1006 instead of our status.
+         * Opcode 4 is lws's internal LWS_WRITE_CLOSE (the public header only comments it
+         * out). The peer's close echo is then answered by lws, and the timeout bounds a
+         * peer that never answers. */
+        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+        size_t rl = strlen(c->close_reason);
+        buf[LWS_PRE] = (unsigned char)(c->close_status >> 8);
+        buf[LWS_PRE + 1] = (unsigned char)(c->close_status & 0xff);
+        memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
+        c->close_sent = true;
+        if (lws_write(c->wsi, buf + LWS_PRE, 2 + rl, (enum lws_write_protocol)4) < 0)
+            return -1;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+        return 0;
     }
     return 0;
 }

@@ -612,7 +612,7 @@ static void auth_done(void *arg, gw_db_status status, PGresult *res, const char 
             early *e = s->early_head;
             s->early_head = e->next;
             s->n_early--;
-            gw_wsframe rx = {e->buf, e->len, e->len, false};
+            gw_wsframe rx = {e->buf, e->len, e->len, false, 0};
             handle_frame(c, &rx);
             sodium_memzero(e->buf, e->len);
             free(e);
@@ -659,10 +659,22 @@ static int on_receive(struct lws *wsi, pss *p, const void *in, size_t len)
     if (st == GW_WSFRAME_MORE)
         return 0;
     if (st == GW_WSFRAME_TOO_LARGE) {
-        gw_wsframe_reset(&p->rx);
+        gw_info(gw_conn_tag(c), "frame over max_frame_bytes: too_large, closing 1009");
         gw_conn_send_error(c, "too_large", "frame larger than the limit", NULL);
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+            st = GW_WSFRAME_DISCARDED;
+        else
+            return 0;
+    }
+    if (st == GW_WSFRAME_DISCARDED) {
+        gw_wsframe_reset(&p->rx);
         gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
         return 0;
+    }
+    if (st == GW_WSFRAME_ABUSE) {
+        gw_wsframe_reset(&p->rx);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        return -1;
     }
     if (!gw_conn_alive(c) || s->auth_failed) {
         gw_wsframe_reset(&p->rx);

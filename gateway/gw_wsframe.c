@@ -13,11 +13,19 @@
 
 int gw_wsframe_feed(gw_wsframe *f, struct lws *wsi, const void *in, size_t len, size_t max)
 {
-    if (f->discarding)
-        return GW_WSFRAME_MORE;
     size_t rest = lws_remaining_packet_payload(wsi);
+    if (f->discarding) {
+        f->discarded += len;
+        if (f->discarded > 4 * max + (32u << 20))
+            return GW_WSFRAME_ABUSE;
+        return rest == 0 && lws_is_final_fragment(wsi) ? GW_WSFRAME_DISCARDED : GW_WSFRAME_MORE;
+    }
     if (f->len + len + rest > max) {
         f->discarding = true;
+        f->discarded = f->len + len;
+        if (f->buf)
+            memset(f->buf, 0, f->cap);
+        f->len = 0;
         return GW_WSFRAME_TOO_LARGE;
     }
     size_t need = f->len + len + rest + 1;
@@ -44,6 +52,8 @@ void gw_wsframe_reset(gw_wsframe *f)
     }
     f->buf = NULL;
     f->len = f->cap = 0;
+    f->discarding = false;
+    f->discarded = 0;
 }
 
 json_t *gw_wsframe_parse(gw_wsframe *f, gw_conn *c, const char **type)

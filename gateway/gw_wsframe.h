@@ -20,16 +20,24 @@
 typedef struct {
     char *buf;
     size_t len, cap;
-    bool discarding; /* an oversize message: drop the rest of it */
+    bool discarding;  /* an oversize message: drop the rest of it */
+    size_t discarded; /* bytes dropped so far */
 } gw_wsframe;
 
 typedef enum {
-    GW_WSFRAME_MORE = 1,      /* a fragment was buffered; wait for the rest */
-    GW_WSFRAME_DONE = 0,      /* a whole message is in f->buf[0..len) */
-    GW_WSFRAME_TOO_LARGE = -1 /* over the cap: answer too_large and close 1009 */
+    GW_WSFRAME_MORE = 1,          /* a fragment was buffered (or dropped); wait for more */
+    GW_WSFRAME_DONE = 0,          /* a whole message is in f->buf[0..len) */
+    GW_WSFRAME_TOO_LARGE = -1,    /* over the cap: answer too_large now */
+    GW_WSFRAME_DISCARDED = -2,    /* the end of the oversize message arrived: close 1009 */
+    GW_WSFRAME_ABUSE = -3,        /* far more than the cap kept coming: close at once */
 } gw_wsframe_status;
 
-/* Feeds one RECEIVE callback's data. max is cfg->max_frame_bytes. */
+/*
+ * Feeds one RECEIVE callback's data. max is cfg->max_frame_bytes. After TOO_LARGE the
+ * rest of that message is read and dropped (not buffered) and DISCARDED reported at its
+ * end: closing while the client is still sending would make the kernel reset the
+ * connection and the client would never see the 1009 close frame.
+ */
 int gw_wsframe_feed(gw_wsframe *f, struct lws *wsi, const void *in, size_t len, size_t max);
 
 /* Forgets the buffered message (after handling it), keeping nothing. */
