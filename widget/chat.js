@@ -27,9 +27,8 @@ const store = {
   del(k) { try { localStorage.removeItem('caregate.' + k); } catch { /* see above */ } },
 };
 
-const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
-  : ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) =>
-    (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)));
+// randomUUID exists only in secure contexts; elsewhere 128 random bits in hex do the same job.
+const uuid = () => crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => (b | 256).toString(16).slice(1)).join('');
 
 const params = new URLSearchParams(location.search);
 const embedded = params.get('embed') === '1' && window.parent !== window;
@@ -40,7 +39,7 @@ const S = {
   session: store.get('session', null),
   outbox: store.get('outbox', []),      // [{client_id, text, ts}] not yet acknowledged
   accepted: store.get('privacy') === PRIVACY_VERSION,
-  clinic: store.get('clinic', ''),
+  clinic: store.get('clinic', '') || (params.get('clinic') || '').slice(0, 80),
   office: null,
   ws: null, welcomed: false, attempts: 0, timer: 0, everConnected: false,
   idle: false,                          // after an erasure: connect again only when the patient writes
@@ -539,10 +538,6 @@ function init() {
   window.addEventListener('online', reconnectNow);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') { reconnectNow(); if (S.open) markRead(); }
-  });
-  window.addEventListener('storage', (e) => {
-    // Another tab of the same chat accepted the notice or erased the conversation.
-    if (e.key === 'caregate.privacy' && !S.accepted && store.get('privacy') === PRIVACY_VERSION) acceptPrivacy();
   });
   if (S.accepted) connect();
   renderStatus();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The one-script-tag embed for clinic websites:
 //   <script src="https://gateway.example/embed.js" data-lang="de" async></script>
+// (optional data-clinic="Name" shows the name before the first connection).
 // It adds a launcher button (in a shadow root, styled only by embed.css from the gateway, so
 // the site's CSS cannot reach it) and, on first use, an iframe with chat.html from the gateway's
 // origin. No inline script or style is created, so strict CSPs work; the page and the chat talk
@@ -26,48 +27,31 @@
   var host = document.createElement('div');
   host.setAttribute('data-caregate', '');
   var root = host.attachShadow({ mode: 'open' });
-  var css = document.createElement('link');
-  css.rel = 'stylesheet';
+  // Static markup only (no inline style or script): allowed under a strict CSP.
+  root.innerHTML = '<link rel="stylesheet"><div class="wrap" hidden><div class="panel" hidden></div>' +
+    '<button type="button" class="launcher" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true" ' +
+    'focusable="false"><path d="M4 4h16a2 2 0 012 2v10a2 2 0 01-2 2H9l-5 4v-4a2 2 0 01-2-2V6a2 2 0 012-2z"/></svg>' +
+    '<span class="label"></span><span class="badge" hidden></span></button></div>';
+  var $ = function (sel) { return root.querySelector(sel); };
+  var wrap = $('.wrap');
+  var panel = $('.panel');
+  var btn = $('.launcher');
+  var badge = $('.badge');
+  var css = $('link');
+  css.onload = function () { wrap.hidden = false; }; // no flash of an unstyled button
   css.href = new URL('embed.css', base).href;
-  var wrap = document.createElement('div');
-  wrap.className = 'wrap';
-  wrap.hidden = true; // until embed.css is there: no flash of an unstyled button
-  css.onload = function () { wrap.hidden = false; };
-
-  var panel = document.createElement('div');
-  panel.className = 'panel';
-  panel.hidden = true;
-  var frame = null;
-
-  var btn = document.createElement('button');
-  btn.type = 'button';
-  btn.className = 'launcher';
-  btn.setAttribute('aria-expanded', 'false');
+  $('.label').textContent = T[0];
   btn.setAttribute('aria-label', T[1]);
-  var NS = 'http://www.w3.org/2000/svg';
-  var svg = document.createElementNS(NS, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  var path = document.createElementNS(NS, 'path');
-  path.setAttribute('d', 'M4 4h16a2 2 0 012 2v10a2 2 0 01-2 2H9l-5 4v-4a2 2 0 01-2-2V6a2 2 0 012-2z');
-  svg.appendChild(path);
-  var label = document.createElement('span');
-  label.className = 'label';
-  label.textContent = T[0];
-  var badge = document.createElement('span');
-  badge.className = 'badge';
-  badge.hidden = true;
-  btn.append(svg, label, badge);
-
-  wrap.append(panel, btn);
-  root.append(css, wrap);
+  var frame = null;
 
   function ensureFrame() {
     if (frame) return;
     frame = document.createElement('iframe');
     frame.title = T[0];
-    frame.src = new URL('chat.html?embed=1&lang=' + encodeURIComponent(lang), base).href;
+    // data-clinic only fills the header until the gateway's welcome names the clinic.
+    var clinic = me.getAttribute('data-clinic');
+    frame.src = new URL('chat.html?embed=1&lang=' + encodeURIComponent(lang) +
+      (clinic ? '&clinic=' + encodeURIComponent(clinic.slice(0, 80)) : ''), base).href;
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.addEventListener('load', function () { if (!panel.hidden) tell('open'); });
     panel.appendChild(frame);
@@ -77,12 +61,16 @@
     if (frame && frame.contentWindow) frame.contentWindow.postMessage({ caregate: cmd }, base.origin);
   }
 
-  function setOpen(open, focusBack) {
+  function show(open) {
     if (open) ensureFrame();
     panel.hidden = !open;
     wrap.classList.toggle('open', open);
     btn.setAttribute('aria-expanded', String(open));
     btn.setAttribute('aria-label', open ? T[2] : T[1]);
+  }
+
+  function setOpen(open, focusBack) {
+    show(open);
     try { sessionStorage.setItem(KEY, open ? '1' : ''); } catch (e) { /* storage off: no memory */ }
     if (open) {
       badge.hidden = true;
@@ -109,9 +97,7 @@
 
   function mount() {
     document.body.appendChild(host);
-    var was = '';
-    try { was = sessionStorage.getItem(KEY); } catch (e) { /* ignore */ }
-    if (was) { ensureFrame(); panel.hidden = false; wrap.classList.add('open'); btn.setAttribute('aria-expanded', 'true'); btn.setAttribute('aria-label', T[2]); }
+    try { if (sessionStorage.getItem(KEY)) show(true); } catch (e) { /* storage off */ }
   }
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
 })();

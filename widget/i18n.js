@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// All user-visible strings of the patient chat (and the finding category names the staff console
-// reuses), in German, English, Polish and Hungarian. German exists in two forms of address: the
-// table "de" is the formal "Sie", "de_du" overrides only the strings that change for "Du"; the
-// clinic chooses the form (welcome.address_form). Other languages use one polite form.
-// Placeholders are {name}; t() never interprets HTML, callers put results into textContent.
+// Every user-visible string of the patient chat (and the finding category names the console
+// reuses) in de, en, pl, hu. German has two forms of address: "de" is "Sie", "de_du" overrides
+// the strings that change for "Du" (welcome.address_form). Placeholders are {name}; callers put
+// results into textContent only.
 
 export const LANGS = ['de', 'en', 'pl', 'hu'];
 export const LANG_NAMES = { de: 'Deutsch', en: 'English', pl: 'Polski', hu: 'Magyar' };

@@ -25,7 +25,7 @@ const STR = {
     take: 'Übernehmen', release: 'Freigeben', assigned_me: 'Ihnen zugewiesen', assigned_other: 'Zugewiesen an {who}',
     unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung #{id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
     patient: 'Patient', note: 'Notiz', sending: 'wird gesendet …', sent: 'gesendet', failed: 'nicht gesendet',
-    unread: '{n} ungelesen', typing: 'Patient schreibt …',
+    unread: '{n} ungelesen', typing: 'Patient schreibt …', lang: 'Sprache {l}', no_preview: 'keine Vorschau',
     e_policy_blocked: 'Nicht gesendet: Die Richtlinie blockiert diese Nachricht wegen {cats}. Bitte ohne diese Angaben formulieren; der Text steht wieder im Eingabefeld.',
     e_window_closed: 'Nicht gesendet: Das Antwortfenster dieses Kanals ist geschlossen (24 Stunden).',
     e_too_large: 'Nicht gesendet: Die Nachricht ist zu lang.', e_rate_limited: 'Zu viele Nachrichten in kurzer Zeit. Bitte kurz warten.',
@@ -54,7 +54,7 @@ const STR = {
     take: 'Take', release: 'Release', assigned_me: 'Assigned to you', assigned_other: 'Assigned to {who}',
     unassigned: 'Unassigned', conv_title: 'Conversation #{id}', waiting: 'waiting {t}', answered: 'answered',
     patient: 'Patient', note: 'Note', sending: 'sending …', sent: 'sent', failed: 'not sent',
-    unread: '{n} unread', typing: 'Patient is typing …',
+    unread: '{n} unread', typing: 'Patient is typing …', lang: 'language {l}', no_preview: 'no preview',
     e_policy_blocked: 'Not sent: the policy blocks this message because of {cats}. Please rephrase without these details; the text is back in the input field.',
     e_window_closed: 'Not sent: the reply window of this channel is closed (24 hours).',
     e_too_large: 'Not sent: the message is too long.', e_rate_limited: 'Too many messages in a short time. Please wait a moment.',
@@ -357,7 +357,7 @@ function renderQueue() {
       u.setAttribute('aria-label', t('unread', { n: c.unread }));
       top.append(u);
     }
-    const prev = el('span', 'preview', c.preview || '—');
+    const prev = el('span', c.preview ? 'preview' : 'preview none', c.preview || t('no_preview'));
     const bottom = el('span', 'item-bottom');
     bottom.append(el('span', null, t('conv_title', { id: shortId(c.id) })));
     bottom.append(el('span', 'assignee', assigneeText(c)));
@@ -425,6 +425,7 @@ function renderConvHead() {
   $('conv-h').textContent = t('conv_title', { id: shortId(c.id) });
   $('conv-h').title = c.id;
   const bits = [t('ch_' + (c.channel || 'web')), t('s_' + c.status), assigneeText(c)];
+  if (c.lang) bits.push(t('lang', { l: String(c.lang).toUpperCase() }));
   if (c.waiting_since && c.status !== 'done') bits.push(t('waiting', { t: ago(c.waiting_since) }));
   $('conv-sub').textContent = bits.join(' · ');
   const mine = S.me && c.assignee != null && String(c.assignee) === String(S.me.id);

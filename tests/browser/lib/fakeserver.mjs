@@ -47,7 +47,7 @@ export async function startFakeServer(opts = {}) {
   const nextId = () => String(++seq);
   const now = () => new Date().toISOString();
 
-  const summary = (c) => ({ type: 'conversation', id: c.id, status: c.status, channel: c.channel, assignee: c.assignee,
+  const summary = (c) => ({ type: 'conversation', id: c.id, status: c.status, channel: c.channel, lang: c.lang, assignee: c.assignee,
     waiting_since: c.waiting_since, preview: c.preview, address_form: o.addressForm, unread: c.unread });
   const toStaff = (obj) => { for (const s of staffSockets) s.send(JSON.stringify(obj)); };
   const toPatients = (c, obj) => { for (const s of c.patients) s.send(JSON.stringify(obj)); };
@@ -131,7 +131,7 @@ export async function startFakeServer(opts = {}) {
         if (!id) {
           token = crypto.randomBytes(16).toString('hex');
           id = nextId();
-          convs.set(id, { id, status: 'open', channel: 'web', assignee: null, waiting_since: null, preview: '', messages: [], cids: new Map(), patients: new Set(), unread: 0 });
+          convs.set(id, { id, lang: m.lang || 'de', status: 'open', channel: 'web', assignee: null, waiting_since: null, preview: '', messages: [], cids: new Map(), patients: new Set(), unread: 0 });
           sessions.set(token, id);
         }
         conv = convs.get(id);
