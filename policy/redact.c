@@ -782,6 +782,10 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
     dmatch m;
     int city = dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CITY));
     size_t wend = city ? m.end : w.end;
+    tok w2; /* "Bielsko-Biała", "Frankfurt-Höchst" */
+    while (wend + 1 < sc->n && sc->s[wend] == '-' && next_word(sc, wend + 1, 0, "", &w2) &&
+           (w2.flags & TF_CAP) && !(w2.flags & TF_DIGIT))
+        wend = w2.end;
     int street = sc->street_end != NO_CTX && r->start >= sc->street_end &&
                  r->start - sc->street_end <= 8;
     if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
@@ -1242,6 +1246,13 @@ static size_t on_word(scan *sc, tok *t)
         size_t e = street_post(sc, t, mend);
         if (e)
             return e;
+    }
+    if (k & RK_BIT(RK_NAME_POST)) {
+        /* Two name words, so "Beteg vagyok" (I am ill) is not a name. */
+        const tok *p = prev_tok(sc, 0), *q = prev_tok(sc, 1);
+        if (p && q && prev_is_name_word(sc, p, t->start) && prev_is_name_word(sc, q, p->start))
+            emit(sc, q->start, p->end, REDACT_PERSON, R_PERSON_INTRO);
+        return mend;
     }
     if (k & RK_BIT(RK_TITLE_POST)) {
         const tok *p = prev_tok(sc, 0);

@@ -40,6 +40,7 @@ enum {
     RK_STOP,       /* capitalised words that are never names: Team, Praxis */
     RK_UNIT,       /* dose units: mg, ml, IE, Tabletten */
     RK_CTX_KIN,    /* kinship words before a name: Sohn, daughter, córka, a fiam */
+    RK_NAME_POST,  /* Hungarian "vagyok": family and given name stand before it */
     RK__COUNT
 };
 

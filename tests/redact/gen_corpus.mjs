@@ -3,7 +3,8 @@
 // de, en, pl, hu with byte-offset spans. Identifiers are generated with correct check
 // digits; hard negatives (invoice/order numbers, doses, rooms, appointment dates,
 // prices) are mixed in. Deterministic (seeded), so the committed corpus can be
-// regenerated: `node tests/redact/gen_corpus.mjs > tests/redact/corpus.jsonl`.
+// regenerated: `node tests/redact/gen_corpus.mjs > tests/redact/corpus.jsonl`; the held-out
+// sets: `node tests/redact/gen_corpus.mjs --heldout heldout2.txt > tests/redact/heldout2.jsonl`.
 // The phrasing and term pools were written for realism from clinic chat experience,
 // independently of the engine's dictionaries (some terms are not in them).
 
@@ -481,8 +482,8 @@ const fill = (s) => s.replace(/\{(\w+)\}/g, (_, k) => ({
   KVNR: kvnr, STEUERID: steuerid, NHS: nhs, SSN: ssn, PESEL: pesel, NIP: nip, TAJ: taj, HUTAX: hutax, HUPERS: hupersonal,
   IBAN_DE: () => iban('DE'), IBAN_GB: () => iban('GB'), IBAN_PL: () => iban('PL'), IBAN_HU: () => iban('HU'),
 })[k]());
-for (const lang of ['de', 'en', 'pl', 'hu']) {
-  for (const msg of HAND[lang]) {
+function markup(lang, msg, tag) {
+  {
     let text = '', bytes = 0; const spans = [];
     const re = /\[\[([A-Z_]+):([^\]]+)\]\]/g; let last = 0, m;
     const src = fill(msg);
@@ -492,8 +493,18 @@ for (const lang of ['de', 'en', 'pl', 'hu']) {
       text += m[2]; bytes += b; last = re.lastIndex;
     }
     const rest = src.slice(last); text += rest;
-    out.push(JSON.stringify({ id: `${lang}-hand-${++id}`, lang, text, spans }));
+    return JSON.stringify({ id: `${lang}-${tag}-${++id}`, lang, text, spans });
   }
+}
+if (process.argv[2] === '--heldout') {
+  const file = process.argv[3] || 'heldout.txt';
+  const fsm = await import('node:fs');
+  const url = new URL(file, import.meta.url);
+  const lines = fsm.readFileSync(url, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  out.length = 0;
+  for (const l of lines) { const [lang, msg] = l.split('\t'); out.push(markup(lang, msg.replace(/\\n/g, '\n'), 'heldout')); }
+} else {
+  for (const lang of ['de', 'en', 'pl', 'hu']) for (const msg of HAND[lang]) out.push(markup(lang, msg, 'hand'));
 }
 
 process.stdout.write(out.join('\n') + '\n');

@@ -11,7 +11,9 @@
  * Exits 1 when a target from issue 6 is missed, so ctest fails:
  * identifiers with check digits >= 99.5 % recall, overall recall >= 95 %,
  * byte precision >= 90 %, <= 5 % of clean messages touched.
- * With -v it prints every miss and every false-positive span.
+ * With -v it prints every miss and every false-positive span; with --report
+ * it only reports (used for the held-out sets, whose figures are documented
+ * in docs/redaction.md rather than gated: they are small and blind).
  *
  * It does not judge categories' names (a PHONE labelled span redacted as
  * NATIONAL_ID still counts as found) and does not time anything (bench_redact).
@@ -53,15 +55,17 @@ static void pct(const char *label, size_t num, size_t den)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    int verbose = 0;
+    int verbose = 0, report = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
+        else if (strcmp(argv[i], "--report") == 0)
+            report = 1;
         else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: redact_score [-v] corpus.jsonl\n");
+        fprintf(stderr, "usage: redact_score [-v] [--report] corpus.jsonl\n");
         return 2;
     }
     FILE *f = fopen(path, "r");
@@ -200,5 +204,5 @@ int main(int argc, char **argv)
         fail = 1;
     }
     printf("%s\n", fail ? "redact_score: targets missed" : "redact_score: all targets met");
-    return fail;
+    return report ? 0 : fail;
 }
