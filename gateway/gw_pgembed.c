@@ -376,6 +376,7 @@ static pid_t spawn_postgres(const gw_pgembed *pe, int out_fd)
                     "-c", "fsync=on",
                     "-c", "wal_level=minimal",
                     "-c", "max_wal_senders=0",
+                    "-c", "jit=off", /* no W+X pages (MemoryDenyWriteExecute in the unit) */
                     "-c", "log_error_verbosity=terse",
                     "-c", "log_min_error_statement=panic",
                     "-c", "log_line_prefix=%m pg[%p] ",
