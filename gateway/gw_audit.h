@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_audit: the database side of the tamper-evident audit log (format and verifier in
+ * policy/audit.h, appends in SQL: audit_append() in gateway/sql/002_audit.sql).
+ *
+ *  - `caregate audit verify [--pubkey FILE]...`    whole log + checkpoints + head, exit 0/1
+ *  - `caregate audit verify --file EXPORT [--pubkey FILE]...`   an export, offline
+ *  - `caregate audit export [--from T] [--to T] [--format jsonl|csv] [--out FILE]`
+ *  - `caregate audit checkpoint`                    sign one checkpoint now (blocking)
+ *  - gw_audit_checkpoint_tick: the server's periodic checkpoint, on the event loop.
+ *
+ * Trusted public keys for verification come from --pubkey files and otherwise from
+ * "<audit_key_file>.pub" (or the key file itself): never from the database or the export,
+ * which an attacker could have rewritten. This module never reads message tables.
+ */
+#ifndef GW_AUDIT_H
+#define GW_AUDIT_H
+
+#include "audit.h"
+#include "gw_config.h"
+#include "gw_db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+
+/*
+ * One checkpoint on the event loop: reads the head and the last checkpoint, and unless
+ * nothing but the last checkpoint's own announcement was appended since, signs the head
+ * and stores it with audit_checkpoint_add() (which also appends its 'audit.checkpoint'
+ * record). Several gateway processes may tick at once: the loser's insert is refused by
+ * the database and counted as skipped. signer is borrowed and must stay valid until done
+ * has run (or, without done, until the pool is stopped). done (may be NULL) runs exactly
+ * once with 1 (written), 0 (skipped) or -1 (failed; logged with the SQLSTATE).
+ */
+void gw_audit_checkpoint_tick(gw_db *db, const audit_signer *signer,
+                              void (*done)(void *arg, int result), void *arg);
+
+/* The same, blocking (CLI, tests). Returns 1 written, 0 skipped, -1 failed (reason on
+ * stderr). report (may be NULL) gets one line. */
+int gw_audit_checkpoint_now(PGconn *db, const audit_signer *signer, FILE *report);
+
+/*
+ * Verifies the whole log in one snapshot against the trusted keys (npk keys of
+ * AUDIT_PK_BYTES each). Writes a verdict to out: "audit verify: OK ..." or
+ * "audit verify: FAILED at seq N: <reason>". Returns 0 valid, 1 invalid, -1 could not run.
+ */
+int gw_audit_verify_db(PGconn *db, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk, FILE *out);
+
+/* Verifies a JSONL export file (seekable) offline; keys as above, or when npk is 0 the
+ * keys named in the export (reported, with a warning to compare their ids). */
+int gw_audit_verify_file(const char *path, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk,
+                         FILE *out);
+
+int gw_audit_cli_main(const gw_config *cfg, int argc, char **argv);
+
+#endif
