@@ -85,8 +85,9 @@ int audit_ts_format(int64_t unix_us, char *out, size_t cap);
 /* Is s exactly a canonical ts (shape only, plus digit ranges)? Returns 1 or 0. */
 int audit_ts_valid(const char *s);
 
-/* Is s a well-formed event name: lower-case dotted words "area.verb[.more]", each
- * [a-z][a-z0-9_]*, at most 64 bytes? Returns 1 or 0. (The SQL table has the same CHECK.) */
+/* Is s a well-formed event name: lower-case words [a-z][a-z0-9_]* joined by dots, at
+ * most 64 bytes ("area.verb" by convention, docs/audit.md)? Returns 1 or 0. The SQL
+ * table has the same CHECK. */
 int audit_event_valid(const char *s);
 
 /*

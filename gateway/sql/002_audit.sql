@@ -32,7 +32,7 @@ RETURN sha256(p_prev || convert_to('caregate.audit.v1' || chr(10), 'UTF8')
 CREATE TABLE audit_log (
     seq       bigint PRIMARY KEY CHECK (seq > 0),
     ts        timestamptz NOT NULL,         -- hashed as audit_ts_text(ts)
-    event     text NOT NULL CHECK (event ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'
+    event     text NOT NULL CHECK (event ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'
                                    AND octet_length(event) <= 64),
     actor     text NOT NULL,                -- 'staff:<uuid>', 'patient:<uuid>', 'system', 'cli', 'gateway'
     subject   text NOT NULL,                -- what was acted on: '<kind>:<id>' or ''
