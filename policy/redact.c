@@ -265,12 +265,18 @@ static void emit(scan *sc, size_t start, size_t end, redact_category cat, uint16
 
 /* --------------------------------------------------------- dictionary */
 
-static uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
+static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
 {
     if (node == 0)
         return t->root[c];
     const redact__node *nd = &t->nodes[node];
     size_t lo = nd->first_edge, hi = lo + nd->n_edges;
+    if (nd->n_edges <= 8) { /* most states past the first letters have one or two edges */
+        for (size_t e = lo; e < hi; e++)
+            if (t->edge_label[e] == c)
+                return t->edge_target[e];
+        return 0;
+    }
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         uint8_t m = t->edge_label[mid];
