@@ -23,7 +23,8 @@
 //   await startGateway() options: config (extra config keys, override the defaults the
 //   harness writes: state_dir, listen_address, port, allowed_origins, log_level),
 //   env (extra environment for serve), stateDir (reuse a directory; it is not removed by
-//   cleanup unless the harness created it), readyTimeoutMs (default 30000),
+//   cleanup unless the harness created it), port (reuse a port), readyTimeoutMs (default
+//   30000, or $CAREGATE_READY_TIMEOUT_MS on slow machines: the first start runs initdb),
 //   keysInit (default true: run `caregate keys init` first when the master key file is
 //   missing and the command is built in), waitReady (default true).
 //
@@ -202,7 +203,8 @@ export async function makeStateDir({ config, stateDir } = {}) {
  */
 export async function startGateway(opts = {}) {
   const bin = requireBin();
-  const { config, env, readyTimeoutMs = 30000, keysInit = true, waitReady = true } = opts;
+  const { config, env, keysInit = true, waitReady = true } = opts;
+  const readyTimeoutMs = opts.readyTimeoutMs || Number(process.env.CAREGATE_READY_TIMEOUT_MS) || 30000;
   const created = !opts.stateDir;
   const stateDir = opts.stateDir || newStateDir();
   const port = opts.port || (config && config.port) || (await freePort());
