@@ -225,6 +225,7 @@ function onError(m) {
     if (S.ws) S.ws.close();
     return;
   }
+  if (!S.welcomed && !p) { if (S.ws) S.ws.close(); return; } // hello failed: retry with backoff
   if (code === 'rate_limited' || code === 'unavailable') {
     // Not stored, but nothing wrong with the message: it stays in the outbox and goes again.
     if (code === 'rate_limited') notice(t('e_rate_limited'));
@@ -399,7 +400,8 @@ function renderStatus() {
   else if (S.office && S.office.open === false) { key = 'closed_now'; cls = 'closed'; }
   else { key = 'open_now'; cls = 'on'; }
   st.dataset.state = cls;
-  $('status-text').textContent = key === 'offline' ? t('connecting') : key ? t(key) : '';
+  const mins = S.office && Number(S.office.first_reply_minutes || S.office.reply_minutes);
+  $('status-text').textContent = key === 'offline' ? t('connecting') : key === 'open_now' && mins > 0 ? t('reply_in', { n: mins }) : key ? t(key) : '';
   const banner = $('banner');
   banner.hidden = key !== 'offline';
   banner.textContent = key === 'offline' ? t('offline') : '';

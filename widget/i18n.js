@@ -10,7 +10,7 @@ export const LANG_NAMES = { de: 'Deutsch', en: 'English', pl: 'Polski', hu: 'Mag
 const S = {
   de: {
     title: 'Chat', close: 'Chat schließen', lang: 'Sprache', menu: 'Optionen',
-    open_now: 'Wir sind jetzt für Sie da', closed_now: 'Derzeit nicht besetzt',
+    open_now: 'Wir sind jetzt für Sie da', reply_in: 'Antwort meist in {n} Min.', closed_now: 'Derzeit nicht besetzt',
     connecting: 'Verbindung wird hergestellt …',
     offline: 'Keine Verbindung. Ihre Nachrichten werden gesendet, sobald die Verbindung wieder steht.',
     privacy_title: 'Bevor Sie schreiben',
@@ -71,7 +71,7 @@ const S = {
   },
   en: {
     title: 'Chat', close: 'Close chat', lang: 'Language', menu: 'Options',
-    open_now: 'We are here for you now', closed_now: 'Currently unstaffed',
+    open_now: 'We are here for you now', reply_in: 'Usually replies within {n} min', closed_now: 'Currently unstaffed',
     connecting: 'Connecting …',
     offline: 'No connection. Your messages will be sent as soon as the connection is back.',
     privacy_title: 'Before you write',
@@ -109,7 +109,7 @@ const S = {
   },
   pl: {
     title: 'Czat', close: 'Zamknij czat', lang: 'Język', menu: 'Opcje',
-    open_now: 'Jesteśmy teraz do dyspozycji', closed_now: 'Obecnie nieobsadzony',
+    open_now: 'Jesteśmy teraz do dyspozycji', reply_in: 'Odpowiedź zwykle w ciągu {n} min', closed_now: 'Obecnie nieobsadzony',
     connecting: 'Łączenie …',
     offline: 'Brak połączenia. Wiadomości zostaną wysłane, gdy połączenie wróci.',
     privacy_title: 'Zanim napiszesz',
@@ -147,7 +147,7 @@ const S = {
   },
   hu: {
     title: 'Chat', close: 'Chat bezárása', lang: 'Nyelv', menu: 'Beállítások',
-    open_now: 'Most elérhetők vagyunk', closed_now: 'Jelenleg nincs ügyelet',
+    open_now: 'Most elérhetők vagyunk', reply_in: 'Általában {n} percen belül válaszolunk', closed_now: 'Jelenleg nincs ügyelet',
     connecting: 'Kapcsolódás …',
     offline: 'Nincs kapcsolat. Üzenetei elküldésre kerülnek, amint helyreáll a kapcsolat.',
     privacy_title: 'Mielőtt ír',

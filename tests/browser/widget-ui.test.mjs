@@ -79,6 +79,7 @@ test('round trip: patient writes on the demo page, staff answers with a canned a
   await shot(page, 'widget-privacy', { docs: true });
   await f.click('#privacy-ok');
   await f.waitForSelector('#status[data-state="on"]');
+  assert.equal(await f.locator('#status-text').innerText(), 'Antwort meist in 30 Min.');
   await sendPatient(f, 'Guten Tag, ich komme am 12.03.2026 zur Aufnahme. Wo kann ich parken?');
   await f.waitForSelector('.msg.me[data-state="sent"]');
 
@@ -122,6 +123,8 @@ test('offline: messages typed without a connection are queued, survive a reload 
   await sendPatient(f, 'Nachricht ohne Netz');
   await f.waitForSelector('.msg.me[data-state="queued"]');
   await shot(page, 'widget-offline', { docs: true });
+  const v = await axe(f);
+  assert.deepEqual(v, [], 'queued state: ' + JSON.stringify(v, null, 1));
   const outbox = await f.evaluate(() => JSON.parse(localStorage.getItem('caregate.outbox')));
   assert.equal(outbox.length, 1);
   assert.match(outbox[0].client_id, /^[0-9a-f-]{36}$/);
@@ -158,7 +161,7 @@ test('office closed: next opening time and emergency numbers, in the Du form', a
     clean(page, ctx);
     await ctx.close();
   } finally {
-    fake.setOffice({ open: true, next_open: null });
+    fake.setOffice({ open: true, next_open: null, first_reply_minutes: 30 });
     fake.setAddressForm('Sie');
   }
 });

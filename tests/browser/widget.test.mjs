@@ -102,11 +102,43 @@ test('reloading the patient page keeps the history', async () => {
   assert.equal(texts.filter((t) => t === PATIENT_TEXT).length, 1, 'no duplicate after resume');
 });
 
+test('gateway restart: a message typed while it is down is queued, then stored and shown once', async (t) => {
+  if (!gw.restart) { t.skip('the integration helper offers no restart'); return; }
+  const text = 'Nachricht während des Neustarts';
+  await gw.restart(async () => {
+    await chat.waitForSelector('#banner:not([hidden])', { timeout: 20000 });
+    await chat.fill('#text', text);
+    await chat.press('#text', 'Enter');
+    await chat.waitForSelector('.msg.me[data-state="queued"]');
+    await shot(page, 'real-patient-offline');
+  });
+  await chat.waitForSelector('.msg.me[data-state="sent"] >> text=' + text, { timeout: 45000 });
+  await sp.waitForSelector('#conn[data-state="online"]', { timeout: 45000 });
+  await sp.waitForFunction((x) => [...document.querySelectorAll('.m.patient .m-text')].filter((e) => e.textContent === x).length === 1, text, { timeout: 20000 });
+  await page.reload();
+  chat = await chatFrame(page);
+  await chat.waitForSelector('.msg.staff', { timeout: 20000 });
+  const texts = await chat.locator('.msg .text').allInnerTexts();
+  assert.equal(texts.filter((x) => x === text).length, 1, 'stored exactly once');
+});
+
 test('axe-core: no serious or critical violations on widget and console', async () => {
   let v = await axe(chat);
   assert.deepEqual(v, [], 'widget: ' + JSON.stringify(v, null, 1));
   v = await axe(sp);
   assert.deepEqual(v, [], 'console: ' + JSON.stringify(v, null, 1));
+});
+
+test('erasure request: erased by the gateway, or the patient is told to contact the clinic', async () => {
+  await chat.click('#menu-btn');
+  await chat.click('#m-erase');
+  await chat.waitForSelector('#erase-dlg[open]');
+  await chat.click('#erase-yes');
+  await chat.waitForFunction(() => /gelöscht|übermittelt|wenden Sie sich direkt/.test(document.getElementById('notice').textContent), null, { timeout: 20000 });
+  const notice = await chat.locator('#notice-text').innerText();
+  const session = await chat.evaluate(() => localStorage.getItem('caregate.session'));
+  if (/gelöscht/.test(notice)) assert.equal(session, null, 'erased: nothing left on the device');
+  else assert.ok(session, 'not erased: the resume token is kept so the patient can ask again');
 });
 
 test('no CSP violations, script errors or third-party requests', () => {

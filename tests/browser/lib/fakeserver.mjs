@@ -33,7 +33,7 @@ const PATIENT_BLOCK = [[/\bDE\d{2}[ \d]{16,}/, 'IBAN']];
 export async function startFakeServer(opts = {}) {
   const o = {
     root: WIDGET_DIR, clinic: 'Reha-Klinik Sonnenhof', addressForm: 'Sie',
-    office: { open: true, next_open: null }, maxBytes: 8000,
+    office: { open: true, next_open: null, first_reply_minutes: 30 }, maxBytes: 8000,
     staff: [{ id: 's1', email: 'anna@demo-clinic.example', password: 'correct horse', role: 'agent', alias: 'Anna' },
       { id: 's2', email: 'dpo@demo-clinic.example', password: 'correct horse', role: 'dpo', alias: 'DSB' }],
     ...opts,

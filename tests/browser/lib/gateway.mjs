@@ -4,7 +4,8 @@
 // tests/integration/lib/server_fixture.mjs (a throwaway PostgreSQL cluster + database_url).
 // The browser needs what protocol clients do not: the page's own origin must be an allowed
 // origin, so a free port is chosen first and written into the config (port 0 cannot be
-// known in advance). Returns { url, origin, config, addStaff(email, password, role, alias), stop() }.
+// known in advance). Returns { url, origin, addStaff(email, password, role, alias), restart(between)
+// (null when the helper cannot restart), stop() }.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -46,6 +47,7 @@ export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}
     const gw = await h.startGateway({ config: settings, port, allowed_origins: settings.allowed_origins });
     return {
       url: gw.url || origin, origin, gw, kind: 'harness',
+      restart: typeof gw.restart === 'function' ? (between) => gw.restart(between) : null,
       cli: (args, input) => h.cli(gw, args, input),
       addStaff: (email, password, role = 'agent') => h.addStaff(gw, email, role, password),
       stop: async () => { await (gw.stop ? gw.stop() : h.stopGateway?.(gw)); },
@@ -66,16 +68,24 @@ export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}
       cluster.destroy();
       throw e;
     }
-    return {
+    const self = {
       url: origin, origin, gw, config, kind: 'server_fixture',
+      // Stops the gateway (SIGTERM, drained), runs `between` while it is down, starts it again
+      // on the same port and database.
+      restart: async (between) => {
+        await f.stopGateway(self.gw);
+        if (between) await between();
+        self.gw = await f.startGateway(config);
+      },
       cli: (args, input) => f.cli(config, args, input),
       addStaff: (email, password, role = 'agent', alias = 'Anna') => f.addStaff(config, email, password, role, alias),
       stop: async () => {
-        await f.stopGateway(gw);
+        await f.stopGateway(self.gw);
         cluster.destroy();
         fs.rmSync(dir, { recursive: true, force: true });
       },
     };
+    return self;
   }
   why.push('tests/integration/lib/server_fixture.mjs is missing');
   throw new Error('cannot start the real gateway: ' + why.join('; '));
