@@ -26,7 +26,8 @@ typedef struct gw_app {
     gw_store *store;
     gw_fanout *fanout;
     const seal_keyring *kr;
-    struct lws_context *lws;
+    struct lws_context *lws;   /* NULL once lws destroyed it (info.pcontext) */
+    bool lws_destroying;
     bool tls;                  /* the gateway terminates TLS itself */
     bool schema_current;       /* migrations at the binary's latest version (/readyz) */
     bool draining;             /* SIGTERM seen: refuse new sockets and messages */

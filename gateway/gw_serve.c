@@ -370,7 +370,8 @@ int gw_serve_main(const gw_config *cfg, int argc, char **argv)
     uv_run(&s->loop, UV_RUN_DEFAULT);
 
     /* everything below runs with the loop stopped: release in reverse order */
-    gw_server_stop(&s->app);
+    gw_server_stop(&s->app); /* second stage of the lws destruction */
+    uv_run(&s->loop, UV_RUN_NOWAIT);
     gw_fanout_free(s->app.fanout);
     s->app.fanout = NULL;
     if (s->app.store) {

@@ -746,6 +746,7 @@ int gw_server_start(gw_app *app)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign_loops;
     info.user = app;
+    info.pcontext = &app->lws; /* lws NULLs it when destruction has completed */
     info.retry_and_idle_policy = &idle_policy;
     info.timeout_secs = 20;
     info.max_http_header_data = 8192;
@@ -773,8 +774,13 @@ int gw_server_port(const gw_app *app)
 
 void gw_server_stop(gw_app *app)
 {
-    if (app->lws) {
+    /* On a foreign loop destruction takes two calls: the first closes lws's handles,
+     * which complete as the loop runs; a call after that (app->lws still set) frees what
+     * remains. lws clears app->lws through info.pcontext when it is all gone. */
+    if (app->lws && !app->lws_destroying) {
+        app->lws_destroying = true;
         lws_context_destroy(app->lws);
-        app->lws = NULL;
+    } else if (app->lws) {
+        lws_context_destroy(app->lws);
     }
 }

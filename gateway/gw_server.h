@@ -33,8 +33,9 @@ int gw_server_port(const gw_app *app);
 /* Login verifications running in the thread pool (drain waits for them). */
 size_t gw_server_pending(void);
 
-/* Destroys the lws context: every socket is closed and lws releases its loop handles
- * as the loop runs on. NULL context is fine. */
+/* Destroys the lws context: the first call closes every socket and lws's loop handles
+ * (which complete as the loop runs on); call it again after the loop has run to free
+ * what is left. Safe to call when already destroyed. */
 void gw_server_stop(gw_app *app);
 
 /*
