@@ -112,8 +112,7 @@ int gw_redact_cli_main(int argc, char **argv)
         size_t len = (size_t)got;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
-        if (len == 0)
-            continue;
+        /* An empty line is bad JSON too: one output line per input line. */
         if (redact_line(eng, line, len, lang) != 0) {
             fprintf(stderr, "redact: out of memory\n");
             status = 1;
