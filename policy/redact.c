@@ -845,7 +845,7 @@ static size_t on_number(scan *sc, const tok *t)
     if (e)
         return e;
 
-    run r;
+    run r = {0}; /* zeroed: gcc -O3 cannot see that p starts on a digit (so r.n >= 1) */
     collect_digits(sc, p, &r);
     size_t g[12];
     size_t ng = groups(&r, g, 11);
@@ -1138,8 +1138,10 @@ static size_t street_post(scan *sc, const tok *t, size_t mend)
     return 0;
 }
 
-/* "ul. Marszałkowska 10/5", "al. Jana Pawła II 12". */
-static size_t street_pre(scan *sc, size_t start, size_t mend)
+/* "ul. Marszałkowska 10/5", "al. Jana Pawła II 12", and in strict mode the
+ * German "Am Sonnenhang 4": there the words must not be dictionary words
+ * ("Am Montag 3 …") and the number must end the phrase (", 79098 Freiburg"). */
+static size_t street_pre(scan *sc, size_t start, size_t mend, int strict)
 {
     size_t at = mend;
     tok w;
@@ -1156,6 +1158,8 @@ static size_t street_pre(scan *sc, size_t start, size_t mend)
         }
         if (!(w.flags & TF_CAP))
             break;
+        if (strict && (word_kinds(sc, w.start, w.end) & ~NAME_KINDS_OK))
+            return 0;
         at = w.end;
         words++;
     }
@@ -1163,6 +1167,9 @@ static size_t street_pre(scan *sc, size_t start, size_t mend)
         return 0;
     size_t hn = house_number(sc, at);
     if (!hn)
+        return 0;
+    if (strict && hn < sc->n && !strchr(",;)\n\r", sc->s[hn]) && sc->s[hn] != 0 &&
+        !(sc->s[hn] == '.' && (hn + 1 >= sc->n || is_space(sc->s[hn + 1]))))
         return 0;
     size_t j = hn; /* "10 m. 5" (Polish flat number) */
     if (j + 4 < sc->n && memcmp(sc->s + j, " m. ", 4) == 0 && is_digit(sc->s[j + 4])) {
@@ -1243,8 +1250,8 @@ static size_t on_word(scan *sc, tok *t)
         return person_after(sc, mend, " ,!.:\n\r-", 1, 0, R_PERSON_SIGNOFF);
     if (k & RK_BIT(RK_GREET))
         return person_after(sc, mend, " ,", 0, 0, R_PERSON_GREETING);
-    if (k & RK_BIT(RK_STREET_PRE)) {
-        size_t e = street_pre(sc, t->start, mend);
+    if (k & (RK_BIT(RK_STREET_PRE) | RK_BIT(RK_STREET_PRE_DE))) {
+        size_t e = street_pre(sc, t->start, mend, !(k & RK_BIT(RK_STREET_PRE)));
         if (e)
             return e;
     }
