@@ -43,15 +43,22 @@ export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}
 
   const h = await load('harness');
   if (h && typeof h.startGateway === 'function') {
-    // The generic harness: embedded PostgreSQL under a temporary state directory.
-    const gw = await h.startGateway({ config: settings, port, allowed_origins: settings.allowed_origins });
-    return {
-      url: gw.url || origin, origin, gw, kind: 'harness',
-      restart: typeof gw.restart === 'function' ? (between) => gw.restart(between) : null,
-      cli: (args, input) => h.cli(gw, args, input),
-      addStaff: (email, password, role = 'agent') => h.addStaff(gw, email, role, password),
-      stop: async () => { await (gw.stop ? gw.stop() : h.stopGateway?.(gw)); },
+    // The generic harness: embedded PostgreSQL in a throw-away state dir; gw.url is an allowed origin.
+    const gw = await h.startGateway({ config: {
+      clinic_name: clinic, staff_email_domains: 'demo-clinic.example',
+      widget_dir: path.join(SRC, 'widget'), policy_file: path.join(SRC, 'deploy/policy.json'),
+    } });
+    const self = {
+      url: gw.url, origin: gw.origin, gw, kind: 'harness',
+      restart: async (between) => {
+        await self.gw.stop();
+        if (between) await between();
+        self.gw = await self.gw.restart();
+      },
+      addStaff: (email, password, role = 'agent', alias = 'Anna') => h.addStaff(self.gw, email, role, password, { alias }),
+      stop: () => self.gw.cleanup(),
     };
+    return self;
   }
   why.push('tests/integration/lib/harness.mjs is missing or has no startGateway()');
 
