@@ -31,14 +31,6 @@ async function load(name) {
 }
 
 export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const settings = {
-    port, listen_address: '127.0.0.1',
-    allowed_origins: `"${origin} http://localhost:${port}"`,
-    clinic_name: `"${clinic}"`, staff_email_domains: 'demo-clinic.example',
-    widget_dir: path.join(SRC, 'widget'), policy_file: path.join(SRC, 'deploy/policy.json'),
-  };
   const why = [];
 
   const h = await load('harness');
@@ -64,6 +56,15 @@ export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}
 
   const f = await load('server_fixture');
   if (f && typeof f.startGateway === 'function') {
+    // This helper writes values unquoted and listens on port 0: quote, and pick the port here.
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const settings = {
+      port, listen_address: '127.0.0.1',
+      allowed_origins: `"${origin} http://localhost:${port}"`,
+      clinic_name: `"${clinic}"`, staff_email_domains: 'demo-clinic.example',
+      widget_dir: path.join(SRC, 'widget'), policy_file: path.join(SRC, 'deploy/policy.json'),
+    };
     const cluster = new f.Cluster();
     cluster.start();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-browser-'));
