@@ -1250,7 +1250,7 @@ static size_t on_word(scan *sc, tok *t)
         return person_after(sc, mend, " ,!.:\n\r-", 1, 0, R_PERSON_SIGNOFF);
     if (k & RK_BIT(RK_GREET))
         return person_after(sc, mend, " ,", 0, 0, R_PERSON_GREETING);
-    if (k & (RK_BIT(RK_STREET_PRE) | RK_BIT(RK_STREET_PRE_DE))) {
+    if ((k & RK_BIT(RK_STREET_PRE)) || ((k & RK_BIT(RK_STREET_PRE_DE)) && (t->flags & TF_CAP))) {
         size_t e = street_pre(sc, t->start, mend, !(k & RK_BIT(RK_STREET_PRE)));
         if (e)
             return e;

@@ -41,6 +41,7 @@ enum {
     RK_UNIT,       /* dose units: mg, ml, IE, Tabletten */
     RK_CTX_KIN,    /* kinship words before a name: Sohn, daughter, córka, a fiam */
     RK_NAME_POST,  /* Hungarian "vagyok": family and given name stand before it */
+    RK_STREET_PRE_DE, /* German "Am", "An der", "Im": street names without a street word */
     RK__COUNT
 };
 

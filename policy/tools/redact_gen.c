@@ -22,7 +22,7 @@ static const char *const kind_names[RK__COUNT] = {
     "condition", "medication", "treatment", "firstname", "ctx_birth", "ctx_phone",
     "ctx_neg",   "ctx_name",   "ctx_id",    "ctx_addr",  "ctx_icd",   "title",
     "title_post", "greet",     "signoff",   "street_pre", "street_post", "month",
-    "city",      "stop",       "unit",      "ctx_kin",   "name_post"};
+    "city",      "stop",       "unit",      "ctx_kin",   "name_post", "street_pre_de"};
 
 typedef struct {
     uint32_t child; /* first child */
