@@ -18,6 +18,7 @@
 #include "gw_pgembed.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,65 @@ static long read_pid(const char *state_dir)
     return pid;
 }
 
+typedef struct {
+    const char *conninfo;
+    int rc;
+} race_arg;
+
+static void *race_thread(void *p)
+{
+    race_arg *a = p;
+    PGconn *c = PQconnectdb(a->conninfo);
+    a->rc = PQstatus(c) == CONNECTION_OK ? gw_migrate_apply(c, NULL) : -100;
+    PQfinish(c);
+    return NULL;
+}
+
+static PGresult *exec_on(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    PQfinish(c);
+    return r;
+}
+
+/* Two migrators at once on a fresh database: the advisory lock makes one wait, and every
+ * migration is applied exactly once. Then a version this binary does not know. */
+static void check_race_and_newer(const char *base_conninfo)
+{
+    PQclear(exec_on(base_conninfo, "DROP DATABASE IF EXISTS mig_race"));
+    PGresult *r = exec_on(base_conninfo, "CREATE DATABASE mig_race");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    char ci[1024];
+    snprintf(ci, sizeof ci, "%s dbname=mig_race", base_conninfo); /* later dbname wins */
+    race_arg a = {ci, -99}, b = {ci, -99};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, race_thread, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, race_thread, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.rc, GW_MIGRATE_OK);
+    assert_int_equal(b.rc, GW_MIGRATE_OK);
+    r = exec_on(ci, "SELECT count(*), count(DISTINCT version) FROM schema_migrations");
+    int n = 0;
+    for (const gw_migration *m = gw_migrations; m->name; m++)
+        n++;
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), n);
+    assert_int_equal(atoi(PQgetvalue(r, 0, 1)), n);
+    PQclear(r);
+
+    PQclear(exec_on(ci, "INSERT INTO schema_migrations (version, name) VALUES (99999, '99999_future')"));
+    PGconn *c = PQconnectdb(ci);
+    int cur = 0;
+    assert_int_equal(gw_migrate_check(c, &cur, NULL), GW_MIGRATE_ERR_NEWER);
+    assert_int_equal(cur, 99999);
+    assert_int_equal(gw_migrate_apply(c, NULL), GW_MIGRATE_ERR_NEWER);
+    PQfinish(c);
+    PQclear(exec_on(base_conninfo, "DROP DATABASE mig_race"));
+}
+
 static void test_start_restart_stop(void **st)
 {
     (void)st;
@@ -108,6 +168,7 @@ static void test_start_restart_stop(void **st)
     assert_int_equal(atoi(PQgetvalue(r, 0, 0)), latest);
     PQclear(r);
     PQfinish(c);
+    check_race_and_newer(gw_pgembed_conninfo(pe));
 
     /* Supervision: kill -9 the postmaster; a new one must come up by itself. */
     long old = read_pid(dir);
