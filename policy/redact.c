@@ -421,8 +421,8 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
  * first name (so "Hallo Praxis" or "Frau Doktor" are not names). */
 static int name_word(const scan *sc, tok *w, int any_case)
 {
-    if ((w->flags & TF_DIGIT) || !(w->flags & TF_ALPHA))
-        return 0;
+    if ((w->flags & TF_DIGIT) || !(w->flags & TF_ALPHA) || w->end - w->start < 2)
+        return 0; /* "I", initials */
     w->kinds = word_kinds(sc, w->start, w->end);
     if (w->kinds & ~NAME_KINDS_OK)
         return 0;

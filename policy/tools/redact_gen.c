@@ -156,7 +156,7 @@ static int load(const char *path)
         char folded[MAX_TERM + 1];
         int fl = fold_term(s, n, folded);
         if (fl <= 0) {
-            fprintf(stderr, "%s:%d: cannot fold term '%s'\n", path, lineno, s);
+            fprintf(stderr, "%s:%d: cannot fold term '%s' (letters, digits, space, - / . ' only; * only at the end)\n", path, lineno, s);
             fclose(f);
             return -1;
         }
