@@ -83,13 +83,13 @@ test('staff logs in, sees the conversation in the queue and answers with a canne
   assert.match(reply, /^Guten Tag, vielen Dank für Ihre Nachricht/);
   await sp.keyboard.press('Alt+Enter');
   await sp.waitForSelector('.m.staff[data-state="sent"]', { timeout: 20000 });
-  await shot(sp, 'real-console-answered');
+  await shot(sp, 'real-console-answered', { docs: true });
 });
 
 test('the patient sees the answer', async () => {
   await chat.waitForSelector('.msg.staff', { timeout: 20000 });
   assert.match(await chat.locator('.msg.staff .text').last().innerText(), /vielen Dank für Ihre Nachricht/);
-  await shot(page, 'real-patient-answered');
+  await shot(page, 'real-patient-answered', { docs: true });
 });
 
 test('reloading the patient page keeps the history', async () => {

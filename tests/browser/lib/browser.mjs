@@ -52,7 +52,9 @@ export async function shot(page, name, { docs = false, fullPage = false } = {}) 
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, name + '.png');
   await page.screenshot({ path: file, fullPage });
-  if (docs || process.env.CAREGATE_DOCS_SHOTS) {
+  // Shots marked docs:true are refreshed in docs/img only on request, so that a normal test run
+  // never modifies the source tree: CAREGATE_DOCS_SHOTS=1 node --test tests/browser/
+  if (docs && process.env.CAREGATE_DOCS_SHOTS === '1') {
     fs.mkdirSync(DOCS_IMG, { recursive: true });
     fs.copyFileSync(file, path.join(DOCS_IMG, name + '.png'));
   }
