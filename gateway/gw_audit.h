@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 #include <stdio.h>
+#include <uv.h>
 
 /*
  * One checkpoint on the event loop: reads the head and the last checkpoint, and unless
@@ -34,6 +35,24 @@
  */
 void gw_audit_checkpoint_tick(gw_db *db, const audit_signer *signer,
                               void (*done)(void *arg, int result), void *arg);
+
+/*
+ * The server's checkpoint timer, ready to use: loads the signing key from
+ * cfg->audit_key_file and ticks every cfg->audit_checkpoint_seconds (first tick after one
+ * interval). Returns NULL with err when the key cannot be loaded (the caller decides
+ * whether that stops start-up; it should: an unsigned log is only half the protection).
+ * db and loop are borrowed and must outlive the checkpointer.
+ *
+ * gw_audit_checkpointer_stop stops the timer and, once no tick is in flight and the
+ * timer handle is closed, frees everything (the key is wiped) and calls done (may be
+ * NULL) exactly once. Stop it before stopping the db pool, or together with it: an
+ * in-flight tick finishes either way (gw_db runs every callback on stop).
+ */
+typedef struct gw_audit_checkpointer gw_audit_checkpointer;
+
+gw_audit_checkpointer *gw_audit_checkpointer_start(uv_loop_t *loop, gw_db *db, const gw_config *cfg,
+                                                   char *err, size_t errlen);
+void gw_audit_checkpointer_stop(gw_audit_checkpointer *ck, void (*done)(void *arg), void *arg);
 
 /* The same, blocking (CLI, tests). Returns 1 written, 0 skipped, -1 failed (reason on
  * stderr). report (may be NULL) gets one line. */

@@ -61,6 +61,7 @@ static ssize_t read_secret_file(const char *path, char *buf, size_t cap, char *e
         seterr(err, errlen, "%s: not a regular file", path);
         goto out;
     }
+    /* IMPLEMENTATION-OF: KEY-1. */
     if (st.st_mode & 077) {
         seterr(err, errlen,
                "%s: mode %04o lets group or others access it; refusing to use it "

@@ -271,6 +271,7 @@ const char *audit_signer_key_id(const audit_signer *s)
     return s->key_id;
 }
 
+/* IMPLEMENTATION-OF: AUD-3. */
 int audit_checkpoint_sign(const audit_signer *s, audit_checkpoint *cp)
 {
     if (!s || !cp || !audit_ts_valid(cp->ts))
@@ -484,6 +485,7 @@ static int check_announcement(audit_verifier *v, const audit_record *r)
     return AUDIT_OK;
 }
 
+/* IMPLEMENTATION-OF: AUD-2 (with audit_verifier_checkpoint and _finish). */
 int audit_verifier_record(audit_verifier *v, const audit_record *r)
 {
     if (!v || !r)

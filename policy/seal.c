@@ -51,6 +51,7 @@ static void *seal_alloc(size_t n)
 
 /* Wipes n bytes at p, unlocks and frees. sodium_munlock itself zeroes the range, but we
  * wipe explicitly first so the guarantee does not depend on whether the lock succeeded. */
+/* IMPLEMENTATION-OF: KEY-2. */
 static void seal_release(void *p, size_t n)
 {
     if (!p)
@@ -252,6 +253,7 @@ size_t seal_opened_len(size_t sealed_len)
     return sealed_len < SEAL_OVERHEAD ? 0 : sealed_len - SEAL_OVERHEAD;
 }
 
+/* IMPLEMENTATION-OF: SEAL-1. */
 static void msg_aad(uint8_t aad[MSG_AAD_LEN], const uint8_t *conv_id, const uint8_t *msg_id)
 {
     size_t t = sizeof MSG_AAD_TAG - 1;

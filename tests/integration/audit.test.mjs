@@ -155,20 +155,20 @@ test('an untouched log verifies; the head row and checkpoints agree', async () =
   assert.equal(JSON.parse(ann.rows[1].details).seq, 15);
 });
 
-test('tamper: an edited record is named', async () => {
+test('tamper: an edited record is named [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, `UPDATE audit_log SET details = '{"count": 99, "rule": "R-7"}' WHERE seq = 5`);
   await expectBad(t, 5, /hash mismatch/);
 });
 
-test('tamper: an edited and re-hashed record breaks the chain at the next one', async () => {
+test('tamper: an edited and re-hashed record breaks the chain at the next one [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db,
     "UPDATE audit_log SET actor = 'staff:ffff', hash = audit_record_hash(prev_hash, seq, audit_ts_text(ts), event, 'staff:ffff', subject, details) WHERE seq = 12");
   await expectBad(t, 13, /prev_hash/);
 });
 
-test('tamper: a whole chain recomputed after an edit is caught by the signed checkpoint', async () => {
+test('tamper: a whole chain recomputed after an edit is caught by the signed checkpoint [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db,
     "UPDATE audit_log SET actor = 'staff:ffff' WHERE seq = 3",
@@ -185,7 +185,7 @@ test('tamper: a whole chain recomputed after an edit is caught by the signed che
   await expectBad(t, 8, /checkpoint n=1/);
 });
 
-test('tamper: a deleted record is a gap (trigger disabled with ALTER TABLE)', async () => {
+test('tamper: a deleted record is a gap (trigger disabled with ALTER TABLE) [AUD-2]', async () => {
   const t = await populated();
   await sql(t.db, 'ALTER TABLE audit_log DISABLE TRIGGER USER');
   await sql(t.db, 'DELETE FROM audit_log WHERE seq = 6');
@@ -193,7 +193,7 @@ test('tamper: a deleted record is a gap (trigger disabled with ALTER TABLE)', as
   await expectBad(t, 6, /gap/);
 });
 
-test('tamper: two records swapped are named at the first', async () => {
+test('tamper: two records swapped are named at the first [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db,
     'UPDATE audit_log SET seq = seq + 1000 WHERE seq IN (11, 12)',
@@ -202,7 +202,7 @@ test('tamper: two records swapped are named at the first', async () => {
   await expectBad(t, 11);
 });
 
-test('tamper: a forged record inserted in the middle (renumbering the rest) is found', async () => {
+test('tamper: a forged record inserted in the middle (renumbering the rest) is found [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db,
     'UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 6',
@@ -214,7 +214,7 @@ test('tamper: a forged record inserted in the middle (renumbering the rest) is f
   await expectBad(t, 7, /hash mismatch/);
 });
 
-test('tamper: a forged record appended behind audit_append is found by the head row', async () => {
+test('tamper: a forged record appended behind audit_append is found by the head row [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db,
     `INSERT INTO audit_log SELECT 20, ts, 'export.done', 'staff:0b6f', '', '{}', hash,
@@ -223,50 +223,50 @@ test('tamper: a forged record appended behind audit_append is found by the head 
   await expectBad(t, 20, /head row/);
 });
 
-test('tamper: truncation after the last checkpoint is found by the head row', async () => {
+test('tamper: truncation after the last checkpoint is found by the head row [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'DELETE FROM audit_log WHERE seq > 17');
   await expectBad(t, 18, /truncated/);
 });
 
-test('tamper: truncation below a checkpoint (head rewritten too) is found by the checkpoint', async () => {
+test('tamper: truncation below a checkpoint (head rewritten too) is found by the checkpoint [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'DELETE FROM audit_log WHERE seq >= 13',
     'UPDATE audit_head SET seq = 12, hash = (SELECT hash FROM audit_log WHERE seq = 12)');
   await expectBad(t, 13, /checkpoint n=2 covers seq 15/);
 });
 
-test('tamper: TRUNCATE of the whole log is found', async () => {
+test('tamper: TRUNCATE of the whole log is found [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'TRUNCATE audit_log');
   await expectBad(t, 1);
 });
 
-test('tamper: an edited checkpoint fails its signature', async () => {
+test('tamper: an edited checkpoint fails its signature [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, "UPDATE audit_checkpoint SET ts = ts + interval '1 second' WHERE n = 1");
   await expectBad(t, 8, /bad signature/);
 });
 
-test('tamper: a checkpoint moved to another record fails its signature', async () => {
+test('tamper: a checkpoint moved to another record fails its signature [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'UPDATE audit_checkpoint SET seq = 14, hash = (SELECT hash FROM audit_log WHERE seq = 14) WHERE n = 2');
   await expectBad(t, 14, /bad signature/);
 });
 
-test('tamper: the newest checkpoint deleted is found by its announcement', async () => {
+test('tamper: the newest checkpoint deleted is found by its announcement [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'DELETE FROM audit_checkpoint WHERE n = 2');
   await expectBad(t, 16, /announces checkpoint n=2, which is missing/);
 });
 
-test('tamper: a middle checkpoint deleted is a checkpoint gap', async () => {
+test('tamper: a middle checkpoint deleted is a checkpoint gap [AUD-2]', async () => {
   const t = await populated();
   await tamper(t.db, 'DELETE FROM audit_checkpoint WHERE n = 1');
   await expectBad(t, 15, /checkpoint/);
 });
 
-test('tamper: a checkpoint forged with another key is refused', async () => {
+test('tamper: a checkpoint forged with another key is refused [AUD-2]', async () => {
   const t = await populated();
   // Another install's key: checkpoints it signs are not trusted here.
   const other = path.join(dir, 'other-state');
@@ -279,7 +279,7 @@ test('tamper: a checkpoint forged with another key is refused', async () => {
   await expectBad(t, 20, /unknown key/);
 });
 
-test('audit rows are append-only, even for the owner, without bypassing triggers', async () => {
+test('audit rows are append-only, even for the owner, without bypassing triggers [AUD-1]', async () => {
   const t = await populated();
   for (const s of ['UPDATE audit_log SET actor = 1::text WHERE seq = 1', 'DELETE FROM audit_log WHERE seq = 1',
     'TRUNCATE audit_log', 'DELETE FROM audit_checkpoint', 'UPDATE audit_head SET seq = 3',
@@ -288,7 +288,7 @@ test('audit rows are append-only, even for the owner, without bypassing triggers
   }
 });
 
-test('the application role cannot change audit rows but can append', async () => {
+test('the application role cannot change audit rows but can append [AUD-1]', async () => {
   const t = await populated();
   const role = await sql(t.db, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'caregate_app'");
   assert.equal(role.rows[0].rolcanlogin, true);
@@ -308,7 +308,7 @@ test('the application role cannot change audit rows but can append', async () =>
   assert.equal(v.code, 0, v.stdout);
 });
 
-test('concurrent appends from several connections keep one valid chain', async () => {
+test('concurrent appends from several connections keep one valid chain [AUD-6]', async () => {
   const t = await freshDb();
   const N = 8, M = 40;
   const clients = await Promise.all(Array.from({ length: N }, async () => {
@@ -339,7 +339,7 @@ test('concurrent appends from several connections keep one valid chain', async (
   assert.match(v.stdout, new RegExp(`OK: database: ${r.rows[0].n + 1} records`));
 });
 
-test('export (jsonl, csv, range) verifies offline; edits to the file are found', async () => {
+test('export (jsonl, csv, range) verifies offline; edits to the file are found [AUD-5]', async () => {
   const t = await populated();
   const full = path.join(dir, `${t.db}.jsonl`);
   let r = await cli(t.conf, 'audit', 'export', '--out', full);
@@ -428,7 +428,7 @@ test('keys status counts data keys per master key version and flags missing vers
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
 });
 
-test('keys refuse a master key file readable by others', async () => {
+test('keys refuse a master key file readable by others [KEY-1]', async () => {
   const st = path.join(dir, 'loose');
   fs.mkdirSync(st, { mode: 0o700 });
   const conf = path.join(dir, 'loose.conf');

@@ -27,7 +27,7 @@ after(async () => {
   await gw?.cleanup();
 });
 
-test('what a running gateway appends verifies, checkpoints while it runs, exports', async () => {
+test('what a running gateway appends verifies, checkpoints while it runs, exports [AUD-4, AUD-5]', async () => {
   const staffId = await addStaff(gw, EMAIL, 'agent', PW, { alias: 'Anna' });
   const bad = await loginRaw(gw, EMAIL, 'wrong password');
   assert.notEqual(bad.status, 200);

@@ -21,10 +21,14 @@
 #include "gw_cli.h"
 #include "pgtmp.h"
 
+#include <sys/stat.h>
+
 static pgtmp pg;
 static PGconn *admin;
 static audit_signer *signer;
 static uint8_t pk[AUDIT_PK_BYTES];
+static uint8_t trusted[2][AUDIT_PK_BYTES]; /* pk, then the checkpointer test's file key */
+static size_t ntrusted = 1;
 
 /* gw_audit.o references the CLI connection helpers; this test never calls the CLI. */
 PGconn *gw_cli_db_connect(const gw_config *cfg)
@@ -92,7 +96,8 @@ static int verify_db(void)
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
-    int rc = gw_audit_verify_db(admin, (const uint8_t(*)[AUDIT_PK_BYTES])pk, 1, f);
+    memcpy(trusted[0], pk, AUDIT_PK_BYTES);
+    int rc = gw_audit_verify_db(admin, (const uint8_t(*)[AUDIT_PK_BYTES])trusted, ntrusted, f);
     fclose(f);
     print_message("%s", out);
     free(out);
@@ -201,6 +206,75 @@ static void test_checkpoint_tick(void **state)
     assert_int_equal(verify_db(), 0);
 }
 
+static int ck_stopped;
+static void on_ck_stopped(void *arg)
+{
+    (void)arg;
+    ck_stopped++;
+}
+
+static void test_checkpointer_timer(void **state)
+{
+    (void)state;
+    /* A key file as `keys init` writes it. */
+    char keyfile[300];
+    snprintf(keyfile, sizeof keyfile, "%s/audit.key", pg.dir);
+    uint8_t seed[AUDIT_SEED_BYTES];
+    randombytes_buf(seed, sizeof seed);
+    char b64[sodium_base64_ENCODED_LEN(AUDIT_SEED_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof b64, seed, sizeof seed, sodium_base64_VARIANT_ORIGINAL);
+    FILE *f = fopen(keyfile, "w");
+    assert_non_null(f);
+    fprintf(f, "ed25519 %s\n", b64);
+    fclose(f);
+    chmod(keyfile, 0600);
+    audit_signer *s = NULL;
+    assert_int_equal(audit_signer_new(seed, &s), AUDIT_OK);
+    uint8_t kpk[AUDIT_PK_BYTES];
+    audit_signer_public_key(s, kpk);
+    audit_signer_free(s);
+
+    gw_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.audit_key_file = keyfile;
+    cfg.audit_checkpoint_seconds = 1;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    gw_db *db = gw_db_new(&loop, pg.conninfo, 1);
+    gw_db_start(db);
+    char err[256];
+    gw_audit_checkpointer *ck = gw_audit_checkpointer_start(&loop, db, &cfg, err, sizeof err);
+    assert_non_null(ck);
+    exec_ok("SELECT audit_append('staff.login', 'staff:1', 'staff:1', '{}')");
+    PGresult *r = PQexec(admin, "SELECT count(*) FROM audit_checkpoint");
+    int before_n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    int never = 0;
+    run_until(&loop, &never, 1, 1600);
+    r = PQexec(admin, "SELECT count(*) FROM audit_checkpoint");
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), before_n + 1);
+    PQclear(r);
+    ck_stopped = 0;
+    gw_audit_checkpointer_stop(ck, on_ck_stopped, NULL);
+    run_until(&loop, &ck_stopped, 1, 5000);
+    assert_int_equal(ck_stopped, 1);
+    stop_and_free(&loop, db);
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    /* A missing key file is refused at start. */
+    cfg.audit_key_file = "/nonexistent/audit.key";
+    uv_loop_init(&loop);
+    assert_null(gw_audit_checkpointer_start(&loop, NULL, &cfg, err, sizeof err));
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    /* The newest checkpoint was signed by the file's key: unknown until trusted. */
+    assert_int_equal(verify_db(), 1);
+    memcpy(trusted[1], kpk, AUDIT_PK_BYTES);
+    ntrusted = 2;
+    assert_int_equal(verify_db(), 0);
+    sodium_memzero(seed, sizeof seed);
+}
+
 static void test_verify_detects_superuser_edit(void **state)
 {
     (void)state;
@@ -250,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_appends_keep_chain),
         cmocka_unit_test(test_checkpoint_tick),
+        cmocka_unit_test(test_checkpointer_timer),
         cmocka_unit_test(test_verify_detects_superuser_edit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
