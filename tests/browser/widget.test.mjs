@@ -141,6 +141,21 @@ test('erasure request: erased by the gateway, or the patient is told to contact 
   else assert.ok(session, 'not erased: the resume token is kept so the patient can ask again');
 });
 
+test('console: logout ends the session; a lost session cookie leads back to the login form', async () => {
+  await sp.click('#logout');
+  await sp.waitForSelector('#login:not([hidden])');
+  await sp.reload();
+  await sp.waitForSelector('#login:not([hidden])');
+  await sp.fill('#email', STAFF.email);
+  await sp.fill('#password', STAFF.password);
+  await sp.press('#password', 'Enter');
+  await sp.waitForSelector('#conn[data-state="online"]', { timeout: 20000 });
+  await sctx.clearCookies();
+  await sp.reload();
+  await sp.waitForSelector('#login:not([hidden])', { timeout: 20000 });
+  assert.match(await sp.locator('#login-error').innerText(), /Bitte melden Sie sich an/);
+});
+
 test('no CSP violations, script errors or third-party requests', () => {
   assert.deepEqual(page.problems, []);
   assert.deepEqual(sp.problems, []);
