@@ -154,8 +154,20 @@ static gw_pgembed *pe_create(const gw_config *cfg, char *err, size_t errlen)
     gw_pgembed *pe = calloc(1, sizeof *pe);
     if (!pe)
         abort();
-    pe->state_dir = xasprintf("%s", cfg->state_dir);
-    pe->pg_dir = xasprintf("%s/pg", cfg->state_dir);
+    /* Absolute paths: children chdir into pg/, and libpq only takes a host starting
+     * with '/' as a socket directory. */
+    if (cfg->state_dir[0] == '/') {
+        pe->state_dir = xasprintf("%s", cfg->state_dir);
+    } else {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) {
+            snprintf(err, errlen, "cannot resolve the relative state_dir: %s", strerror(errno));
+            free(pe);
+            return NULL;
+        }
+        pe->state_dir = xasprintf("%s/%s", cwd, cfg->state_dir);
+    }
+    pe->pg_dir = xasprintf("%s/pg", pe->state_dir);
     pe->data_dir = xasprintf("%s/data", pe->pg_dir);
     pe->run_dir = xasprintf("%s/run", pe->pg_dir);
     pe->pidfile = xasprintf("%s/postmaster.pid", pe->data_dir);

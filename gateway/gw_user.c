@@ -172,12 +172,16 @@ static bool exec_simple(PGconn *c, const char *sql)
     return ok;
 }
 
-/* Appends the audit record inside the open transaction. details carries the role only. */
+/*
+ * Appends the audit record inside the open transaction, following the audit_log
+ * conventions of 002_audit.sql: actor 'cli' (an administrator on the host; the CLI knows
+ * no staff identity), subject 'staff:<uuid>', details carry the role only.
+ */
 static bool audit(PGconn *c, const char *event, const char *staff_id, const char *role)
 {
     const char *vals[3] = {event, staff_id, role};
     PGresult *r = PQexecParams(c,
-                               "SELECT audit_append($1, NULL, $2, "
+                               "SELECT audit_append($1, 'cli', 'staff:' || $2::text, "
                                "jsonb_build_object('role', $3::text))",
                                3, NULL, vals, NULL, NULL, 0);
     bool ok = db_ok(c, r, PGRES_TUPLES_OK, "audit_append");
