@@ -190,7 +190,7 @@ static void test_linear_time(void **state)
         clock_t t0 = clock();
         assert_true(redact_scan(eng, buf, len, REDACT_LANG_AUTO, f, len, &n) == REDACT_OK);
         double sec = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        assert_true(sec < 2.0); /* ~1 MB; generous for sanitizer builds */
+        assert_true(sec < 5.0); /* 1 MiB; quadratic would take minutes; generous for sanitizers */
     }
     free(buf);
     free(f);
