@@ -23,8 +23,7 @@
  */
 #define MIGRATE_LOCK_KEY "7161130662347502693"
 
-static const char current_sql[] =
-    "SELECT coalesce(max(version), 0)::int FROM schema_migrations";
+static const char current_sql[] = "SELECT coalesce(max(version), 0)::int FROM schema_migrations";
 
 int gw_migrate_latest(void)
 {

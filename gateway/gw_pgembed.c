@@ -367,8 +367,9 @@ static pid_t spawn_child(const gw_pgembed *pe, char *const argv[], int out_fd)
 static pid_t spawn_initdb(const gw_pgembed *pe, int out_fd)
 {
     char *bin = xasprintf("%s/initdb", pe->bin_dir);
-    char *argv[] = {bin,       "-D",       pe->data_dir,      "-U", PG_SUPERUSER, "--auth=trust",
-                    "-E",      "UTF8",     "--locale=C",      "--no-instructions", NULL};
+    char *argv[] = {
+        bin,    "-D",         pe->data_dir,        "-U", PG_SUPERUSER, "--auth=trust", "-E",
+        "UTF8", "--locale=C", "--no-instructions", NULL};
     pid_t pid = spawn_child(pe, argv, out_fd);
     free(bin);
     return pid;
@@ -381,6 +382,7 @@ static pid_t spawn_postgres(const gw_pgembed *pe, int out_fd)
     /* Settings on the command line override postgresql.conf, so no edit there can open
      * TCP or loosen the socket. Logging is kept terse: DETAIL lines and failing
      * statements can carry e-mail addresses or other identifiers. */
+    /* clang-format off */ /* one setting per line */
     char *argv[] = {bin, "-D", pe->data_dir,
                     "-c", "listen_addresses=",
                     "-c", sockdir,
@@ -393,6 +395,7 @@ static pid_t spawn_postgres(const gw_pgembed *pe, int out_fd)
                     "-c", "log_min_error_statement=panic",
                     "-c", "log_line_prefix=%m pg[%p] ",
                     NULL};
+    /* clang-format on */
     pid_t pid = spawn_child(pe, argv, out_fd);
     free(bin);
     free(sockdir);
@@ -611,8 +614,7 @@ static void tick_cb(uv_timer_t *t)
             pe->quit_sent = 2;
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -790,7 +792,8 @@ PGconn *gw_cli_db_connect(const gw_config *cfg)
             if (pid > 0)
                 cli_child = pid;
             if (pr != 1) {
-                fprintf(stderr, "caregate: embedded PostgreSQL did not start; see %s/postgres-cli.log\n",
+                fprintf(stderr,
+                        "caregate: embedded PostgreSQL did not start; see %s/postgres-cli.log\n",
                         pe->pg_dir);
                 goto fail;
             }

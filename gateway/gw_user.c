@@ -231,8 +231,10 @@ static int user_add(const gw_config *cfg, const char *email, const char *role, c
 
     ssize_t pl = read_password(pw, sizeof pw);
     if (pl < 0) {
-        fprintf(stderr, "caregate: user add: expected the password as one line on stdin "
-                        "(at most %d bytes)\n", GW_USER_PASSWORD_MAX);
+        fprintf(stderr,
+                "caregate: user add: expected the password as one line on stdin "
+                "(at most %d bytes)\n",
+                GW_USER_PASSWORD_MAX);
         goto out;
     }
     if (utf8_chars(pw) < GW_USER_PASSWORD_MIN) {

@@ -114,14 +114,17 @@ static void expect_error(const char *name, const char *text, const char *want)
 static void test_unknown_key(void **st)
 {
     (void)st;
-    expect_error("unknown.conf", "port = 8081\n# x\nno_such_key = 1\n", ":3: unknown key 'no_such_key'");
+    expect_error("unknown.conf", "port = 8081\n# x\nno_such_key = 1\n",
+                 ":3: unknown key 'no_such_key'");
 }
 
 static void test_out_of_range_and_not_integer(void **st)
 {
     (void)st;
-    expect_error("range.conf", "\nport = 70000\n", ":2: key 'port': 70000 is out of range [0, 65535]");
-    expect_error("range2.conf", "db_connections = 0\n", ":1: key 'db_connections': 0 is out of range [1, 64]");
+    expect_error("range.conf", "\nport = 70000\n",
+                 ":2: key 'port': 70000 is out of range [0, 65535]");
+    expect_error("range2.conf", "db_connections = 0\n",
+                 ":1: key 'db_connections': 0 is out of range [1, 64]");
     expect_error("nan.conf", "port = 80x\n", ":1: key 'port': '80x' is not an integer");
     expect_error("noeq.conf", "port 80\n", ":1: expected 'key = value'");
 }

@@ -122,7 +122,8 @@ static void check_race_and_newer(const char *base_conninfo)
     assert_int_equal(atoi(PQgetvalue(r, 0, 1)), n);
     PQclear(r);
 
-    PQclear(exec_on(ci, "INSERT INTO schema_migrations (version, name) VALUES (99999, '99999_future')"));
+    PQclear(exec_on(
+        ci, "INSERT INTO schema_migrations (version, name) VALUES (99999, '99999_future')"));
     PGconn *c = PQconnectdb(ci);
     int cur = 0;
     assert_int_equal(gw_migrate_check(c, &cur, NULL), GW_MIGRATE_ERR_NEWER);
@@ -151,7 +152,7 @@ static void test_start_restart_stop(void **st)
     probe_state ps = {0};
     assert_int_equal(gw_pgembed_start(pe, on_ready, &ps), 0);
     assert_int_equal(gw_pgembed_start(pe, on_ready, &ps), -1); /* only once */
-    uv_run(loop, UV_RUN_DEFAULT); /* until on_ready stops the loop */
+    uv_run(loop, UV_RUN_DEFAULT);                              /* until on_ready stops the loop */
     assert_int_equal(ps.ready_calls, 1);
     assert_int_equal(ps.ready_status, GW_PGEMBED_OK);
 
