@@ -46,6 +46,10 @@ const char *decide_reason_name(decide_reason r)
         return "secondary_sink";
     case DECIDE_R_SECURE_CHANNEL:
         return "secure_channel";
+    case DECIDE_R_IDENTIFIER_TO_PLATFORM:
+        return "identifier_to_platform";
+    case DECIDE_R_IDENTIFIER_TO_PLATFORM_CONFIRMED:
+        return "identifier_to_platform_confirmed";
     }
     return "unknown";
 }
@@ -60,8 +64,12 @@ int decide_message(const decide_input *in, decide_result *out)
     out->flags = 0;
     out->reason = DECIDE_R_CLEAN;
     out->n_health = 0;
-    for (size_t i = 0; i < in->n_findings; i++)
+    size_t n_ids = 0;
+    for (size_t i = 0; i < in->n_findings; i++) {
         out->n_health += (size_t)is_health(in->findings[i].cat);
+        n_ids += (size_t)(in->findings[i].cat == REDACT_NATIONAL_ID ||
+                          in->findings[i].cat == REDACT_IBAN);
+    }
     int third_party = in->channel != DECIDE_CH_WEB;
 
     /* Previews, notifications, logs and analytics only ever see redacted
@@ -89,9 +97,20 @@ int decide_message(const decide_input *in, decide_result *out)
             }
             return REDACT_OK;
         }
+        /* A tax id or IBAN may be what the patient asked for (a refund), so
+         * this is a question to the staff member, not a block. */
+        if (third_party && n_ids > 0) {
+            if (!in->staff_override) {
+                out->action = DECIDE_NEEDS_CONFIRMATION;
+                out->reason = DECIDE_R_IDENTIFIER_TO_PLATFORM;
+                return REDACT_OK;
+            }
+            out->flags = DECIDE_F_OVERRIDE_USED;
+            out->reason = DECIDE_R_IDENTIFIER_TO_PLATFORM_CONFIRMED;
+        }
         if (!third_party)
             out->reason = DECIDE_R_SECURE_CHANNEL;
-        out->flags = DECIDE_F_STORE_SEALED;
+        out->flags |= DECIDE_F_STORE_SEALED;
         return REDACT_OK;
     }
 

@@ -12,7 +12,9 @@
  *    sealed), preview redacted, auto-reply suggesting the secure web chat;
  *  - previews, notifications, logs and analytics: always REDACT (or counts);
  *  - staff messages with a phone, e-mail, handle or profile link that is not
- *    an official clinic contact: BLOCK (no override).
+ *    an official clinic contact: BLOCK (no override);
+ *  - staff → those platforms with a national id or IBAN (but no health data):
+ *    NEEDS_CONFIRMATION; once staff confirm (staff_override), ALLOW.
  * "Health data" here is CONDITION, MEDICATION, TREATMENT and HEALTH_ID.
  *
  * Not here: reading the policy file (rules), sealing (seal), audit records
@@ -70,7 +72,9 @@ typedef enum {
     DECIDE_R_HEALTH_FROM_PLATFORM,
     DECIDE_R_UNOFFICIAL_CONTACT,
     DECIDE_R_SECONDARY_SINK,
-    DECIDE_R_SECURE_CHANNEL
+    DECIDE_R_SECURE_CHANNEL,
+    DECIDE_R_IDENTIFIER_TO_PLATFORM,
+    DECIDE_R_IDENTIFIER_TO_PLATFORM_CONFIRMED
 } decide_reason;
 
 /* A message in context. All pointers are borrowed for the call. */
@@ -78,7 +82,7 @@ typedef struct {
     decide_direction direction;
     decide_channel channel;
     decide_sink sink;
-    int staff_override;             /* staff confirmed "send redacted" */
+    int staff_override;             /* staff confirmed: "send redacted" / "send anyway" */
     const redact_finding *findings; /* from redact_scan */
     size_t n_findings;
     const redact_dlp_hit *dlp;      /* from redact_dlp_scan (outbound only) */

@@ -84,6 +84,21 @@ static void test_unofficial_contact_blocked(void **state)
     }
 }
 
+static void test_identifier_needs_confirmation(void **state)
+{
+    (void)state;
+    static const redact_finding iban[] = {{5, 27, REDACT_IBAN, 0}};
+    decide_result r =
+        run(DECIDE_OUTBOUND, DECIDE_CH_MESSENGER, DECIDE_SINK_DELIVERY, 0, iban, 1, NULL, 0);
+    assert_int_equal(r.action, DECIDE_NEEDS_CONFIRMATION);
+    assert_int_equal(r.reason, DECIDE_R_IDENTIFIER_TO_PLATFORM);
+    r = run(DECIDE_OUTBOUND, DECIDE_CH_MESSENGER, DECIDE_SINK_DELIVERY, 1, iban, 1, NULL, 0);
+    assert_int_equal(r.action, DECIDE_ALLOW);
+    assert_true(r.flags & DECIDE_F_OVERRIDE_USED);
+    r = run(DECIDE_OUTBOUND, DECIDE_CH_WEB, DECIDE_SINK_DELIVERY, 0, iban, 1, NULL, 0);
+    assert_int_equal(r.action, DECIDE_ALLOW);
+}
+
 static void test_invalid(void **state)
 {
     (void)state;
@@ -105,6 +120,7 @@ int main(void)
         cmocka_unit_test(test_patient_health_from_platforms),
         cmocka_unit_test(test_secondary_sinks_always_redacted),
         cmocka_unit_test(test_unofficial_contact_blocked),
+        cmocka_unit_test(test_identifier_needs_confirmation),
         cmocka_unit_test(test_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
