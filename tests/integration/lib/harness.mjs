@@ -101,6 +101,9 @@ export async function freePort() {
 function quote(v) {
   const s = String(v);
   if (s.includes('\n')) throw new Error('config values cannot contain newlines');
+  // Values are written double-quoted (the parser strips one pair); a value the caller
+  // already quoted is written as given.
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) return s;
   return `"${s}"`;
 }
 
