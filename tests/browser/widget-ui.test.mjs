@@ -374,9 +374,18 @@ test('accessibility: demo page, widget and DPO page have no serious or critical 
   await page.goto(fake.url + '/dpo/index.html');
   v = await axe(page);
   assert.deepEqual(v, [], 'dpo: ' + JSON.stringify(v, null, 1));
-  await page.goto(fake.url + '/index.html');
+  await page.goto(fake.url + '/');
   v = await axe(page);
   assert.deepEqual(v, [], 'root page: ' + JSON.stringify(v, null, 1));
+  // Directory URLs without the trailing slash (the gateway serves index.html without a redirect).
+  await page.goto(fake.url + '/console');
+  await page.waitForSelector('#login:not([hidden])');
+  await page.goto(fake.url + '/dpo');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(241, 244, 243)');
+  await page.goto(fake.url + '/demo');
+  await page.locator('.launcher').waitFor();
+  if (await page.locator('.launcher').getAttribute('aria-expanded') !== 'true') await page.locator('.launcher').click();
+  await chatFrame(page); // (the site remembers in sessionStorage that the chat was open)
   clean(page, ctx);
   await ctx.close();
 });

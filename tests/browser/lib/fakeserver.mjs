@@ -56,10 +56,10 @@ export async function startFakeServer(opts = {}) {
   function serveStatic(req, res) {
     const u = new URL(req.url, 'http://x');
     let p = decodeURIComponent(u.pathname);
-    if (p === '/') p = '/demo/index.html';
-    if (p.endsWith('/')) p += 'index.html';
-    const file = path.resolve(o.root, '.' + p);
-    if (!file.startsWith(o.root + path.sep)) { res.writeHead(403); res.end(); return; }
+    let file = path.resolve(o.root, '.' + p);
+    if (!file.startsWith(o.root + path.sep) && file !== o.root) { res.writeHead(403); res.end(); return; }
+    // Like the gateway: a directory serves its index.html, without a redirect.
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) file = path.join(file, 'index.html');
     fs.readFile(file, (err, buf) => {
       if (err) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('not found'); return; }
       res.writeHead(200, {
