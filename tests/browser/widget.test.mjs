@@ -86,9 +86,28 @@ test('staff logs in, sees the conversation in the queue and answers with a canne
   await shot(sp, 'real-console-answered', { docs: true });
 });
 
+test('staff: private note, take the conversation, mark it done (keyboard shortcuts)', async () => {
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('n');
+  await sp.keyboard.type('Parkplatz-Info geschickt.');
+  await sp.keyboard.press('Alt+Enter');
+  await sp.waitForSelector('.m.note[data-state="sent"]', { timeout: 20000 });
+  await sp.keyboard.press('Escape');
+  await sp.keyboard.press('t');
+  await sp.waitForFunction(() => document.getElementById('take').dataset.mine === 'true', null, { timeout: 20000 });
+  await sp.keyboard.press('e');
+  await sp.waitForSelector('#status-btns [data-status="done"][aria-pressed="true"]', { timeout: 20000 });
+  await sp.keyboard.press('4'); // filter "done"
+  await sp.locator('#list .item').first().waitFor({ timeout: 20000 });
+  await sp.keyboard.press('3');
+  await sp.click('#status-btns [data-status="open"]');
+  await sp.waitForSelector('#status-btns [data-status="open"][aria-pressed="true"]', { timeout: 20000 });
+});
+
 test('the patient sees the answer', async () => {
   await chat.waitForSelector('.msg.staff', { timeout: 20000 });
   assert.match(await chat.locator('.msg.staff .text').last().innerText(), /vielen Dank für Ihre Nachricht/);
+  assert.doesNotMatch(await chat.locator('#log').innerText(), /Parkplatz-Info/, 'private notes never reach the patient');
   await shot(page, 'real-patient-answered', { docs: true });
 });
 
