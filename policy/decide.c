@@ -17,14 +17,10 @@ static int is_health(redact_category c)
 const char *decide_action_name(decide_action a)
 {
     switch (a) {
-    case DECIDE_ALLOW:
-        return "allow";
-    case DECIDE_REDACT:
-        return "redact";
-    case DECIDE_BLOCK:
-        return "block";
-    case DECIDE_NEEDS_CONFIRMATION:
-        return "needs_confirmation";
+    case DECIDE_ALLOW: return "allow";
+    case DECIDE_REDACT: return "redact";
+    case DECIDE_BLOCK: return "block";
+    case DECIDE_NEEDS_CONFIRMATION: return "needs_confirmation";
     }
     return "unknown";
 }
@@ -32,24 +28,15 @@ const char *decide_action_name(decide_action a)
 const char *decide_reason_name(decide_reason r)
 {
     switch (r) {
-    case DECIDE_R_CLEAN:
-        return "clean";
-    case DECIDE_R_HEALTH_TO_PLATFORM:
-        return "health_to_platform";
-    case DECIDE_R_HEALTH_TO_PLATFORM_OVERRIDE:
-        return "health_to_platform_override";
-    case DECIDE_R_HEALTH_FROM_PLATFORM:
-        return "health_from_platform";
-    case DECIDE_R_UNOFFICIAL_CONTACT:
-        return "unofficial_contact";
-    case DECIDE_R_SECONDARY_SINK:
-        return "secondary_sink";
-    case DECIDE_R_SECURE_CHANNEL:
-        return "secure_channel";
-    case DECIDE_R_IDENTIFIER_TO_PLATFORM:
-        return "identifier_to_platform";
-    case DECIDE_R_IDENTIFIER_TO_PLATFORM_CONFIRMED:
-        return "identifier_to_platform_confirmed";
+    case DECIDE_R_CLEAN: return "clean";
+    case DECIDE_R_HEALTH_TO_PLATFORM: return "health_to_platform";
+    case DECIDE_R_HEALTH_TO_PLATFORM_OVERRIDE: return "health_to_platform_override";
+    case DECIDE_R_HEALTH_FROM_PLATFORM: return "health_from_platform";
+    case DECIDE_R_UNOFFICIAL_CONTACT: return "unofficial_contact";
+    case DECIDE_R_SECONDARY_SINK: return "secondary_sink";
+    case DECIDE_R_SECURE_CHANNEL: return "secure_channel";
+    case DECIDE_R_IDENTIFIER_TO_PLATFORM: return "identifier_to_platform";
+    case DECIDE_R_IDENTIFIER_TO_PLATFORM_CONFIRMED: return "identifier_to_platform_confirmed";
     }
     return "unknown";
 }

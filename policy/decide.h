@@ -85,15 +85,15 @@ typedef struct {
     int staff_override;             /* staff confirmed: "send redacted" / "send anyway" */
     const redact_finding *findings; /* from redact_scan */
     size_t n_findings;
-    const redact_dlp_hit *dlp;      /* from redact_dlp_scan (outbound only) */
+    const redact_dlp_hit *dlp; /* from redact_dlp_scan (outbound only) */
     size_t n_dlp;
 } decide_input;
 
 typedef struct {
     decide_action action;
-    unsigned flags;       /* DECIDE_F_* */
+    unsigned flags; /* DECIDE_F_* */
     decide_reason reason;
-    size_t n_health;      /* health findings counted (for audit: counts only) */
+    size_t n_health; /* health findings counted (for audit: counts only) */
 } decide_result;
 
 /* Decides for one message and sink. Returns REDACT_OK or REDACT_E_INVAL

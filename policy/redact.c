@@ -59,13 +59,36 @@ enum {
     R__COUNT
 };
 
-static const char *const rule_names[R__COUNT] = {
-    "none",          "id.kvnr",        "id.rvnr",         "id.steuer_id",   "id.at_svnr",
-    "id.pesel",      "id.nip",         "id.taj",          "id.hu_personal", "id.hu_tax",
-    "id.nhs",        "id.ssn",         "id.iban",         "contact.email",  "phone.international",
-    "phone.national", "phone.context", "dob.context",     "dob.year",       "person.intro",
-    "person.title",  "person.greeting", "person.signoff", "person.firstname", "address.street",
-    "address.postcode", "icd10",        "dict.condition",  "dict.medication", "dict.treatment"};
+static const char *const rule_names[R__COUNT] = {"none",
+                                                 "id.kvnr",
+                                                 "id.rvnr",
+                                                 "id.steuer_id",
+                                                 "id.at_svnr",
+                                                 "id.pesel",
+                                                 "id.nip",
+                                                 "id.taj",
+                                                 "id.hu_personal",
+                                                 "id.hu_tax",
+                                                 "id.nhs",
+                                                 "id.ssn",
+                                                 "id.iban",
+                                                 "contact.email",
+                                                 "phone.international",
+                                                 "phone.national",
+                                                 "phone.context",
+                                                 "dob.context",
+                                                 "dob.year",
+                                                 "person.intro",
+                                                 "person.title",
+                                                 "person.greeting",
+                                                 "person.signoff",
+                                                 "person.firstname",
+                                                 "address.street",
+                                                 "address.postcode",
+                                                 "icd10",
+                                                 "dict.condition",
+                                                 "dict.medication",
+                                                 "dict.treatment"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -78,7 +101,7 @@ static const char *const cat_names[REDACT_CAT__COUNT] = {
 #define WIN_ID 40
 #define WIN_ADDR 80
 #define WIN_ICD 40
-#define MAX_RUN 40  /* compacted characters in one number/identifier run */
+#define MAX_RUN 40 /* compacted characters in one number/identifier run */
 #define NO_CTX ((size_t)-1)
 
 struct redact_engine {
@@ -113,8 +136,8 @@ typedef struct {
 } scan;
 
 typedef struct {
-    size_t end;      /* end of the matched text (word end for stems) */
-    uint32_t kinds;  /* kinds valid at that end */
+    size_t end;     /* end of the matched text (word end for stems) */
+    uint32_t kinds; /* kinds valid at that end */
 } dmatch;
 
 /* ---------------------------------------------------------------- basics */
@@ -165,14 +188,13 @@ void redact_engine_free(redact_engine *eng)
 #define A_U (RF_WORD | RF_ALPHA | RF_UPPER)
 #define A_D (RF_WORD | RF_DIGIT)
 static const uint8_t ascii_cls[128] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D, 0,   0,   0,   0,   0,   0,
-    0,   A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U,
-    A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, 0,   0,   0,   0,   0,
-    0,   A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L,
-    A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, 0,   0,   0,   0,   0};
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D,
+    A_D, 0,   0,   0,   0,   0,   0,   0,   A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U,
+    A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, 0,   0,   0,   0,
+    0,   0,   A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L,
+    A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, 0,   0,   0,   0,   0};
 
 /* Class of the character at i (0 at or past the end). */
 static inline unsigned cls_at(const scan *sc, size_t i, size_t *len)
@@ -326,8 +348,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
             depth += k;
             if (k == 0)
                 continue;
-        } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' ||
-                   cp == '/') {
+        } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' || cp == '/') {
             if (node == 0)
                 return found;
             size_t j = i, lim = i + 8;
@@ -459,8 +480,8 @@ static size_t street_after_name(scan *sc, size_t start, size_t end)
 
 /* Person after a trigger ending at pos: up to three name words joined by a
  * single space or hyphen. seps says what may stand between trigger and name. */
-static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titles,
-                           int need_first, uint16_t rule)
+static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titles, int need_first,
+                           uint16_t rule)
 {
     tok w;
     size_t at = pos;
@@ -728,8 +749,7 @@ static uint16_t numeric_id(const scan *sc, const char *c, size_t n, int any, red
         if (hu && redact__hu_personal_valid(c, n))
             return R_HU_PERSONAL;
         break;
-    default:
-        break;
+    default: break;
     }
     return R_NONE;
 }
@@ -782,8 +802,8 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
         return 0;
     size_t e = r->end[r->n - 1];
     tok w;
-    if (e >= sc->n || sc->s[e] != ' ' || !next_word(sc, e, 1, " ", &w) ||
-        !(w.flags & TF_CAP) || (w.flags & TF_DIGIT))
+    if (e >= sc->n || sc->s[e] != ' ' || !next_word(sc, e, 1, " ", &w) || !(w.flags & TF_CAP) ||
+        (w.flags & TF_DIGIT))
         return 0;
     dmatch m;
     int city = dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CITY));
@@ -792,8 +812,8 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
     while (wend + 1 < sc->n && sc->s[wend] == '-' && next_word(sc, wend + 1, 0, "", &w2) &&
            (w2.flags & TF_CAP) && !(w2.flags & TF_DIGIT))
         wend = w2.end;
-    int street = sc->street_end != NO_CTX && r->start >= sc->street_end &&
-                 r->start - sc->street_end <= 8;
+    int street =
+        sc->street_end != NO_CTX && r->start >= sc->street_end && r->start - sc->street_end <= 8;
     if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
         (pl_shape && !word_kinds(sc, w.start, w.end))) {
         emit(sc, r->start, wend, REDACT_ADDRESS, R_ADDR_POSTCODE);
@@ -818,7 +838,8 @@ static size_t house_number(const scan *sc, size_t i)
     }
     if (d == 0 || d > 4 || (j < sc->n && is_digit(sc->s[j])))
         return 0;
-    if (j < sc->n && ((sc->s[j] >= 'a' && sc->s[j] <= 'z') || (sc->s[j] >= 'A' && sc->s[j] <= 'Z')) &&
+    if (j < sc->n &&
+        ((sc->s[j] >= 'a' && sc->s[j] <= 'z') || (sc->s[j] >= 'A' && sc->s[j] <= 'Z')) &&
         !is_word_at(sc, j + 1))
         j++;
     if (j + 1 < sc->n && (sc->s[j] == '/' || sc->s[j] == '-') && is_digit(sc->s[j + 1])) {
@@ -905,8 +926,8 @@ static size_t on_number(scan *sc, const tok *t)
             if (rule == R_NONE && i == 9 &&
                 (idctx || sc->lang == REDACT_LANG_EN || sc->lang == REDACT_LANG_AUTO) &&
                 redact__ssn_shape(r.c, 9) &&
-                (idctx || (ng == 3 && g[0] == 3 && g[1] == 2 && r.sep[3] == '-' &&
-                           r.sep[5] == '-'))) {
+                (idctx ||
+                 (ng == 3 && g[0] == 3 && g[1] == 2 && r.sep[3] == '-' && r.sep[5] == '-'))) {
                 rule = R_SSN;
                 cat = REDACT_NATIONAL_ID;
             }
@@ -950,8 +971,8 @@ static int is_upper_ascii(unsigned char c)
 static size_t try_iban(scan *sc, size_t p)
 {
     const unsigned char *s = sc->s;
-    if (p + 4 > sc->n || !is_upper_ascii(s[p]) || !is_upper_ascii(s[p + 1]) || !is_digit(s[p + 2]) ||
-        !is_digit(s[p + 3]))
+    if (p + 4 > sc->n || !is_upper_ascii(s[p]) || !is_upper_ascii(s[p + 1]) ||
+        !is_digit(s[p + 2]) || !is_digit(s[p + 3]))
         return 0;
     char cc[2] = {(char)s[p], (char)s[p + 1]};
     size_t want = redact__iban_length(cc, 2);
@@ -1064,8 +1085,8 @@ static size_t on_alnum(scan *sc, const tok *t)
 
 /* ---------------------------------------------------------------- words */
 
-static const char *const street_suffixes[] = {"strasse", "weg",   "gasse", "allee",
-                                              "platz",   "ring",  "damm",  "ufer",
+static const char *const street_suffixes[] = {"strasse",  "weg",   "gasse", "allee",
+                                              "platz",    "ring",  "damm",  "ufer",
                                               "chaussee", "steig", "pfad",  "str"};
 
 /* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
@@ -1114,7 +1135,8 @@ static size_t street_post(scan *sc, const tok *t, size_t mend)
     for (size_t b = 0; b < 3; b++) {
         const tok *p = prev_tok(sc, b);
         if (!p || !(p->flags & TF_CAP) || (p->flags & TF_DIGIT) || p->kinds ||
-            p->start < sc->covered || (p->end != start - 1) || (sc->s[p->end] != ' ' && sc->s[p->end] != '-'))
+            p->start < sc->covered || (p->end != start - 1) ||
+            (sc->s[p->end] != ' ' && sc->s[p->end] != '-'))
             break;
         start = p->start;
         names++;
@@ -1190,8 +1212,9 @@ static size_t dose_after(const scan *sc, size_t e)
     if (j < sc->n && sc->s[j] == ' ')
         j++;
     size_t d = 0;
-    while (j < sc->n && (is_digit(sc->s[j]) || ((sc->s[j] == ',' || sc->s[j] == '.') && d > 0 &&
-                                                j + 1 < sc->n && is_digit(sc->s[j + 1]))) &&
+    while (j < sc->n &&
+           (is_digit(sc->s[j]) || ((sc->s[j] == ',' || sc->s[j] == '.') && d > 0 && j + 1 < sc->n &&
+                                   is_digit(sc->s[j + 1]))) &&
            d < 8) {
         j++;
         d++;
@@ -1213,8 +1236,8 @@ static size_t dose_after(const scan *sc, size_t e)
 }
 
 #define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
-#define CTX_KINDS                                                                            \
-    (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |    \
+#define CTX_KINDS                                                                                  \
+    (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
      RK_BIT(RK_CTX_ADDR) | RK_BIT(RK_CTX_ICD))
 
 static size_t on_word(scan *sc, tok *t)

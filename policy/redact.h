@@ -106,8 +106,7 @@ void redact_engine_free(redact_engine *eng);
  * Returns REDACT_OK, REDACT_E_INVAL (NULL arguments, bad lang) or
  * REDACT_E_NOSPACE. Borrows everything; allocates nothing. */
 REDACT_MUSTCHECK int redact_scan(const redact_engine *eng, const char *text, size_t len,
-                                 redact_lang lang, redact_finding *out, size_t max,
-                                 size_t *n_out);
+                                 redact_lang lang, redact_finding *out, size_t max, size_t *n_out);
 
 /* Number of bytes redact_apply writes for these findings (no terminator). */
 size_t redact_apply_size(size_t len, const redact_finding *f, size_t n);
@@ -117,7 +116,7 @@ size_t redact_apply_size(size_t len, const redact_finding *f, size_t n);
  * Findings must be sorted, non-overlapping and within len (as redact_scan makes
  * them). out_cap must be at least redact_apply_size(...) + 1.
  * Returns REDACT_OK, REDACT_E_INVAL or REDACT_E_NOSPACE (out untouched then). */
-REDACT_MUSTCHECK int redact_apply(const char *text, size_t len, const redact_finding *f,
-                                  size_t n, char *out, size_t out_cap, size_t *out_len);
+REDACT_MUSTCHECK int redact_apply(const char *text, size_t len, const redact_finding *f, size_t n,
+                                  char *out, size_t out_cap, size_t *out_len);
 
 #endif

@@ -19,14 +19,10 @@
 const char *redact_dlp_kind_name(redact_dlp_kind kind)
 {
     switch (kind) {
-    case REDACT_DLP_PHONE:
-        return "phone";
-    case REDACT_DLP_EMAIL:
-        return "email";
-    case REDACT_DLP_HANDLE:
-        return "handle";
-    case REDACT_DLP_PROFILE_LINK:
-        return "profile_link";
+    case REDACT_DLP_PHONE: return "phone";
+    case REDACT_DLP_EMAIL: return "email";
+    case REDACT_DLP_HANDLE: return "handle";
+    case REDACT_DLP_PROFILE_LINK: return "profile_link";
     }
     return "unknown";
 }
@@ -154,10 +150,10 @@ static int official_match(redact_dlp_kind kind, const char *s, size_t n,
 }
 
 static const char *const profile_hosts[] = {
-    "wa.me/",        "api.whatsapp.com/", "chat.whatsapp.com/", "t.me/",       "telegram.me/",
-    "m.me/",         "messenger.com/",    "facebook.com/",      "fb.com/",     "fb.me/",
-    "instagram.com/", "instagr.am/",      "tiktok.com/",        "linkedin.com/", "x.com/",
-    "twitter.com/",  "threads.net/",      "snapchat.com/",      "signal.me/",  "viber.com/"};
+    "wa.me/",         "api.whatsapp.com/", "chat.whatsapp.com/", "t.me/",         "telegram.me/",
+    "m.me/",          "messenger.com/",    "facebook.com/",      "fb.com/",       "fb.me/",
+    "instagram.com/", "instagr.am/",       "tiktok.com/",        "linkedin.com/", "x.com/",
+    "twitter.com/",   "threads.net/",      "snapchat.com/",      "signal.me/",    "viber.com/"};
 
 static int link_char(unsigned char c)
 {
@@ -201,8 +197,8 @@ static void add(sink *k, size_t s, size_t e, redact_dlp_kind kind)
 }
 
 int redact_dlp_scan(const char *text, size_t len, const redact_finding *f, size_t n_f,
-                    const char *const *official, size_t n_official, redact_dlp_hit *out,
-                    size_t max, size_t *n_out)
+                    const char *const *official, size_t n_official, redact_dlp_hit *out, size_t max,
+                    size_t *n_out)
 {
     if (n_out)
         *n_out = 0;
@@ -233,7 +229,8 @@ int redact_dlp_scan(const char *text, size_t len, const redact_finding *f, size_
                 e++;
             while (e > i + 1 && text[e - 1] == '.')
                 e--;
-            if (e - i >= 3 && !official_match(REDACT_DLP_HANDLE, text + i, e - i, official, n_official))
+            if (e - i >= 3 &&
+                !official_match(REDACT_DLP_HANDLE, text + i, e - i, official, n_official))
                 add(&k, i, e, REDACT_DLP_HANDLE);
             i = e;
             continue;

@@ -155,8 +155,8 @@ int redact__hu_personal_valid(const char *s, size_t n)
         return 0;
     int a = 0, b = 0;
     for (int i = 0; i < 10; i++) {
-        a += dv(s[i]) * (i + 1);   /* born before 1997 */
-        b += dv(s[i]) * (10 - i);  /* born 1997 or later */
+        a += dv(s[i]) * (i + 1);  /* born before 1997 */
+        b += dv(s[i]) * (10 - i); /* born 1997 or later */
     }
     int c = dv(s[10]);
     return (a % 11 != 10 && a % 11 == c) || (b % 11 != 10 && b % 11 == c);

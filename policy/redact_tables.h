@@ -22,25 +22,25 @@ enum {
     RK_MEDICATION,
     RK_TREATMENT,
     RK_FIRSTNAME,
-    RK_CTX_BIRTH,  /* "geb.", "born", "urodzony", "született" */
-    RK_CTX_PHONE,  /* "Tel.", "Handy", "phone", "telefon" */
-    RK_CTX_NEG,    /* invoice/order/room/price words: numbers after them are not PII */
-    RK_CTX_NAME,   /* "mein Name ist", "my name is", "nazywam się", "a nevem" */
-    RK_CTX_ID,     /* "KVNR", "PESEL", "TAJ", "NHS number" */
-    RK_CTX_ADDR,   /* "wohne in", "address", "adres", "lakcím" */
-    RK_CTX_ICD,    /* "ICD", "Diagnose", "diagnosis", "rozpoznanie" */
-    RK_TITLE,      /* Herr, Frau, Dr., Mr, Pan, Pani */
-    RK_TITLE_POST, /* Hungarian post-positioned: úr, asszony, néni */
-    RK_GREET,      /* Hallo, Dear, Dzień dobry, Kedves */
-    RK_SIGNOFF,    /* Viele Grüße, Regards, Pozdrawiam, Üdvözlettel */
-    RK_STREET_PRE, /* ul., ulica, al. (name follows) */
-    RK_STREET_POST,/* Street, Road, utca, út, Straße as separate word */
+    RK_CTX_BIRTH,   /* "geb.", "born", "urodzony", "született" */
+    RK_CTX_PHONE,   /* "Tel.", "Handy", "phone", "telefon" */
+    RK_CTX_NEG,     /* invoice/order/room/price words: numbers after them are not PII */
+    RK_CTX_NAME,    /* "mein Name ist", "my name is", "nazywam się", "a nevem" */
+    RK_CTX_ID,      /* "KVNR", "PESEL", "TAJ", "NHS number" */
+    RK_CTX_ADDR,    /* "wohne in", "address", "adres", "lakcím" */
+    RK_CTX_ICD,     /* "ICD", "Diagnose", "diagnosis", "rozpoznanie" */
+    RK_TITLE,       /* Herr, Frau, Dr., Mr, Pan, Pani */
+    RK_TITLE_POST,  /* Hungarian post-positioned: úr, asszony, néni */
+    RK_GREET,       /* Hallo, Dear, Dzień dobry, Kedves */
+    RK_SIGNOFF,     /* Viele Grüße, Regards, Pozdrawiam, Üdvözlettel */
+    RK_STREET_PRE,  /* ul., ulica, al. (name follows) */
+    RK_STREET_POST, /* Street, Road, utca, út, Straße as separate word */
     RK_MONTH,
     RK_CITY,
-    RK_STOP,       /* capitalised words that are never names: Team, Praxis */
-    RK_UNIT,       /* dose units: mg, ml, IE, Tabletten */
-    RK_CTX_KIN,    /* kinship words before a name: Sohn, daughter, córka, a fiam */
-    RK_NAME_POST,  /* Hungarian "vagyok": family and given name stand before it */
+    RK_STOP,          /* capitalised words that are never names: Team, Praxis */
+    RK_UNIT,          /* dose units: mg, ml, IE, Tabletten */
+    RK_CTX_KIN,       /* kinship words before a name: Sohn, daughter, córka, a fiam */
+    RK_NAME_POST,     /* Hungarian "vagyok": family and given name stand before it */
     RK_STREET_PRE_DE, /* German "Am", "An der", "Im": street names without a street word */
     RK__COUNT
 };
@@ -215,7 +215,8 @@ static inline size_t redact__fold(uint32_t cp, char out[2], unsigned *cls)
         *cls = RF_WORD;
         return 0;
     }
-    if ((cp >= 0x180 && cp <= 0x24F) || (cp >= 0x370 && cp <= 0x3FF && cp != 0x37E && cp != 0x387) ||
+    if ((cp >= 0x180 && cp <= 0x24F) ||
+        (cp >= 0x370 && cp <= 0x3FF && cp != 0x37E && cp != 0x387) ||
         (cp >= 0x400 && cp <= 0x52F) || (cp >= 0x1E00 && cp <= 0x1EFF)) {
         *cls = RF_WORD | RF_ALPHA;
         out[0] = 0x01;

@@ -19,10 +19,10 @@
 #define MAX_TERM 96
 
 static const char *const kind_names[RK__COUNT] = {
-    "condition", "medication", "treatment", "firstname", "ctx_birth", "ctx_phone",
-    "ctx_neg",   "ctx_name",   "ctx_id",    "ctx_addr",  "ctx_icd",   "title",
-    "title_post", "greet",     "signoff",   "street_pre", "street_post", "month",
-    "city",      "stop",       "unit",      "ctx_kin",   "name_post", "street_pre_de"};
+    "condition",  "medication", "treatment", "firstname",  "ctx_birth",   "ctx_phone",
+    "ctx_neg",    "ctx_name",   "ctx_id",    "ctx_addr",   "ctx_icd",     "title",
+    "title_post", "greet",      "signoff",   "street_pre", "street_post", "month",
+    "city",       "stop",       "unit",      "ctx_kin",    "name_post",   "street_pre_de"};
 
 typedef struct {
     uint32_t child; /* first child */
@@ -156,7 +156,10 @@ static int load(const char *path)
         char folded[MAX_TERM + 1];
         int fl = fold_term(s, n, folded);
         if (fl <= 0) {
-            fprintf(stderr, "%s:%d: cannot fold term '%s' (letters, digits, space, - / . ' only; * only at the end)\n", path, lineno, s);
+            fprintf(stderr,
+                    "%s:%d: cannot fold term '%s' (letters, digits, space, - / . ' only; * only at "
+                    "the end)\n",
+                    path, lineno, s);
             fclose(f);
             return -1;
         }
@@ -265,8 +268,9 @@ int main(int argc, char **argv)
         rootmap[nodes[c].label] = newid[c];
     for (int i = 0; i < 256; i++)
         fprintf(out, "%uu,%s", rootmap[i], (i % 16 == 15) ? "\n" : "");
-    fprintf(out, "};\n\nconst redact__tables redact__dict = {\n"
-                 "    nodes, %zu, labels, targets, %zu, terms, %zu, root, %zu\n};\n",
+    fprintf(out,
+            "};\n\nconst redact__tables redact__dict = {\n"
+            "    nodes, %zu, labels, targets, %zu, terms, %zu, root, %zu\n};\n",
             n_nodes, n_nodes, n_terms, max_depth);
     free(term);
     if (fclose(out) != 0)

@@ -94,7 +94,8 @@ int main(int argc, char **argv)
         const char *text = json_string_value(jt);
         size_t len = json_string_length(jt);
         redact_lang lang;
-        if (redact_lang_parse(json_string_value(jl), &lang) != REDACT_OK || lang == REDACT_LANG_AUTO)
+        if (redact_lang_parse(json_string_value(jl), &lang) != REDACT_OK ||
+            lang == REDACT_LANG_AUTO)
             return 2;
         int li = (int)lang - 1;
         redact_finding *fd = malloc((len + 1) * sizeof *fd);
@@ -124,8 +125,9 @@ int main(int argc, char **argv)
             by_lang[li].found += (size_t)ok;
             total.found += (size_t)ok;
             if (!ok && verbose)
-                printf("MISS %-11s [%s] \"%.*s\"  in: %s\n", redact_category_name((redact_category)c),
-                       langs[li], (int)(e - s), text + s, text);
+                printf("MISS %-11s [%s] \"%.*s\"  in: %s\n",
+                       redact_category_name((redact_category)c), langs[li], (int)(e - s), text + s,
+                       text);
         }
         for (size_t k = 0; k < n; k++) {
             size_t tp = 0;
@@ -140,7 +142,8 @@ int main(int argc, char **argv)
             total.tp_bytes += tp;
             if (verbose && tp < pb)
                 printf("FP   %-11s [%s] \"%.*s\" (%s)  in: %s\n", redact_category_name(fd[k].cat),
-                       langs[li], (int)pb, text + fd[k].start, redact_rule_name(fd[k].rule_id), text);
+                       langs[li], (int)pb, text + fd[k].start, redact_rule_name(fd[k].rule_id),
+                       text);
         }
         if (ns == 0) {
             clean_msgs++;

@@ -40,7 +40,8 @@ static void test_staff_health_to_platforms(void **state)
         r = run(DECIDE_OUTBOUND, chs[i], DECIDE_SINK_DELIVERY, 0, person, 1, NULL, 0);
         assert_int_equal(r.action, DECIDE_ALLOW);
     }
-    decide_result r = run(DECIDE_OUTBOUND, DECIDE_CH_WEB, DECIDE_SINK_DELIVERY, 0, health, 1, NULL, 0);
+    decide_result r =
+        run(DECIDE_OUTBOUND, DECIDE_CH_WEB, DECIDE_SINK_DELIVERY, 0, health, 1, NULL, 0);
     assert_int_equal(r.action, DECIDE_ALLOW);
     assert_int_equal(r.reason, DECIDE_R_SECURE_CHANNEL);
 }
@@ -77,8 +78,8 @@ static void test_unofficial_contact_blocked(void **state)
 {
     (void)state;
     for (int ch = DECIDE_CH_WEB; ch <= DECIDE_CH_INSTAGRAM; ch++) {
-        decide_result r = run(DECIDE_OUTBOUND, (decide_channel)ch, DECIDE_SINK_DELIVERY, 1, NULL, 0,
-                              contact, 1);
+        decide_result r =
+            run(DECIDE_OUTBOUND, (decide_channel)ch, DECIDE_SINK_DELIVERY, 1, NULL, 0, contact, 1);
         assert_int_equal(r.action, DECIDE_BLOCK);
         assert_int_equal(r.reason, DECIDE_R_UNOFFICIAL_CONTACT);
     }
@@ -103,7 +104,8 @@ static void test_invalid(void **state)
 {
     (void)state;
     decide_result r;
-    decide_input in = {DECIDE_INBOUND, (decide_channel)7, DECIDE_SINK_DELIVERY, 0, NULL, 0, NULL, 0};
+    decide_input in = {
+        DECIDE_INBOUND, (decide_channel)7, DECIDE_SINK_DELIVERY, 0, NULL, 0, NULL, 0};
     assert_int_equal(decide_message(&in, &r), REDACT_E_INVAL);
     assert_int_equal(decide_message(NULL, &r), REDACT_E_INVAL);
     in.channel = DECIDE_CH_WEB;

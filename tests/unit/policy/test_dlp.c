@@ -16,7 +16,8 @@
 #include <string.h>
 
 static const char *const official[] = {"+49 30 1234567", "praxis@example.de",
-                                       "https://www.instagram.com/praxis_example/", "@praxis_example"};
+                                       "https://www.instagram.com/praxis_example/",
+                                       "@praxis_example"};
 
 static size_t dlp(const char *s, redact_dlp_hit *h, size_t max)
 {
@@ -35,7 +36,8 @@ static void test_official_allowed(void **state)
     (void)state;
     redact_dlp_hit h[8];
     assert_int_equal(dlp("Rufen Sie uns an: 030 1234567 oder praxis@example.de", h, 8), 0);
-    assert_int_equal(dlp("Folgen Sie uns: instagram.com/praxis_example oder @praxis_example", h, 8), 0);
+    assert_int_equal(dlp("Folgen Sie uns: instagram.com/praxis_example oder @praxis_example", h, 8),
+                     0);
     assert_int_equal(dlp("Tel. +49 (0)30 1234567, PRAXIS@example.de", h, 8), 0);
 }
 

@@ -93,8 +93,9 @@ static void test_scan_german(void **state)
             "Migräne",
             REDACT_LANG_DE),
         "Hallo, ich heiße [PERSON], geb. [DOB], ich nehme [MEDICATION] wegen [CONDITION]");
-    assert_string_equal(red("KVNR A123456780, Tel. 0171 1234567, anna.s@example.de", REDACT_LANG_DE),
-                        "KVNR [HEALTH_ID], Tel. [PHONE], [EMAIL]");
+    assert_string_equal(
+        red("KVNR A123456780, Tel. 0171 1234567, anna.s@example.de", REDACT_LANG_DE),
+        "KVNR [HEALTH_ID], Tel. [PHONE], [EMAIL]");
     assert_string_equal(red("Wohne Hauptstraße 12, 10115 Berlin", REDACT_LANG_DE),
                         "Wohne [ADDRESS], [ADDRESS]");
     assert_string_equal(red("IBAN: DE89 3704 0044 0532 0130 00", REDACT_LANG_AUTO), "IBAN: [IBAN]");
@@ -105,14 +106,14 @@ static void test_scan_german(void **state)
 static void test_scan_other_languages(void **state)
 {
     (void)state;
-    assert_string_equal(red("Nazywam się Katarzyna Nowak, PESEL 44051401359, mam cukrzycę.",
-                            REDACT_LANG_PL),
-                        "Nazywam się [PERSON], PESEL [NATIONAL_ID], mam [CONDITION].");
+    assert_string_equal(
+        red("Nazywam się Katarzyna Nowak, PESEL 44051401359, mam cukrzycę.", REDACT_LANG_PL),
+        "Nazywam się [PERSON], PESEL [NATIONAL_ID], mam [CONDITION].");
     assert_string_equal(red("Kovács Anna vagyok, TAJ 123 456 788, asztmám van.", REDACT_LANG_HU),
                         "[PERSON] vagyok, TAJ [HEALTH_ID], [CONDITION] van.");
-    assert_string_equal(red("My NHS number is 943 476 5919, call me on +44 7700 900123.",
-                            REDACT_LANG_EN),
-                        "My NHS number is [HEALTH_ID], call me on [PHONE].");
+    assert_string_equal(
+        red("My NHS number is 943 476 5919, call me on +44 7700 900123.", REDACT_LANG_EN),
+        "My NHS number is [HEALTH_ID], call me on [PHONE].");
 }
 
 /* Look-alikes from issue 6: invoice, order and room numbers, appointment
@@ -152,7 +153,8 @@ static void test_api_errors(void **state)
     assert_string_equal(redact_category_name(REDACT_IBAN), "IBAN");
     assert_string_equal(redact_category_name((redact_category)99), "UNKNOWN");
     redact_finding bad[2] = {{5, 9, REDACT_DOB, 0}, {2, 4, REDACT_DOB, 0}};
-    assert_int_equal(redact_apply("0123456789", 10, bad, 2, out, sizeof out, &olen), REDACT_E_INVAL);
+    assert_int_equal(redact_apply("0123456789", 10, bad, 2, out, sizeof out, &olen),
+                     REDACT_E_INVAL);
     redact_finding one = {0, 1, REDACT_PERSON, 0};
     assert_int_equal(redact_apply("0123456789", 10, &one, 1, out, sizeof out, &olen),
                      REDACT_E_NOSPACE);
@@ -199,12 +201,9 @@ static void test_linear_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_validators),
-        cmocka_unit_test(test_scan_german),
-        cmocka_unit_test(test_scan_other_languages),
-        cmocka_unit_test(test_hard_negatives),
-        cmocka_unit_test(test_api_errors),
-        cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_validators),           cmocka_unit_test(test_scan_german),
+        cmocka_unit_test(test_scan_other_languages), cmocka_unit_test(test_hard_negatives),
+        cmocka_unit_test(test_api_errors),           cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_linear_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
