@@ -64,7 +64,8 @@ struct gw_pgembed {
     uv_loop_t *loop;
     /* paths, all owned; immutable after creation so the probe thread may read them */
     char *state_dir, *pg_dir, *data_dir, *run_dir, *bin_dir, *pidfile;
-    char *conninfo;       /* caregate database */
+    char *conninfo;       /* caregate database, superuser */
+    char *app_conninfo;   /* caregate database, role caregate_app */
     char *admin_conninfo; /* postgres database: for ping and CREATE DATABASE */
     /* identity children run as (only when we are root) */
     bool drop;
@@ -145,6 +146,7 @@ static void pe_free_fields(gw_pgembed *pe)
     free(pe->bin_dir);
     free(pe->pidfile);
     free(pe->conninfo);
+    free(pe->app_conninfo);
     free(pe->admin_conninfo);
 }
 
@@ -174,6 +176,7 @@ static gw_pgembed *pe_create(const gw_config *cfg, char *err, size_t errlen)
     pe->bin_dir = xasprintf("%s", cfg->pg_bin_dir);
     char *qrun = conn_quote(pe->run_dir);
     pe->conninfo = xasprintf("host=%s dbname=" PG_DATABASE " user=" PG_SUPERUSER, qrun);
+    pe->app_conninfo = xasprintf("host=%s dbname=" PG_DATABASE " user=caregate_app", qrun);
     pe->admin_conninfo =
         xasprintf("host=%s dbname=postgres user=" PG_SUPERUSER " connect_timeout=5", qrun);
     free(qrun);
@@ -635,6 +638,11 @@ gw_pgembed *gw_pgembed_new(uv_loop_t *loop, const gw_config *cfg)
 const char *gw_pgembed_conninfo(const gw_pgembed *pe)
 {
     return pe->conninfo;
+}
+
+const char *gw_pgembed_app_conninfo(const gw_pgembed *pe)
+{
+    return pe->app_conninfo;
 }
 
 int gw_pgembed_start(gw_pgembed *pe, gw_pgembed_ready_cb ready_cb, void *arg)

@@ -57,9 +57,15 @@ gw_pgembed *gw_pgembed_new(uv_loop_t *loop, const gw_config *cfg);
 int gw_pgembed_start(gw_pgembed *pe, gw_pgembed_ready_cb ready_cb, void *arg)
     __attribute__((warn_unused_result));
 
-/* libpq conninfo for the caregate database over the unix socket. Borrowed; lives as long
+/* libpq conninfo for the caregate database over the unix socket, as the cluster's
+ * superuser "caregate" (owner of the schema: migrations, CLI). Borrowed; lives as long
  * as pe. Valid right after gw_pgembed_new. */
 const char *gw_pgembed_conninfo(const gw_pgembed *pe);
+
+/* The same database as the role caregate_app, which migration 002_audit creates with
+ * DML rights but no UPDATE/DELETE on the audit tables: what the gateway's query pool
+ * should use once migrations have run. Borrowed, like gw_pgembed_conninfo. */
+const char *gw_pgembed_app_conninfo(const gw_pgembed *pe);
 
 /*
  * Stops supervision and shuts postgres down with SIGINT (fast shutdown: open

@@ -171,6 +171,17 @@ static void test_start_restart_stop(void **st)
     PQfinish(c);
     check_race_and_newer(gw_pgembed_conninfo(pe));
 
+    /* After the migrations the pool's role can write messages but not rewrite audit. */
+    c = PQconnectdb(gw_pgembed_app_conninfo(pe));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, "SELECT count(*) FROM staff");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    r = PQexec(c, "DELETE FROM audit_log");
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    PQfinish(c);
+
     /* Supervision: kill -9 the postmaster; a new one must come up by itself. */
     long old = read_pid(dir);
     assert_true(old > 0);
