@@ -511,7 +511,8 @@ function init() {
   $('privacy-ok').addEventListener('click', acceptPrivacy);
   $('composer').addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   $('text').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+    // On touch screens Enter is a new line, as in messenger apps; the send button sends.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !matchMedia('(pointer:coarse)').matches) { e.preventDefault(); submit(); }
   });
   $('text').addEventListener('input', onTyping);
   $('notice-x').addEventListener('click', () => { hideNotice(); $('text').focus(); });

@@ -247,7 +247,10 @@ test('keyboard only: from the site to a sent message, then erase the conversatio
 test('phone width (360 px): widget fills the screen, nothing overflows; console stacks', async () => {
   const ctx = await newContext(browser, fake.url, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const { page, f } = await openWidget(ctx);
-  await sendPatient(f, 'Hallo! Kann ich meinen Termin am Donnerstag verschieben?');
+  await f.fill('#text', 'Hallo! Kann ich meinen Termin am Donnerstag verschieben?');
+  await f.press('#text', 'Enter'); // a touch screen: Enter is a new line, the button sends
+  assert.match(await f.inputValue('#text'), /\n$/);
+  await f.tap('#send');
   await f.waitForSelector('.msg.me[data-state="sent"]');
   const box = await page.locator('iframe[src*="chat.html"]').boundingBox();
   assert.ok(box.width >= 359 && box.height >= 700, `panel is full screen: ${JSON.stringify(box)}`);
