@@ -70,7 +70,7 @@ describe('embedded PostgreSQL supervised by serve', () => {
     assert.ok(pid > 0);
     await gw.kill9();
     await until(async () => !alive(pid), 20000, 'the orphaned postmaster to exit (PDEATHSIG)');
-    gw = await startGateway({ stateDir: gw.stateDir, port: gw.port });
+    gw = await startGateway({ stateDir: gw.stateDir, port: gw.port, ownDir: true });
     const r = await pgQuery(gw, "SELECT count(*)::int AS n FROM staff WHERE email = 'before.crash@demo-clinic.example'");
     assert.equal(r.rows[0].n, 1);
   });

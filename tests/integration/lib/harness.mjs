@@ -19,11 +19,13 @@
 //     await gw.restart()                -> a new gw on the same state dir and port
 //     await gw.cli(['user', 'list'], { input, env })  -> { code, stdout, stderr }
 //     await gw.cleanup()                stop if running, wait for postgres, remove the dir
+//     gw.exited      Promise<{ code, signal }> of the serve process
 //
 //   await startGateway() options: config (extra config keys, override the defaults the
 //   harness writes: state_dir, listen_address, port, allowed_origins, log_level),
 //   env (extra environment for serve), stateDir (reuse a directory; it is not removed by
-//   cleanup unless the harness created it), port (reuse a port), readyTimeoutMs (default
+//   cleanup unless the harness created it or ownDir is true), port (reuse a port),
+//   readyTimeoutMs (default
 //   30000, or $CAREGATE_READY_TIMEOUT_MS on slow machines: the first start runs initdb),
 //   keysInit (default true: run `caregate keys init` first when the master key file is
 //   missing and the command is built in), waitReady (default true).
@@ -48,7 +50,10 @@
 //     ws.frames  every frame received so far (consumed or not)
 //     ws.closed  Promise<{ code, reason }>
 //     ws.close(code, reason) -> Promise<{ code, reason }>
+//     ws.sendRaw(data)  sends a string or Buffer as is (bad-input tests)
 //   wsConnect rejects when the upgrade is refused; the error has .statusCode.
+//
+//   Lower level: runCli(configPath, args, { input, env, timeoutMs }) and freePort().
 //
 // Every gateway process still running when the test process exits is SIGKILLed (its
 // postgres follows through PDEATHSIG) and harness-created directories are removed,
@@ -208,7 +213,7 @@ export async function startGateway(opts = {}) {
   const bin = requireBin();
   const { config, env, keysInit = true, waitReady = true } = opts;
   const readyTimeoutMs = opts.readyTimeoutMs || Number(process.env.CAREGATE_READY_TIMEOUT_MS) || 30000;
-  const created = !opts.stateDir;
+  const created = !opts.stateDir || !!opts.ownDir;
   const stateDir = opts.stateDir || newStateDir();
   const port = opts.port || (config && config.port) || (await freePort());
   const configPath = writeConfig(stateDir, port, config);
@@ -273,7 +278,7 @@ export async function startGateway(opts = {}) {
     async restart(more = {}) {
       await gw.stop();
       await waitPgGone(stateDir);
-      return await startGateway({ ...opts, ...more, stateDir, port, config: { ...(config || {}), ...(more.config || {}) } });
+      return await startGateway({ ...opts, ...more, stateDir, port, ownDir: created, config: { ...(config || {}), ...(more.config || {}) } });
     },
     async cleanup() {
       await gw.stop();
