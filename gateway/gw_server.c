@@ -15,6 +15,7 @@
  * "frame-ancestors 'none'" forbids; the rest of lws's set is reproduced here.
  */
 #include "gw_server.h"
+#include "gw_dpo.h"
 #include "gw_log.h"
 #include "gw_patient.h"
 #include "gw_staff.h"
@@ -57,6 +58,7 @@ typedef struct {
     unsigned status;
     char *resp;          /* JSON body */
     char cookie[192];    /* Set-Cookie value or "" */
+    void *dpo;           /* DPO hook: a pending /api/audit/ request, owned by gw_dpo.c */
 } hpss;
 
 struct login_op {
@@ -544,6 +546,9 @@ static int on_http(gw_app *app, struct lws *wsi, hpss *p, const char *uri)
                              : "{\"ready\":false,\"reason\":\"database\"}"));
         return 0;
     }
+    /* DPO hook: the read-only audit API answers itself (gw_dpo.h) */
+    if (strncmp(uri, GW_DPO_PREFIX, strlen(GW_DPO_PREFIX)) == 0)
+        return gw_dpo_http(app, wsi, &p->dpo, uri);
     if (strcmp(uri, "/api/login") == 0 || strcmp(uri, "/api/logout") == 0) {
         if (!post) {
             respond(wsi, p, 405, "{\"error\":\"method_not_allowed\"}");
@@ -677,12 +682,16 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return on_body_done(app, wsi, p);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (p && p->dpo) /* DPO hook */
+            return gw_dpo_writeable(wsi, &p->dpo);
         return p && p->resp_ready ? write_response(app, wsi, p) : 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return on_confirm_upgrade(app, wsi, in);
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (p)
+            gw_dpo_closed(&p->dpo); /* DPO hook */
         if (p)
             on_http_closed(p);
         return 0;

@@ -594,6 +594,13 @@ static void auth_done(void *arg, gw_db_status status, PGresult *res, const char 
         gw_info(gw_conn_tag(c), "staff socket refused: session not valid");
         gw_conn_send_error(c, "unauthorized", "log in again", NULL);
         gw_conn_close(c, 1008, "unauthorized");
+    } else if (strcmp(PQgetvalue(res, 0, 1), "dpo") == 0) {
+        /* DPO hook (issue 7): the dpo role reads the audit log (/api/audit/, gw_dpo.c) and
+         * never conversations: no queue, previews, history or messages on this socket. */
+        s->auth_failed = true;
+        gw_info(gw_conn_tag(c), "staff socket refused: dpo role");
+        gw_conn_send_error(c, "forbidden", "the DPO role has no access to conversations", NULL);
+        gw_conn_close(c, 1008, "forbidden");
     } else {
         s->authed = true;
         snprintf(s->staff_id, sizeof s->staff_id, "%s", PQgetvalue(res, 0, 0));
