@@ -812,22 +812,10 @@ static int parse_csv_record(const char **p, const char *end, xrow *r)
     return (int)ncol;
 }
 
-static int load_export(const char *path, xrows *x, FILE *out)
+/* Splits an export (JSONL or CSV) held in memory into rows. name is for messages.
+ * Returns 0, or -2 when the content is malformed (reason written to out). */
+static int parse_export(const char *all, size_t len, const char *name, xrows *x, FILE *out)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(out, "audit verify: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char *all = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&all, &len);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(f);
-    fclose(mem);
     int rc = 0;
     const char *p = all, *end = all + len;
     if (len > 0 && all[0] == '{') {
@@ -838,10 +826,10 @@ static int load_export(const char *path, xrows *x, FILE *out)
             lineno++;
             if (le > p) {
                 char *line = strndup(p, (size_t)(le - p));
-                char err[128];
+                char err[128] = "out of memory";
                 xrow *r = xrows_add(x);
                 if (!line || parse_jsonl_line(line, r, err, sizeof err) != 0) {
-                    fprintf(out, "audit verify: FAILED: %s line %d: %s\n", path, lineno, err);
+                    fprintf(out, "audit verify: FAILED: %s line %d: %s\n", name, lineno, err);
                     free(line);
                     rc = -2;
                     break;
@@ -859,7 +847,7 @@ static int load_export(const char *path, xrows *x, FILE *out)
         for (size_t c = 0; c < NCOLS; c++)
             free(hdr.col[c]);
         if (!ok) {
-            fprintf(out, "audit verify: FAILED: %s: neither a JSONL nor a CSV audit export\n", path);
+            fprintf(out, "audit verify: FAILED: %s: neither a JSONL nor a CSV audit export\n", name);
             rc = -2;
         }
         int lineno = 1;
@@ -867,18 +855,18 @@ static int load_export(const char *path, xrows *x, FILE *out)
             xrow *r = xrows_add(x);
             lineno++;
             if (parse_csv_record(&p, end, r) != (int)NCOLS) {
-                fprintf(out, "audit verify: FAILED: %s row %d: malformed CSV\n", path, lineno);
+                fprintf(out, "audit verify: FAILED: %s row %d: malformed CSV\n", name, lineno);
                 rc = -2;
             }
         }
     }
-    free(all);
     return rc;
 }
 
 static int64_t col_int(const xrow *r, int c)
 {
-    return r->col[c] ? atoll(r->col[c]) : 0;
+    /* strtoll saturates where atoll would be undefined; the verifier range-checks. */
+    return r->col[c] ? (int64_t)strtoll(r->col[c], NULL, 10) : 0;
 }
 
 static const char *col_str(const xrow *r, int c)
@@ -889,15 +877,43 @@ static const char *col_str(const xrow *r, int c)
 int gw_audit_verify_file(const char *path, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk,
                          FILE *out)
 {
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(out, "audit verify: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *all = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&all, &len);
+    if (!mem)
+        abort();
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    int rerr = ferror(f);
+    fclose(f);
+    fclose(mem);
+    int rc = -1;
+    if (rerr)
+        fprintf(out, "audit verify: cannot read %s\n", path);
+    else
+        rc = gw_audit_verify_export(all, len, path, pks, npk, out);
+    free(all);
+    return rc;
+}
+
+int gw_audit_verify_export(const char *data, size_t len, const char *name,
+                           const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk, FILE *out)
+{
     xrows x = {0};
     audit_verifier *v = NULL;
-    int rc = load_export(path, &x, out);
+    const char *path = name;
+    int rc = parse_export(data, len, name, &x, out);
     if (rc == -2) {
         rc = 1; /* unreadable content: the export does not verify */
         goto out;
     }
-    if (rc != 0)
-        goto out;
     rc = -1;
     const xrow *hdr = x.n ? &x.rows[0] : NULL;
     if (!hdr || strcmp(col_str(hdr, C_KIND), "header") != 0 ||

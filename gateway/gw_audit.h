@@ -70,6 +70,11 @@ int gw_audit_verify_db(PGconn *db, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t 
 int gw_audit_verify_file(const char *path, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk,
                          FILE *out);
 
+/* The same over an export already in memory (len bytes, need not be NUL-terminated);
+ * name labels messages. Untrusted input is fine: this is the fuzzed entry point. */
+int gw_audit_verify_export(const char *data, size_t len, const char *name,
+                           const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk, FILE *out);
+
 int gw_audit_cli_main(const gw_config *cfg, int argc, char **argv);
 
 #endif

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sequence numbers and checkpoint numbers from untrusted input (exports) are bounded so
+ * that "seq + 1" can never overflow. No real log gets anywhere near. */
+#define SEQ_MAX (INT64_MAX / 4)
+
 static const char REC_TAG[] = "caregate.audit.v1\n";
 static const char CP_TAG[] = "caregate.audit.checkpoint.v1\n";
 
@@ -399,6 +403,8 @@ int audit_verifier_checkpoint(audit_verifier *v, const audit_checkpoint *cp)
         return AUDIT_ERR_ARG;
     if (v->status != AUDIT_OK)
         return v->status;
+    if (cp->n < 1 || cp->n > SEQ_MAX || cp->seq < 1 || cp->seq > SEQ_MAX)
+        return fail(v, AUDIT_ERR_CHECKPOINT, 0, "checkpoint with n or seq out of range");
     if (v->ncps == 0 && v->mode == AUDIT_VERIFY_FULL && cp->n != 1)
         return fail(v, AUDIT_ERR_GAP, cp->seq,
                     "checkpoint n=%lld (seq %lld): checkpoints before it are missing",
@@ -493,6 +499,9 @@ int audit_verifier_record(audit_verifier *v, const audit_record *r)
     if (v->status != AUDIT_OK)
         return v->status;
     static const uint8_t zero[AUDIT_HASH_BYTES];
+    if (r->seq < 1 || r->seq > SEQ_MAX)
+        return fail(v, AUDIT_ERR_ORDER, v->last_seq + 1, "seq %lld: a record with seq out of range",
+                    (long long)(v->last_seq + 1));
     if (v->nrecords == 0) {
         if (v->mode == AUDIT_VERIFY_FULL && r->seq != 1)
             return fail(v, r->seq > 1 ? AUDIT_ERR_GAP : AUDIT_ERR_ORDER, 1,
@@ -554,6 +563,9 @@ int audit_verifier_finish(audit_verifier *v, int64_t head_seq, const uint8_t *he
     if (v->status != AUDIT_OK || v->finished)
         return v->status;
     v->finished = 1;
+    if (v->mode == AUDIT_VERIFY_FULL && (head_seq < 0 || head_seq > SEQ_MAX))
+        return fail(v, AUDIT_ERR_CHAIN, v->last_seq + 1, "seq %lld: the head row's seq is out of range",
+                    (long long)(v->last_seq + 1));
     if (v->mode == AUDIT_VERIFY_FULL) {
         if (v->next_cp < v->ncps)
             return fail(v, AUDIT_ERR_TRUNCATED, v->last_seq + 1,
