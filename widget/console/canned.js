@@ -4,7 +4,7 @@
 // correct) and {clinic_phone}. A clinic edits this list; it is plain data, no code runs from it.
 
 // Used when the gateway does not send the clinic's phone number (staff "config" frame, extension).
-export const CLINIC_DEFAULTS = { phone: '0123 456 78-0' };
+export const CLINIC_DEFAULTS = { phone: '030 1234567' }; // as in deploy/policy.json official_contacts
 
 export const CANNED = [
   { id: 'greet', title: 'Begrüßung',
