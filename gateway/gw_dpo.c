@@ -153,7 +153,14 @@ static void now_ts(char out[AUDIT_TS_LEN + 1])
 
 /* ---- endpoints and requests ---------------------------------------------------------------- */
 
-typedef enum { EP_EVENTS = 0, EP_STATS, EP_CONVERSATION, EP_RETENTION, EP_CHAIN, EP_EXPORT } endpoint;
+typedef enum {
+    EP_EVENTS = 0,
+    EP_STATS,
+    EP_CONVERSATION,
+    EP_RETENTION,
+    EP_CHAIN,
+    EP_EXPORT
+} endpoint;
 
 #define ROLE_DPO (1u << 0)
 #define ROLE_ADMIN (1u << 1)
@@ -171,7 +178,18 @@ static const struct {
 };
 
 /* Query parameters we accept, in this order in audit details ("filters": kinds only). */
-enum { Q_FROM = 0, Q_TO, Q_EVENT, Q_ACTOR, Q_CONVERSATION, Q_LIMIT, Q_BEFORE, Q_BUCKET, Q_FULL, Q_N };
+enum {
+    Q_FROM = 0,
+    Q_TO,
+    Q_EVENT,
+    Q_ACTOR,
+    Q_CONVERSATION,
+    Q_LIMIT,
+    Q_BEFORE,
+    Q_BUCKET,
+    Q_FULL,
+    Q_N
+};
 static const char *const QNAMES[Q_N] = {"from",  "to",     "event",  "actor", "conversation",
                                         "limit", "before", "bucket", "full"};
 
@@ -181,14 +199,14 @@ typedef struct dpo_req dpo_req;
  * connection lives (slot != NULL) and from a pending database callback (pending). */
 struct dpo_req {
     gw_app *app;
-    struct lws *wsi;  /* NULL once the connection closed */
-    void **slot;      /* the server's per-connection pointer, NULL once closed */
+    struct lws *wsi; /* NULL once the connection closed */
+    void **slot;     /* the server's per-connection pointer, NULL once closed */
     endpoint ep;
-    char *q[Q_N];     /* query parameters (NULL when absent) */
-    char conv[40];    /* conversation/<id> */
+    char *q[Q_N];  /* query parameters (NULL when absent) */
+    char conv[40]; /* conversation/<id> */
     char token_hex[2 + 64 + 1];
     char staff_id[40];
-    bool pending;     /* a database or pool operation will call back */
+    bool pending; /* a database or pool operation will call back */
     /* response */
     bool ready, headers_sent;
     unsigned status;
@@ -411,8 +429,8 @@ static const char STATS_SQL[] =
     "r AS (SELECT date_trunc($3, a.ts AT TIME ZONE 'UTC') AS b, a.event, a.details::jsonb AS d "
     "      FROM audit_log a, p2 WHERE a.ts >= p2.t_from AND a.ts < p2.t_to "
     "      AND a.details LIKE '%\"findings\"%'), "
-    "k AS (SELECT b, d, CASE WHEN coalesce(d ->> 'decision', d ->> 'action') IN ('block', 'blocked') "
-    "      OR event LIKE '%.blocked' "
+    "k AS (SELECT b, d, CASE WHEN coalesce(d ->> 'decision', d ->> 'action') "
+    "      IN ('block', 'blocked') OR event LIKE '%.blocked' "
     "      THEN 'block' ELSE 'redact' END AS kind FROM r WHERE d ? 'findings'), "
     "f AS (SELECT b, kind, e.key AS cat, CASE WHEN jsonb_typeof(e.value) = 'number' "
     "      THEN (e.value::text)::numeric::bigint ELSE 1 END AS cnt "
@@ -501,8 +519,7 @@ static char *retention_decorate(const char *json)
     json_t *kept = json_object_get(o, "kept");
     size_t i;
     json_t *c;
-    json_array_foreach(kept, i, c)
-    {
+    json_array_foreach (kept, i, c) {
         json_t *ce = json_object_get(c, "closed_epoch");
         retain_conv rc = {
             .closed_at = json_is_integer(ce) ? json_integer_value(ce) : 0,
@@ -519,9 +536,10 @@ static char *retention_decorate(const char *json)
         retain_verdict v = retain_decide(prep.rules, &rc, now, &due);
         char buf[32];
         json_object_set_new(c, "verdict", json_string(retain_verdict_name(v)));
-        json_object_set_new(c, "due_at", (v == RETAIN_DUE || v == RETAIN_KEEP_PERIOD)
-                                             ? json_string(iso_from_epoch(due, buf, sizeof buf))
-                                             : json_null());
+        json_object_set_new(c, "due_at",
+                            (v == RETAIN_DUE || v == RETAIN_KEEP_PERIOD)
+                                ? json_string(iso_from_epoch(due, buf, sizeof buf))
+                                : json_null());
     }
     json_object_set_new(o, "policy_version",
                         prep.rules ? json_string(rules_version_label(prep.rules)) : json_null());
@@ -649,16 +667,15 @@ static void chain_end(bool unavailable)
             snprintf(chain.base_ts, sizeof chain.base_ts, "%s", chain.new_last_ts);
         }
         const char *status = ok ? "verified" : unsigned_key ? "unverifiable" : "failed";
-        o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?}", "status", status, "checked_at",
-                      now, "head_seq", (json_int_t)chain.head_seq, "records_checked",
-                      (json_int_t)chain.fed, "unsigned_records",
-                      (json_int_t)(chain.head_seq - chain.base_seq), "key_id",
-                      prep.have_pk ? prep.key_id : NULL, "key_error",
-                      prep.have_pk ? NULL : prep.pk_err);
+        o = json_pack(
+            "{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?}", "status", status, "checked_at", now,
+            "head_seq", (json_int_t)chain.head_seq, "records_checked", (json_int_t)chain.fed,
+            "unsigned_records", (json_int_t)(chain.head_seq - chain.base_seq), "key_id",
+            prep.have_pk ? prep.key_id : NULL, "key_error", prep.have_pk ? NULL : prep.pk_err);
         json_object_set_new(o, "checkpoint",
                             chain.base_n > 0
-                                ? json_pack("{s:I, s:I, s:s}", "n", (json_int_t)chain.base_n,
-                                            "seq", (json_int_t)chain.base_seq, "ts", chain.base_ts)
+                                ? json_pack("{s:I, s:I, s:s}", "n", (json_int_t)chain.base_n, "seq",
+                                            (json_int_t)chain.base_seq, "ts", chain.base_ts)
                                 : json_null());
         if (!ok) {
             json_object_set_new(o, "bad_seq", bad ? json_integer(bad) : json_null());
@@ -877,11 +894,25 @@ static void chain_run(dpo_req *r)
  * append-only, so reading below the head fixed at the start gives a consistent picture
  * without one long transaction (the pool has no snapshot across statements).
  */
-enum { C_KIND, C_SEQ, C_N, C_TS, C_EVENT, C_ACTOR, C_SUBJECT, C_DETAILS, C_PREV, C_HASH,
-       C_KEYID, C_SIG, C_PK, NCOLS };
-static const char *const XCOLS[NCOLS] = {"kind",    "seq",       "n",      "ts",     "event",
-                                         "actor",   "subject",   "details", "prev_hash",
-                                         "hash",    "key_id",    "signature", "public_key"};
+enum {
+    C_KIND,
+    C_SEQ,
+    C_N,
+    C_TS,
+    C_EVENT,
+    C_ACTOR,
+    C_SUBJECT,
+    C_DETAILS,
+    C_PREV,
+    C_HASH,
+    C_KEYID,
+    C_SIG,
+    C_PK,
+    NCOLS
+};
+static const char *const XCOLS[NCOLS] = {"kind",   "seq",       "n",         "ts",        "event",
+                                         "actor",  "subject",   "details",   "prev_hash", "hash",
+                                         "key_id", "signature", "public_key"};
 
 typedef struct export_state {
     bool complete;
@@ -1117,15 +1148,9 @@ static void run_endpoint(dpo_req *r)
         req_query(r, CONV_SQL, vals, 1, json_done);
         return;
     }
-    case EP_RETENTION:
-        req_query(r, RETENTION_SQL, NULL, 0, json_done);
-        return;
-    case EP_CHAIN:
-        chain_run(r);
-        return;
-    case EP_EXPORT:
-        export_start(r);
-        return;
+    case EP_RETENTION: req_query(r, RETENTION_SQL, NULL, 0, json_done); return;
+    case EP_CHAIN: chain_run(r); return;
+    case EP_EXPORT: export_start(r); return;
     }
 }
 
@@ -1168,7 +1193,9 @@ static void gate_done(void *arg, gw_db_status st, PGresult *res, const char *sql
     }
     snprintf(r->staff_id, sizeof r->staff_id, "%s", PQgetvalue(res, 0, 0));
     const char *role = PQgetvalue(res, 0, 1);
-    unsigned bit = strcmp(role, "dpo") == 0 ? ROLE_DPO : strcmp(role, "admin") == 0 ? ROLE_ADMIN : 0;
+    unsigned bit = strcmp(role, "dpo") == 0     ? ROLE_DPO
+                   : strcmp(role, "admin") == 0 ? ROLE_ADMIN
+                                                : 0;
     if (!(EP[r->ep].roles & bit)) {
         gw_info("dpo", "%s refused for role %s", EP[r->ep].name, role);
         respond_error(r, 403, "forbidden", "this view is for the data-protection officer");
@@ -1267,17 +1294,12 @@ static const char *check_params(dpo_req *r)
 static bool param_applies(endpoint ep, int q)
 {
     switch (ep) {
-    case EP_EVENTS:
-        return q <= Q_BEFORE;
-    case EP_STATS:
-        return q == Q_FROM || q == Q_TO || q == Q_BUCKET;
-    case EP_EXPORT:
-        return q == Q_FROM || q == Q_TO;
-    case EP_CHAIN:
-        return q == Q_FULL;
+    case EP_EVENTS: return q <= Q_BEFORE;
+    case EP_STATS: return q == Q_FROM || q == Q_TO || q == Q_BUCKET;
+    case EP_EXPORT: return q == Q_FROM || q == Q_TO;
+    case EP_CHAIN: return q == Q_FULL;
     case EP_CONVERSATION:
-    case EP_RETENTION:
-        return false;
+    case EP_RETENTION: return false;
     }
     return false;
 }
@@ -1307,9 +1329,9 @@ static void read_params(dpo_req *r, struct lws *wsi)
 
 static int route(const char *rest, endpoint *ep, char *conv, size_t convlen)
 {
-    static const char *const simple[] = {[EP_EVENTS] = "events",       [EP_STATS] = "stats",
-                                         [EP_CONVERSATION] = NULL,     [EP_RETENTION] = "retention",
-                                         [EP_CHAIN] = "chain",         [EP_EXPORT] = "export"};
+    static const char *const simple[] = {
+        [EP_EVENTS] = "events",       [EP_STATS] = "stats", [EP_CONVERSATION] = NULL,
+        [EP_RETENTION] = "retention", [EP_CHAIN] = "chain", [EP_EXPORT] = "export"};
     for (int i = 0; i <= EP_EXPORT; i++)
         if (simple[i] && strcmp(rest, simple[i]) == 0) {
             *ep = (endpoint)i;
