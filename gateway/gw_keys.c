@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define KEYFILE_MAX 65536 /* a key file is a few lines; anything bigger is not ours */
@@ -38,6 +39,52 @@ __attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen
         va_end(ap);
     }
     return -1;
+}
+
+/*
+ * systemd credentials (LoadCredential=) arrive as root-owned 0400 files with a POSIX ACL
+ * entry granting the service user read access; with an ACL the mode's group bits show
+ * the ACL mask, so the plain mode check would refuse them. This accepts an ACL only when
+ * nobody but the file's owner and our own uid can read: no owning-group or named-group
+ * permission, no "other" permission, named-user entries only for geteuid().
+ * Returns 1 when the ACL is that strict, 0 otherwise (including "no ACL").
+ * The xattr layout is the kernel's: a u32 version (2), then entries of u16 tag, u16
+ * perm, u32 id, little-endian.
+ */
+static int acl_only_us(int fd)
+{
+    uint8_t buf[1024];
+    ssize_t n = fgetxattr(fd, "system.posix_acl_access", buf, sizeof buf);
+    if (n < 4 || (n - 4) % 8 != 0)
+        return 0;
+    uint32_t ver = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
+                   (uint32_t)buf[3] << 24;
+    if (ver != 2)
+        return 0;
+    for (ssize_t off = 4; off < n; off += 8) {
+        unsigned tag = (unsigned)buf[off] | (unsigned)buf[off + 1] << 8;
+        unsigned perm = (unsigned)buf[off + 2] | (unsigned)buf[off + 3] << 8;
+        uint32_t id = (uint32_t)buf[off + 4] | (uint32_t)buf[off + 5] << 8 |
+                      (uint32_t)buf[off + 6] << 16 | (uint32_t)buf[off + 7] << 24;
+        switch (tag) {
+        case 0x01: /* ACL_USER_OBJ */
+        case 0x10: /* ACL_MASK */
+            break;
+        case 0x02: /* ACL_USER */
+            if (perm != 0 && id != (uint32_t)geteuid())
+                return 0;
+            break;
+        case 0x04: /* ACL_GROUP_OBJ */
+        case 0x08: /* ACL_GROUP */
+        case 0x20: /* ACL_OTHER */
+            if (perm != 0)
+                return 0;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /*
@@ -62,7 +109,7 @@ static ssize_t read_secret_file(const char *path, char *buf, size_t cap, char *e
         goto out;
     }
     /* IMPLEMENTATION-OF: KEY-1. */
-    if (st.st_mode & 077) {
+    if ((st.st_mode & 007) || ((st.st_mode & 070) && !acl_only_us(fd))) {
         seterr(err, errlen,
                "%s: mode %04o lets group or others access it; refusing to use it "
                "(chmod 600 and check who could have read it)",

@@ -241,6 +241,18 @@ int seal_datakey_unwrap(const seal_keyring *kr, uint32_t version, const uint8_t 
     return SEAL_OK;
 }
 
+int seal_datakey_rewrap(const seal_keyring *kr, uint32_t version, const uint8_t *conv_id,
+                        const uint8_t *wrapped, size_t len, uint8_t *out, size_t cap,
+                        size_t *outlen, uint32_t *new_version)
+{
+    seal_datakey *dk = NULL;
+    int rc = seal_datakey_unwrap(kr, version, conv_id, wrapped, len, &dk);
+    if (rc == SEAL_OK)
+        rc = seal_datakey_wrap(kr, dk, conv_id, out, cap, outlen, new_version);
+    seal_datakey_free(dk);
+    return rc;
+}
+
 /* ---- messages ----------------------------------------------------------------------- */
 
 size_t seal_sealed_len(size_t len)

@@ -116,6 +116,19 @@ int seal_datakey_unwrap(const seal_keyring *kr, uint32_t version, const uint8_t 
                         const uint8_t *wrapped, size_t len, seal_datakey **out)
     __attribute__((warn_unused_result));
 
+/*
+ * Key rotation step for one conversation: unwraps a data key stored under master key
+ * `version` and wraps it again under the current version, without the data key ever
+ * leaving this module. Writes the new wrapped key (SEAL_WRAPPED_BYTES) to out and the
+ * version used to *new_version. When `version` already is the current one, the key is
+ * still re-wrapped (fresh nonce), which keeps the caller's loop simple.
+ * Returns SEAL_OK or any error of seal_datakey_unwrap / seal_datakey_wrap; on error
+ * nothing usable is in out.
+ */
+int seal_datakey_rewrap(const seal_keyring *kr, uint32_t version, const uint8_t *conv_id,
+                        const uint8_t *wrapped, size_t len, uint8_t *out, size_t cap,
+                        size_t *outlen, uint32_t *new_version) __attribute__((warn_unused_result));
+
 /* ---- messages ----------------------------------------------------------------------- */
 
 /* Bytes seal_message_seal writes for len bytes of text: len + SEAL_OVERHEAD (SIZE_MAX

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -197,6 +198,54 @@ static void test_refuses_unsafe_files(void **state)
     assert_non_null(strstr(err, "line 1"));
 }
 
+/* Writes a POSIX access ACL (kernel xattr format): owner r, named user `uid` r, group
+ * `gperm`, mask r, other 0. Returns 0, or -1 when the filesystem has no ACLs. */
+static int set_acl(const char *path, uint32_t uid, unsigned gperm)
+{
+    uint8_t b[4 + 5 * 8];
+    const struct {
+        unsigned tag, perm;
+        uint32_t id;
+    } e[5] = {{0x01, 4, 0xffffffffu}, {0x02, 4, uid}, {0x04, gperm, 0xffffffffu},
+              {0x10, 4, 0xffffffffu}, {0x20, 0, 0xffffffffu}};
+    b[0] = 2, b[1] = b[2] = b[3] = 0;
+    for (int i = 0; i < 5; i++) {
+        uint8_t *p = b + 4 + i * 8;
+        p[0] = (uint8_t)e[i].tag, p[1] = 0, p[2] = (uint8_t)e[i].perm, p[3] = 0;
+        p[4] = (uint8_t)e[i].id, p[5] = (uint8_t)(e[i].id >> 8), p[6] = (uint8_t)(e[i].id >> 16),
+        p[7] = (uint8_t)(e[i].id >> 24);
+    }
+    return setxattr(path, "system.posix_acl_access", b, sizeof b, 0) == 0 ? 0 : -1;
+}
+
+static void test_systemd_credential_acl(void **state)
+{
+    (void)state;
+    /* LoadCredential= files: 0400 plus an ACL entry for the service user; the mode then
+     * shows the mask in the group bits. Ours is accepted, anyone else's is not. */
+    char err[256];
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/sub", g_dir);
+    mkdir(dir, 0700);
+    const char *key = "v1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n";
+    write_file(g_master, key, 0400);
+    if (set_acl(g_master, (uint32_t)geteuid(), 0) != 0)
+        skip(); /* no ACL support on this filesystem */
+    struct stat st;
+    assert_int_equal(stat(g_master, &st), 0);
+    assert_int_equal(st.st_mode & 070, 040); /* the mask */
+    seal_keyring *kr = NULL;
+    assert_int_equal(gw_keys_load(&g_cfg, &kr, err, sizeof err), 0);
+    seal_keyring_free(kr);
+    kr = NULL;
+    assert_int_equal(set_acl(g_master, (uint32_t)geteuid() + 4242, 0), 0);
+    assert_int_equal(gw_keys_load(&g_cfg, &kr, err, sizeof err), -1);
+    assert_non_null(strstr(err, "refusing"));
+    assert_int_equal(set_acl(g_master, (uint32_t)geteuid(), 4), 0);
+    assert_int_equal(gw_keys_load(&g_cfg, &kr, err, sizeof err), -1);
+    assert_null(kr);
+}
+
 /* Collaborator stubs: keys status is exercised by the integration tests. */
 PGconn *gw_cli_db_connect(const gw_config *cfg)
 {
@@ -215,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_parse_master),
         cmocka_unit_test_setup_teardown(test_init_creates_0600_and_never_overwrites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_unsafe_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_systemd_credential_acl, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,6 +270,44 @@ static void test_wrong_key_version_fails(void **state)
     sodium_memzero(k2, sizeof k2);
 }
 
+static void test_rewrap_for_rotation(void **state)
+{
+    (void)state;
+    seal_keyring *kr = keyring_with(1, 0x11);
+    seal_datakey *dk = NULL, *back = NULL;
+    assert_int_equal(seal_datakey_new(&dk), SEAL_OK);
+    uint8_t w1[SEAL_WRAPPED_BYTES], w2[SEAL_WRAPPED_BYTES];
+    size_t n1, n2;
+    uint32_t v1, v2;
+    assert_int_equal(seal_datakey_wrap(kr, dk, CONV_A, w1, sizeof w1, &n1, &v1), SEAL_OK);
+    uint8_t sealed[64];
+    size_t slen;
+    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, "abc", 3, sealed, sizeof sealed, &slen), SEAL_OK);
+    seal_datakey_free(dk);
+
+    /* rotation: v2 added, the stored key re-wrapped, old messages still open */
+    uint8_t k2[SEAL_KEY_BYTES];
+    memset(k2, 0x22, sizeof k2);
+    assert_int_equal(seal_keyring_add(kr, 2, k2), SEAL_OK);
+    assert_int_equal(seal_datakey_rewrap(kr, v1, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_OK);
+    assert_int_equal(v2, 2);
+    assert_memory_not_equal(w1, w2, SEAL_WRAPPED_BYTES);
+    seal_keyring *only2 = keyring_with(2, 0x22); /* v1 retired */
+    assert_int_equal(seal_datakey_unwrap(only2, 2, CONV_A, w2, n2, &back), SEAL_OK);
+    char out[8];
+    size_t olen;
+    assert_int_equal(seal_message_open(back, CONV_A, MSG_1, sealed, slen, out, sizeof out, &olen), SEAL_OK);
+    assert_string_equal(out, "abc");
+    seal_datakey_free(back);
+    /* a wrong claimed version or another conversation fails and writes nothing usable */
+    assert_int_equal(seal_datakey_rewrap(kr, 2, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_AUTH);
+    assert_int_equal(seal_datakey_rewrap(kr, 1, CONV_B, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_AUTH);
+    assert_int_equal(seal_datakey_rewrap(only2, 1, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_NOKEY);
+    seal_keyring_free(only2);
+    seal_keyring_free(kr);
+    sodium_memzero(k2, sizeof k2);
+}
+
 static void test_unwrap_with_wrong_master_fails(void **state)
 {
     (void)state;
@@ -345,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_message_aad_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap_round_trip_and_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_version_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrap_for_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwrap_with_wrong_master_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_keys_wiped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arguments, setup, teardown),
