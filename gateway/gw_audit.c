@@ -258,7 +258,8 @@ gw_audit_checkpointer *gw_audit_checkpointer_start(uv_loop_t *loop, gw_db *db, c
     ck->signer = s;
     uv_timer_init(loop, &ck->timer);
     ck->timer.data = ck;
-    uint64_t ms = (uint64_t)(cfg->audit_checkpoint_seconds > 0 ? cfg->audit_checkpoint_seconds : 60) * 1000;
+    uint64_t ms =
+        (uint64_t)(cfg->audit_checkpoint_seconds > 0 ? cfg->audit_checkpoint_seconds : 60) * 1000;
     uv_timer_start(&ck->timer, ckpt_timer, ms, ms);
     gw_info("audit", "checkpoints every %lds, key %s", cfg->audit_checkpoint_seconds,
             audit_signer_key_id(s));
@@ -325,8 +326,8 @@ static int report_verdict(audit_verifier *v, int status, FILE *out, const char *
     if (status == AUDIT_OK) {
         fprintf(out,
                 "audit verify: OK: %s: %lld records, %lld checkpoints, signed up to seq %lld\n",
-                what, (long long)audit_verifier_records(v), (long long)audit_verifier_checkpoints(v),
-                (long long)audit_verifier_covered_seq(v));
+                what, (long long)audit_verifier_records(v),
+                (long long)audit_verifier_checkpoints(v), (long long)audit_verifier_covered_seq(v));
         return 0;
     }
     fprintf(out, "audit verify: FAILED at seq %lld: %s: %s\n", (long long)audit_verifier_bad_seq(v),
@@ -394,8 +395,8 @@ int gw_audit_verify_db(PGconn *db, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t 
     }
     int64_t head_seq = 0;
     uint8_t head_hash[AUDIT_HASH_BYTES];
-    bool have_head = PQntuples(res) == 1 &&
-                     hex_exact(PQgetvalue(res, 0, 1), head_hash, sizeof head_hash) == 0;
+    bool have_head =
+        PQntuples(res) == 1 && hex_exact(PQgetvalue(res, 0, 1), head_hash, sizeof head_hash) == 0;
     if (have_head)
         head_seq = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -403,8 +404,9 @@ int gw_audit_verify_db(PGconn *db, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t 
     if (feed_checkpoints(db, v, "") != 0)
         goto out;
 
-    if (!PQsendQuery(db, "SELECT seq, audit_ts_text(ts), event, actor, subject, details, "
-                         "encode(prev_hash, 'hex'), encode(hash, 'hex') FROM audit_log ORDER BY seq") ||
+    if (!PQsendQuery(db,
+                     "SELECT seq, audit_ts_text(ts), event, actor, subject, details, "
+                     "encode(prev_hash, 'hex'), encode(hash, 'hex') FROM audit_log ORDER BY seq") ||
         !PQsetSingleRowMode(db)) {
         fprintf(stderr, "caregate audit: %s", PQerrorMessage(db));
         goto out;
@@ -437,7 +439,8 @@ int gw_audit_verify_db(PGconn *db, const uint8_t (*pks)[AUDIT_PK_BYTES], size_t 
         /* The head row is gone: that is tampering too, and truncation becomes undetectable. */
         status = audit_verifier_finish(v, audit_verifier_records(v), NULL);
         if (status == AUDIT_OK) {
-            fprintf(out, "audit verify: FAILED at seq %lld: truncated: the audit_head row is missing\n",
+            fprintf(out,
+                    "audit verify: FAILED at seq %lld: truncated: the audit_head row is missing\n",
                     (long long)(audit_verifier_records(v) + 1));
             rc = 1;
             goto out;
@@ -458,12 +461,25 @@ out:
 typedef enum { FMT_JSONL, FMT_CSV } export_format;
 
 /* CSV: RFC 4180 quoting, one header line; every row has all columns. */
-static const char *const CSV_COLS[] = {"kind", "seq", "n", "ts", "event", "actor", "subject",
-                                       "details", "prev_hash", "hash", "key_id", "signature",
-                                       "public_key"};
+static const char *const CSV_COLS[] = {"kind",   "seq",       "n",         "ts",        "event",
+                                       "actor",  "subject",   "details",   "prev_hash", "hash",
+                                       "key_id", "signature", "public_key"};
 #define NCOLS (sizeof CSV_COLS / sizeof CSV_COLS[0])
-enum { C_KIND, C_SEQ, C_N, C_TS, C_EVENT, C_ACTOR, C_SUBJECT, C_DETAILS, C_PREV, C_HASH,
-       C_KEYID, C_SIG, C_PK };
+enum {
+    C_KIND,
+    C_SEQ,
+    C_N,
+    C_TS,
+    C_EVENT,
+    C_ACTOR,
+    C_SUBJECT,
+    C_DETAILS,
+    C_PREV,
+    C_HASH,
+    C_KEYID,
+    C_SIG,
+    C_PK
+};
 
 static void csv_field(FILE *f, const char *s)
 {
@@ -527,14 +543,15 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
     /* The range is taken as a seq range (first seq at/after from .. last seq before to), so
      * a clock that stepped back cannot punch holes into the exported chain. */
     const char *params[2] = {from, to};
-    res = PQexecParams(db,
-                       "SELECT coalesce((SELECT min(seq) FROM audit_log WHERE $1::timestamptz IS NULL "
-                       "OR ts >= $1::timestamptz), 0), "
-                       "coalesce((SELECT max(seq) FROM audit_log WHERE $2::timestamptz IS NULL "
-                       "OR ts < $2::timestamptz), 0), "
-                       "audit_ts_text(clock_timestamp()), h.seq, encode(h.hash, 'hex') "
-                       "FROM audit_head h",
-                       2, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(
+        db,
+        "SELECT coalesce((SELECT min(seq) FROM audit_log WHERE $1::timestamptz IS NULL "
+        "OR ts >= $1::timestamptz), 0), "
+        "coalesce((SELECT max(seq) FROM audit_log WHERE $2::timestamptz IS NULL "
+        "OR ts < $2::timestamptz), 0), "
+        "audit_ts_text(clock_timestamp()), h.seq, encode(h.hash, 'hex') "
+        "FROM audit_head h",
+        2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         fprintf(stderr, "caregate audit export: %s", PQerrorMessage(db));
         goto out;
@@ -599,15 +616,15 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
     }
     /* In a complete export every checkpoint goes in, so a checkpoint pointing past the
      * last record (truncation) is visible offline too. */
-    res = PQexecParams(db,
-                       complete
-                           ? "SELECT n, seq, audit_ts_text(ts), encode(hash, 'hex'), key_id, "
-                             "encode(signature, 'hex') FROM audit_checkpoint "
-                             "WHERE $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL ORDER BY n"
-                           : "SELECT n, seq, audit_ts_text(ts), encode(hash, 'hex'), key_id, "
-                             "encode(signature, 'hex') FROM audit_checkpoint "
-                             "WHERE seq BETWEEN $1 AND $2 ORDER BY n",
-                       2, NULL, rp, NULL, NULL, 0);
+    res =
+        PQexecParams(db,
+                     complete ? "SELECT n, seq, audit_ts_text(ts), encode(hash, 'hex'), key_id, "
+                                "encode(signature, 'hex') FROM audit_checkpoint "
+                                "WHERE $1::bigint IS NOT NULL AND $2::bigint IS NOT NULL ORDER BY n"
+                              : "SELECT n, seq, audit_ts_text(ts), encode(hash, 'hex'), key_id, "
+                                "encode(signature, 'hex') FROM audit_checkpoint "
+                                "WHERE seq BETWEEN $1 AND $2 ORDER BY n",
+                     2, NULL, rp, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         fprintf(stderr, "caregate audit export: %s", PQerrorMessage(db));
         goto out;
@@ -847,7 +864,8 @@ static int parse_export(const char *all, size_t len, const char *name, xrows *x,
         for (size_t c = 0; c < NCOLS; c++)
             free(hdr.col[c]);
         if (!ok) {
-            fprintf(out, "audit verify: FAILED: %s: neither a JSONL nor a CSV audit export\n", name);
+            fprintf(out, "audit verify: FAILED: %s: neither a JSONL nor a CSV audit export\n",
+                    name);
             rc = -2;
         }
         int lineno = 1;
@@ -995,8 +1013,9 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
     rc = report_verdict(v, status, out, complete ? "complete export" : "export of a range");
     if (rc == 0 && audit_verifier_records(v) > 0 &&
         audit_verifier_covered_seq(v) < (int64_t)col_int(&x.rows[x.n - 1], C_SEQ))
-        fprintf(out, "audit verify: note: records after seq %lld are not covered by a signed "
-                     "checkpoint in this export\n",
+        fprintf(out,
+                "audit verify: note: records after seq %lld are not covered by a signed "
+                "checkpoint in this export\n",
                 (long long)audit_verifier_covered_seq(v));
 out:
     audit_verifier_free(v);
@@ -1037,10 +1056,13 @@ static int cli_verify(const gw_config *cfg, int argc, char **argv)
         }
     }
     if (file)
-        return gw_audit_verify_file(file, (const uint8_t(*)[AUDIT_PK_BYTES])pks, npk, stdout) == 0 ? 0 : 1;
+        return gw_audit_verify_file(file, (const uint8_t(*)[AUDIT_PK_BYTES])pks, npk, stdout) == 0
+                   ? 0
+                   : 1;
     if (npk == 0) {
         if (gw_keys_audit_public(cfg, pks[0], err, sizeof err) != 0) {
-            fprintf(stderr, "caregate audit verify: no trusted public key: %s (use --pubkey)\n", err);
+            fprintf(stderr, "caregate audit verify: no trusted public key: %s (use --pubkey)\n",
+                    err);
             return 1;
         }
         npk = 1;
@@ -1064,9 +1086,11 @@ static int cli_export(const gw_config *cfg, int argc, char **argv)
             to = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             outpath = argv[++i];
-        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc && strcmp(argv[i + 1], "jsonl") == 0)
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+                 strcmp(argv[i + 1], "jsonl") == 0)
             fmt = FMT_JSONL, i++;
-        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc && strcmp(argv[i + 1], "csv") == 0)
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+                 strcmp(argv[i + 1], "csv") == 0)
             fmt = FMT_CSV, i++;
         else {
             usage();
@@ -1077,8 +1101,10 @@ static int cli_export(const gw_config *cfg, int argc, char **argv)
     char err[512];
     bool have_pk = gw_keys_audit_public(cfg, pk, err, sizeof err) == 0;
     if (!have_pk)
-        fprintf(stderr, "caregate audit export: warning: %s; the export names only the keys "
-                        "recorded with its checkpoints\n", err);
+        fprintf(stderr,
+                "caregate audit export: warning: %s; the export names only the keys "
+                "recorded with its checkpoints\n",
+                err);
     FILE *f = stdout;
     if (outpath) {
         /* No message text is in the log, but who did what is still personal data: 0600. */

@@ -29,8 +29,8 @@
 
 #define KEYFILE_MAX 65536 /* a key file is a few lines; anything bigger is not ours */
 
-__attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen, const char *fmt,
+                                                        ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -57,8 +57,8 @@ static int acl_only_us(int fd)
     ssize_t n = fgetxattr(fd, "system.posix_acl_access", buf, sizeof buf);
     if (n < 4 || (n - 4) % 8 != 0)
         return 0;
-    uint32_t ver = (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
-                   (uint32_t)buf[3] << 24;
+    uint32_t ver =
+        (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 24;
     if (ver != 2)
         return 0;
     for (ssize_t off = 4; off < n; off += 8) {
@@ -68,8 +68,7 @@ static int acl_only_us(int fd)
                       (uint32_t)buf[off + 6] << 16 | (uint32_t)buf[off + 7] << 24;
         switch (tag) {
         case 0x01: /* ACL_USER_OBJ */
-        case 0x10: /* ACL_MASK */
-            break;
+        case 0x10: /* ACL_MASK */ break;
         case 0x02: /* ACL_USER */
             if (perm != 0 && id != (uint32_t)geteuid())
                 return 0;
@@ -80,8 +79,7 @@ static int acl_only_us(int fd)
             if (perm != 0)
                 return 0;
             break;
-        default:
-            return 0;
+        default: return 0;
         }
     }
     return 1;
@@ -96,8 +94,9 @@ static ssize_t read_secret_file(const char *path, char *buf, size_t cap, char *e
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return seterr(err, errlen, "%s: %s%s", path, strerror(errno),
-                      errno == ENOENT ? " (create it with `caregate keys init`)"
-                      : errno == ELOOP ? " (symlinks are refused)" : "");
+                      errno == ENOENT  ? " (create it with `caregate keys init`)"
+                      : errno == ELOOP ? " (symlinks are refused)"
+                                       : "");
     struct stat st;
     ssize_t total = -1;
     if (fstat(fd, &st) != 0) {
@@ -140,7 +139,8 @@ out:
 }
 
 /* Splits text into lines; calls fn for each non-blank, non-comment line (trimmed). */
-typedef int (*line_fn)(void *arg, const char *line, size_t len, int lineno, char *err, size_t errlen);
+typedef int (*line_fn)(void *arg, const char *line, size_t len, int lineno, char *err,
+                       size_t errlen);
 
 static int for_each_line(const char *text, size_t len, line_fn fn, void *arg, char *err,
                          size_t errlen)
@@ -188,7 +188,8 @@ static int master_line(void *arg, const char *line, size_t len, int lineno, char
         ver = ver * 10 + (uint64_t)(line[i] - '0');
         i++;
     }
-    if (i == 1 || ver == 0 || ver > SEAL_MAX_VERSION || i >= len || (line[i] != ' ' && line[i] != '\t'))
+    if (i == 1 || ver == 0 || ver > SEAL_MAX_VERSION || i >= len ||
+        (line[i] != ' ' && line[i] != '\t'))
         return seterr(err, errlen, "line %d: bad version (expected v1 .. v%u followed by a space)",
                       lineno, SEAL_MAX_VERSION);
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
@@ -347,8 +348,8 @@ int gw_keys_audit_public(const gw_config *cfg, uint8_t pk[AUDIT_PK_BYTES], char 
  * overwrite), unlink the temp name, fsync the directory. Returns 0, 1 when path already
  * existed (nothing written), -1 with err.
  */
-static int create_file_once(const char *path, const char *data, size_t len, mode_t mode,
-                            char *err, size_t errlen)
+static int create_file_once(const char *path, const char *data, size_t len, mode_t mode, char *err,
+                            size_t errlen)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
@@ -417,7 +418,8 @@ static int init_master(const gw_config *cfg, FILE *report, char *err, size_t err
         if (gw_keys_load(cfg, &kr, err, errlen) != 0)
             return -1;
         if (report)
-            fprintf(report, "master key file %s exists (versions: %zu, current v%u); left unchanged\n",
+            fprintf(report,
+                    "master key file %s exists (versions: %zu, current v%u); left unchanged\n",
                     path, seal_keyring_count(kr), seal_keyring_current(kr));
         seal_keyring_free(kr);
         return 0;
@@ -429,13 +431,14 @@ static int init_master(const gw_config *cfg, FILE *report, char *err, size_t err
     char text[512];
     randombytes_buf(key, sizeof key);
     sodium_bin2base64(b64, sizeof b64, key, sizeof key, sodium_base64_VARIANT_ORIGINAL);
-    int n = snprintf(text, sizeof text,
-                     "# caregate master keys (key-encryption keys). Mode 0600. Never copy into the\n"
-                     "# database or its backups: losing this file makes every message unreadable,\n"
-                     "# leaking it together with a database backup exposes them.\n"
-                     "# One line per version, \"v<N> <base64 of 32 bytes>\"; the highest wraps new data keys.\n"
-                     "v1 %s\n",
-                     b64);
+    int n = snprintf(
+        text, sizeof text,
+        "# caregate master keys (key-encryption keys). Mode 0600. Never copy into the\n"
+        "# database or its backups: losing this file makes every message unreadable,\n"
+        "# leaking it together with a database backup exposes them.\n"
+        "# One line per version, \"v<N> <base64 of 32 bytes>\"; the highest wraps new data keys.\n"
+        "v1 %s\n",
+        b64);
     int rc = create_file_once(path, text, (size_t)n, 0600, err, errlen);
     sodium_memzero(key, sizeof key);
     sodium_memzero(b64, sizeof b64);
@@ -488,11 +491,12 @@ static int init_audit(const gw_config *cfg, FILE *report, char *err, size_t errl
     char text[512];
     randombytes_buf(seed, sizeof seed);
     sodium_bin2base64(b64, sizeof b64, seed, sizeof seed, sodium_base64_VARIANT_ORIGINAL);
-    int n = snprintf(text, sizeof text,
-                     "# caregate audit checkpoint signing key (Ed25519 seed). Mode 0600.\n"
-                     "# Separate from the master key; its public half is in the .pub file beside it.\n"
-                     "ed25519 %s\n",
-                     b64);
+    int n =
+        snprintf(text, sizeof text,
+                 "# caregate audit checkpoint signing key (Ed25519 seed). Mode 0600.\n"
+                 "# Separate from the master key; its public half is in the .pub file beside it.\n"
+                 "ed25519 %s\n",
+                 b64);
     int rc = create_file_once(path, text, (size_t)n, 0600, err, errlen);
     sodium_memzero(b64, sizeof b64);
     sodium_memzero(text, sizeof text);
@@ -566,7 +570,8 @@ static int keys_status(const gw_config *cfg)
                    fv == seal_keyring_current(kr) ? "  (current)" : "  (rotate away, then retire)");
             fi++, ri++;
         } else if ((long long)fv < dv) {
-            printf("v%-7u %-10s 0%s\n", fv, "yes", fv == seal_keyring_current(kr) ? "  (current)" : "  (unused: may be retired)");
+            printf("v%-7u %-10s 0%s\n", fv, "yes",
+                   fv == seal_keyring_current(kr) ? "  (current)" : "  (unused: may be retired)");
             fi++;
         } else {
             printf("v%-7lld %-10s %s  MISSING KEY: these conversations cannot be opened\n", dv,

@@ -183,8 +183,8 @@ static void hash_field(crypto_hash_sha256_state *st, const char *s)
 int audit_record_hash(const audit_record *r, const uint8_t prev[AUDIT_HASH_BYTES],
                       uint8_t out[AUDIT_HASH_BYTES])
 {
-    if (!r || !prev || !out || !r->ts || !r->event || !r->actor || !r->subject ||
-        !r->details || r->seq < 1)
+    if (!r || !prev || !out || !r->ts || !r->event || !r->actor || !r->subject || !r->details ||
+        r->seq < 1)
         return AUDIT_ERR_ARG;
     if (sodium_init() < 0)
         return AUDIT_ERR_INIT;
@@ -248,7 +248,7 @@ int audit_signer_new(const uint8_t seed[AUDIT_SEED_BYTES], audit_signer **out)
         return AUDIT_ERR_INIT;
     audit_signer *s = calloc(1, sizeof *s);
     if (!s)
-        abort(); /* STYLE.md rule 12 */
+        abort();                      /* STYLE.md rule 12 */
     (void)sodium_mlock(s, sizeof *s); /* best effort, as in seal.c */
     crypto_sign_seed_keypair(s->pk, s->sk, seed);
     audit_key_id(s->pk, s->key_id);
@@ -383,8 +383,8 @@ int audit_verifier_trust(audit_verifier *v, const uint8_t pk[AUDIT_PK_BYTES])
 }
 
 /* Records the first failure only; later ones are consequences and would mislead. */
-__attribute__((format(printf, 4, 5))) static int fail(audit_verifier *v, int status,
-                                                      int64_t seq, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(audit_verifier *v, int status, int64_t seq,
+                                                      const char *fmt, ...)
 {
     if (v->status != AUDIT_OK)
         return v->status;
@@ -417,8 +417,8 @@ int audit_verifier_checkpoint(audit_verifier *v, const audit_checkpoint *cp)
                         (long long)cp->n, (long long)last->n);
         if (cp->n != last->n + 1)
             return fail(v, AUDIT_ERR_GAP, cp->seq,
-                        "checkpoint n=%lld follows n=%lld: checkpoint(s) deleted",
-                        (long long)cp->n, (long long)last->n);
+                        "checkpoint n=%lld follows n=%lld: checkpoint(s) deleted", (long long)cp->n,
+                        (long long)last->n);
         if (cp->seq <= last->seq)
             return fail(v, AUDIT_ERR_ORDER, cp->seq,
                         "checkpoint n=%lld covers seq %lld, not after seq %lld of n=%lld",
@@ -431,12 +431,11 @@ int audit_verifier_checkpoint(audit_verifier *v, const audit_checkpoint *cp)
             k = &v->keys[i];
     if (!k)
         return fail(v, AUDIT_ERR_SIGNATURE, cp->seq,
-                    "checkpoint n=%lld (seq %lld): signed by unknown key %s",
-                    (long long)cp->n, (long long)cp->seq, cp->key_id);
+                    "checkpoint n=%lld (seq %lld): signed by unknown key %s", (long long)cp->n,
+                    (long long)cp->seq, cp->key_id);
     if (audit_checkpoint_verify(k->pk, cp) != AUDIT_OK)
-        return fail(v, AUDIT_ERR_SIGNATURE, cp->seq,
-                    "checkpoint n=%lld (seq %lld): bad signature", (long long)cp->n,
-                    (long long)cp->seq);
+        return fail(v, AUDIT_ERR_SIGNATURE, cp->seq, "checkpoint n=%lld (seq %lld): bad signature",
+                    (long long)cp->n, (long long)cp->seq);
     if (v->ncps == v->capcps) {
         size_t ncap = v->capcps ? v->capcps * 2 : 16;
         vcp *nc = xcalloc(ncap, sizeof *nc);
@@ -484,9 +483,10 @@ static int check_announcement(audit_verifier *v, const audit_record *r)
                     (long long)r->seq, (long long)n);
     }
     if (c->seq != seq || seq >= r->seq || c->announced_at)
-        return fail(v, AUDIT_ERR_CHECKPOINT, r->seq,
-                    "record seq %lld announces checkpoint n=%lld at seq %lld, but it covers seq %lld",
-                    (long long)r->seq, (long long)n, (long long)seq, (long long)c->seq);
+        return fail(
+            v, AUDIT_ERR_CHECKPOINT, r->seq,
+            "record seq %lld announces checkpoint n=%lld at seq %lld, but it covers seq %lld",
+            (long long)r->seq, (long long)n, (long long)seq, (long long)c->seq);
     c->announced_at = r->seq;
     return AUDIT_OK;
 }
@@ -524,8 +524,8 @@ int audit_verifier_record(audit_verifier *v, const audit_record *r)
     uint8_t h[AUDIT_HASH_BYTES];
     if (audit_record_hash(r, r->prev_hash, h) != AUDIT_OK ||
         sodium_memcmp(h, r->hash, sizeof h) != 0)
-        return fail(v, AUDIT_ERR_HASH, r->seq,
-                    "seq %lld: hash mismatch (record content changed)", (long long)r->seq);
+        return fail(v, AUDIT_ERR_HASH, r->seq, "seq %lld: hash mismatch (record content changed)",
+                    (long long)r->seq);
     if (v->nrecords > 0 && sodium_memcmp(r->prev_hash, v->last_hash, sizeof h) != 0)
         return fail(v, AUDIT_ERR_CHAIN, r->seq,
                     "seq %lld: prev_hash does not match the hash of seq %lld (record replaced, "
@@ -564,8 +564,8 @@ int audit_verifier_finish(audit_verifier *v, int64_t head_seq, const uint8_t *he
         return v->status;
     v->finished = 1;
     if (v->mode == AUDIT_VERIFY_FULL && (head_seq < 0 || head_seq > SEQ_MAX))
-        return fail(v, AUDIT_ERR_CHAIN, v->last_seq + 1, "seq %lld: the head row's seq is out of range",
-                    (long long)(v->last_seq + 1));
+        return fail(v, AUDIT_ERR_CHAIN, v->last_seq + 1,
+                    "seq %lld: the head row's seq is out of range", (long long)(v->last_seq + 1));
     if (v->mode == AUDIT_VERIFY_FULL) {
         if (v->next_cp < v->ncps)
             return fail(v, AUDIT_ERR_TRUNCATED, v->last_seq + 1,

@@ -38,16 +38,16 @@
 
 typedef enum {
     AUDIT_OK = 0,
-    AUDIT_ERR_ARG = -1,       /* NULL, malformed field (bad ts, bad event name), too long */
-    AUDIT_ERR_NOSPACE = -2,   /* output buffer too small */
-    AUDIT_ERR_HASH = -3,      /* a record's stored hash is not the hash of its content */
-    AUDIT_ERR_CHAIN = -4,     /* prev_hash differs from the previous record's hash */
-    AUDIT_ERR_GAP = -5,       /* a sequence number is missing */
-    AUDIT_ERR_ORDER = -6,     /* sequence numbers go backwards or repeat */
-    AUDIT_ERR_SIGNATURE = -7, /* a checkpoint signature does not verify / unknown key */
-    AUDIT_ERR_CHECKPOINT = -8,/* a checkpoint names a record that is missing or different */
-    AUDIT_ERR_TRUNCATED = -9, /* the log ends before what checkpoints or the head promise */
-    AUDIT_ERR_INIT = -10,     /* libsodium failed to initialise */
+    AUDIT_ERR_ARG = -1,        /* NULL, malformed field (bad ts, bad event name), too long */
+    AUDIT_ERR_NOSPACE = -2,    /* output buffer too small */
+    AUDIT_ERR_HASH = -3,       /* a record's stored hash is not the hash of its content */
+    AUDIT_ERR_CHAIN = -4,      /* prev_hash differs from the previous record's hash */
+    AUDIT_ERR_GAP = -5,        /* a sequence number is missing */
+    AUDIT_ERR_ORDER = -6,      /* sequence numbers go backwards or repeat */
+    AUDIT_ERR_SIGNATURE = -7,  /* a checkpoint signature does not verify / unknown key */
+    AUDIT_ERR_CHECKPOINT = -8, /* a checkpoint names a record that is missing or different */
+    AUDIT_ERR_TRUNCATED = -9,  /* the log ends before what checkpoints or the head promise */
+    AUDIT_ERR_INIT = -10,      /* libsodium failed to initialise */
 } audit_status;
 
 /* Static English name of a status ("hash mismatch", "gap", ...). */

@@ -205,8 +205,7 @@ int seal_datakey_wrap(const seal_keyring *kr, const seal_datakey *dk, const uint
     randombytes_buf(out, SEAL_NONCE_BYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_NONCE_BYTES, &clen, dk->key,
-                                               SEAL_KEY_BYTES, aad, sizeof aad, NULL, out,
-                                               m->key);
+                                               SEAL_KEY_BYTES, aad, sizeof aad, NULL, out, m->key);
     *len = SEAL_NONCE_BYTES + (size_t)clen;
     *version = m->version;
     return SEAL_OK;
@@ -229,10 +228,9 @@ int seal_datakey_unwrap(const seal_keyring *kr, uint32_t version, const uint8_t 
     dk_aad(aad, conv_id, version);
     seal_datakey *dk = seal_alloc(sizeof *dk);
     unsigned long long plen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(dk->key, &plen, NULL,
-                                                   wrapped + SEAL_NONCE_BYTES,
-                                                   len - SEAL_NONCE_BYTES, aad, sizeof aad,
-                                                   wrapped, m->key) != 0 ||
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(dk->key, &plen, NULL, wrapped + SEAL_NONCE_BYTES,
+                                                   len - SEAL_NONCE_BYTES, aad, sizeof aad, wrapped,
+                                                   m->key) != 0 ||
         plen != SEAL_KEY_BYTES) {
         seal_datakey_free(dk);
         return SEAL_ERR_AUTH;
@@ -292,8 +290,8 @@ int seal_message_seal(const seal_datakey *dk, const uint8_t *conv_id, const uint
     randombytes_buf(out, SEAL_NONCE_BYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_NONCE_BYTES, &clen,
-                                               (const unsigned char *)(text ? text : ""), len,
-                                               aad, sizeof aad, NULL, out, dk->key);
+                                               (const unsigned char *)(text ? text : ""), len, aad,
+                                               sizeof aad, NULL, out, dk->key);
     *outlen = SEAL_NONCE_BYTES + (size_t)clen;
     return SEAL_OK;
 }
@@ -317,9 +315,8 @@ int seal_message_open(const seal_datakey *dk, const uint8_t *conv_id, const uint
     /* libsodium verifies the tag before writing any plaintext, but it is documented only
      * as "m is not written on failure" for some constructions; wipe to be certain. */
     if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)out, &got, NULL,
-                                                   in + SEAL_NONCE_BYTES,
-                                                   inlen - SEAL_NONCE_BYTES, aad, sizeof aad,
-                                                   in, dk->key) != 0) {
+                                                   in + SEAL_NONCE_BYTES, inlen - SEAL_NONCE_BYTES,
+                                                   aad, sizeof aad, in, dk->key) != 0) {
         sodium_memzero(out, plen);
         return SEAL_ERR_AUTH;
     }

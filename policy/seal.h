@@ -30,11 +30,11 @@
 #include <stdint.h>
 
 #define SEAL_KEY_BYTES 32u
-#define SEAL_ID_BYTES 16u    /* conversation and message ids: the 16 bytes of their uuid */
+#define SEAL_ID_BYTES 16u /* conversation and message ids: the 16 bytes of their uuid */
 #define SEAL_NONCE_BYTES 24u
 #define SEAL_TAG_BYTES 16u
 #define SEAL_WRAPPED_BYTES (SEAL_NONCE_BYTES + SEAL_KEY_BYTES + SEAL_TAG_BYTES) /* 72 */
-#define SEAL_OVERHEAD (SEAL_NONCE_BYTES + SEAL_TAG_BYTES)                         /* 40 */
+#define SEAL_OVERHEAD (SEAL_NONCE_BYTES + SEAL_TAG_BYTES)                       /* 40 */
 #define SEAL_MAX_VERSION 0x7fffffffu /* versions fit data_key.key_version (integer) */
 
 typedef enum {

@@ -108,7 +108,8 @@ typedef struct {
     int calls, ok;
 } counter;
 
-static void on_append(void *arg, gw_db_status st, PGresult *res, const char *sqlstate, const char *msg)
+static void on_append(void *arg, gw_db_status st, PGresult *res, const char *sqlstate,
+                      const char *msg)
 {
     (void)res;
     (void)msg;
@@ -135,11 +136,12 @@ static void test_concurrent_appends_keep_chain(void **state)
         gw_db_params p = {.values = vals, .n = 1};
         /* Each in its own transaction with some work after the append, so transactions
          * on the four connections really overlap on the head lock. */
-        assert_int_equal(gw_db_query(db,
-                                     "SELECT audit_append('conversation.open', 'staff:1', $1, "
-                                     "jsonb_build_object('i', 1, 'via', 'console')), pg_sleep(0.001)",
-                                     &p, false, on_append, &c),
-                         0);
+        assert_int_equal(
+            gw_db_query(db,
+                        "SELECT audit_append('conversation.open', 'staff:1', $1, "
+                        "jsonb_build_object('i', 1, 'via', 'console')), pg_sleep(0.001)",
+                        &p, false, on_append, &c),
+            0);
     }
     run_until(&loop, &c.calls, 400, 60000);
     assert_int_equal(c.ok, 400);

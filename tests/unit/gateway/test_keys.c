@@ -64,7 +64,8 @@ static void test_parse_master(void **state)
     char err[256];
     seal_keyring *kr = NULL;
     assert_int_equal(seal_keyring_new(&kr), SEAL_OK);
-    const char *ok = "# comment\n\n  v2 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=  \r\nv1\tAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n";
+    const char *ok = "# comment\n\n  v2 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=  "
+                     "\r\nv1\tAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n";
     assert_int_equal(gw_keys_parse_master(ok, strlen(ok), kr, err, sizeof err), 0);
     assert_int_equal(seal_keyring_count(kr), 2);
     assert_int_equal(seal_keyring_current(kr), 2);
@@ -76,10 +77,13 @@ static void test_parse_master(void **state)
     } bad[] = {
         {"", "no master key"},
         {"# only a comment\n", "no master key"},
-        {"v1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\nv1 AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n", "line 2: version v1 appears twice"},
+        {"v1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\nv1 "
+         "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n",
+         "line 2: version v1 appears twice"},
         {"v0 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n", "line 1: bad version"},
         {"1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n", "line 1: expected"},
-        {"v1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==\n", "line 1: key of v1 is not base64 of 32 bytes"},
+        {"v1 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ==\n",
+         "line 1: key of v1 is not base64 of 32 bytes"},
         {"\nv3 not-base64\n", "line 2: key of v3"},
         {"v99999999999 AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n", "bad version"},
         {"v1AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n", "bad version"},
@@ -87,7 +91,8 @@ static void test_parse_master(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(seal_keyring_new(&kr), SEAL_OK);
         err[0] = 0;
-        assert_int_equal(gw_keys_parse_master(bad[i].text, strlen(bad[i].text), kr, err, sizeof err), -1);
+        assert_int_equal(
+            gw_keys_parse_master(bad[i].text, strlen(bad[i].text), kr, err, sizeof err), -1);
         if (!strstr(err, bad[i].expect))
             fail_msg("case %zu: '%s' does not contain '%s'", i, err, bad[i].expect);
         /* no key material in error messages */
@@ -206,8 +211,11 @@ static int set_acl(const char *path, uint32_t uid, unsigned gperm)
     const struct {
         unsigned tag, perm;
         uint32_t id;
-    } e[5] = {{0x01, 4, 0xffffffffu}, {0x02, 4, uid}, {0x04, gperm, 0xffffffffu},
-              {0x10, 4, 0xffffffffu}, {0x20, 0, 0xffffffffu}};
+    } e[5] = {{0x01, 4, 0xffffffffu},
+              {0x02, 4, uid},
+              {0x04, gperm, 0xffffffffu},
+              {0x10, 4, 0xffffffffu},
+              {0x20, 0, 0xffffffffu}};
     b[0] = 2, b[1] = b[2] = b[3] = 0;
     for (int i = 0; i < 5; i++) {
         uint8_t *p = b + 4 + i * 8;
@@ -262,7 +270,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_master),
-        cmocka_unit_test_setup_teardown(test_init_creates_0600_and_never_overwrites, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_creates_0600_and_never_overwrites, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refuses_unsafe_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_systemd_credential_acl, setup, teardown),
     };

@@ -32,15 +32,24 @@ static void test_known_vectors_match_sql(void **state)
     /* select encode(audit_record_hash(decode(repeat('00',32),'hex'), 1,
      *   '2026-01-31T12:34:56.123456Z', 'staff.login', 'staff:1', 'grüße', '{"ok": true}'),'hex') */
     uint8_t prev[32] = {0}, h[32], want[32];
-    audit_record r = {.seq = 1, .ts = "2026-01-31T12:34:56.123456Z", .event = "staff.login",
-                      .actor = "staff:1", .subject = "gr\xc3\xbc\xc3\x9f" "e", .details = "{\"ok\": true}"};
+    audit_record r = {.seq = 1,
+                      .ts = "2026-01-31T12:34:56.123456Z",
+                      .event = "staff.login",
+                      .actor = "staff:1",
+                      .subject = "gr\xc3\xbc\xc3\x9f"
+                                 "e",
+                      .details = "{\"ok\": true}"};
     assert_int_equal(audit_record_hash(&r, prev, h), AUDIT_OK);
     hex2bin("e37025d20344017caa7299fdfe264d655132e544e9027ce70df84f51b352b5f7", want, 32);
     assert_memory_equal(h, want, 32);
 
     memset(prev, 0xab, sizeof prev);
-    audit_record r2 = {.seq = 1234567890123LL, .ts = "2026-01-31T12:34:56.123456Z", .event = "a.b",
-                       .actor = "", .subject = "", .details = "{}"};
+    audit_record r2 = {.seq = 1234567890123LL,
+                       .ts = "2026-01-31T12:34:56.123456Z",
+                       .event = "a.b",
+                       .actor = "",
+                       .subject = "",
+                       .details = "{}"};
     assert_int_equal(audit_record_hash(&r2, prev, h), AUDIT_OK);
     hex2bin("c4971d7a9ec2c311d13621543fe1a1a3954d3b92e0bde0adb4179e9615a91a0e", want, 32);
     assert_memory_equal(h, want, 32);
@@ -180,7 +189,9 @@ static void ml_append(memlog *l, const char *event, const char *subject, const c
     assert_true(i < MAXREC);
     audit_record *r = &l->rec[i];
     r->seq = i + 1;
-    assert_int_equal(audit_ts_format(1767225600000000LL + (int64_t)i * 1000, l->ts[i], sizeof l->ts[i]), AUDIT_OK);
+    assert_int_equal(
+        audit_ts_format(1767225600000000LL + (int64_t)i * 1000, l->ts[i], sizeof l->ts[i]),
+        AUDIT_OK);
     r->ts = l->ts[i];
     r->event = event;
     r->actor = "staff:7f0c";
@@ -202,7 +213,9 @@ static void ml_checkpoint(memlog *l)
     c->n = k + 1;
     c->seq = l->nrec;
     memcpy(c->hash, l->rec[l->nrec - 1].hash, 32);
-    assert_int_equal(audit_ts_format(1767225600000000LL + (int64_t)l->nrec * 1000 + 1, l->cpts[k], sizeof l->cpts[k]), AUDIT_OK);
+    assert_int_equal(audit_ts_format(1767225600000000LL + (int64_t)l->nrec * 1000 + 1, l->cpts[k],
+                                     sizeof l->cpts[k]),
+                     AUDIT_OK);
     c->ts = l->cpts[k];
     assert_int_equal(audit_checkpoint_sign(l->signer, c), AUDIT_OK);
     char d[96], subj[32];
@@ -231,10 +244,11 @@ static void ml_build(memlog *l, audit_signer *s)
     l->signer = s;
     for (int i = 0; i < 5; i++)
         ml_append(l, "conversation.open", "conversation:1", "{\"via\": \"console\"}");
-    ml_checkpoint(l);  /* n=1 seq 5, announced at 6 */
+    ml_checkpoint(l); /* n=1 seq 5, announced at 6 */
     for (int i = 0; i < 4; i++)
-        ml_append(l, "message.policy", "message:2", "{\"action\": \"redact\", \"findings\": {\"MEDICATION\": 1}}");
-    ml_checkpoint(l);  /* n=2 seq 10, announced at 11 */
+        ml_append(l, "message.policy", "message:2",
+                  "{\"action\": \"redact\", \"findings\": {\"MEDICATION\": 1}}");
+    ml_checkpoint(l); /* n=2 seq 10, announced at 11 */
     ml_append(l, "staff.login", "staff:7f0c", "{}");
     ml_append(l, "staff.logout", "staff:7f0c", "{}"); /* 12, 13: after the last checkpoint */
 }

@@ -91,8 +91,8 @@ static void test_message_round_trip(void **state)
     /* Two seals of the same text differ (random nonce). */
     uint8_t sealed2[256];
     size_t slen2 = 0;
-    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, text, len, sealed2, sizeof sealed2, &slen2),
-                     SEAL_OK);
+    assert_int_equal(
+        seal_message_seal(dk, CONV_A, MSG_1, text, len, sealed2, sizeof sealed2, &slen2), SEAL_OK);
     assert_memory_not_equal(sealed, sealed2, slen);
 
     /* Empty text round-trips; short output buffers are refused without writing. */
@@ -282,7 +282,8 @@ static void test_rewrap_for_rotation(void **state)
     assert_int_equal(seal_datakey_wrap(kr, dk, CONV_A, w1, sizeof w1, &n1, &v1), SEAL_OK);
     uint8_t sealed[64];
     size_t slen;
-    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, "abc", 3, sealed, sizeof sealed, &slen), SEAL_OK);
+    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, "abc", 3, sealed, sizeof sealed, &slen),
+                     SEAL_OK);
     seal_datakey_free(dk);
 
     /* rotation: v2 added, the stored key re-wrapped, old messages still open */
@@ -296,13 +297,17 @@ static void test_rewrap_for_rotation(void **state)
     assert_int_equal(seal_datakey_unwrap(only2, 2, CONV_A, w2, n2, &back), SEAL_OK);
     char out[8];
     size_t olen;
-    assert_int_equal(seal_message_open(back, CONV_A, MSG_1, sealed, slen, out, sizeof out, &olen), SEAL_OK);
+    assert_int_equal(seal_message_open(back, CONV_A, MSG_1, sealed, slen, out, sizeof out, &olen),
+                     SEAL_OK);
     assert_string_equal(out, "abc");
     seal_datakey_free(back);
     /* a wrong claimed version or another conversation fails and writes nothing usable */
-    assert_int_equal(seal_datakey_rewrap(kr, 2, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_AUTH);
-    assert_int_equal(seal_datakey_rewrap(kr, 1, CONV_B, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_AUTH);
-    assert_int_equal(seal_datakey_rewrap(only2, 1, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2), SEAL_ERR_NOKEY);
+    assert_int_equal(seal_datakey_rewrap(kr, 2, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2),
+                     SEAL_ERR_AUTH);
+    assert_int_equal(seal_datakey_rewrap(kr, 1, CONV_B, w1, n1, w2, sizeof w2, &n2, &v2),
+                     SEAL_ERR_AUTH);
+    assert_int_equal(seal_datakey_rewrap(only2, 1, CONV_A, w1, n1, w2, sizeof w2, &n2, &v2),
+                     SEAL_ERR_NOKEY);
     seal_keyring_free(only2);
     seal_keyring_free(kr);
     sodium_memzero(k2, sizeof k2);
@@ -324,7 +329,8 @@ static void test_unwrap_with_wrong_master_fails(void **state)
     assert_int_equal(seal_datakey_unwrap(wrong, 1, CONV_A, w, wlen, &back), SEAL_ERR_AUTH);
     assert_null(back);
     assert_int_equal(seal_datakey_unwrap(empty, 1, CONV_A, w, wlen, &back), SEAL_ERR_NOKEY);
-    assert_int_equal(seal_datakey_wrap(empty, dk, CONV_A, w, sizeof w, &wlen, &ver), SEAL_ERR_NOKEY);
+    assert_int_equal(seal_datakey_wrap(empty, dk, CONV_A, w, sizeof w, &wlen, &ver),
+                     SEAL_ERR_NOKEY);
     assert_int_equal(seal_keyring_current(empty), 0);
     seal_datakey_free(dk);
     seal_keyring_free(right);
@@ -369,7 +375,8 @@ static void test_arguments(void **state)
     uint8_t out[64];
     size_t n;
     assert_int_equal(seal_message_seal(dk, NULL, MSG_1, "a", 1, out, sizeof out, &n), SEAL_ERR_ARG);
-    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, NULL, 1, out, sizeof out, &n), SEAL_ERR_ARG);
+    assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, NULL, 1, out, sizeof out, &n),
+                     SEAL_ERR_ARG);
     assert_string_equal(seal_strerror(SEAL_ERR_AUTH), "authentication failed");
     assert_string_equal(seal_strerror(-99), "unknown seal error");
     seal_datakey_free(dk);
