@@ -60,6 +60,7 @@ after(async () => {
 
 test('DPO logs in with the keyboard and sees the chain verified up to the checkpoint', async () => {
   page = await newPage(ctx);
+  page.setDefaultTimeout(30000);
   await page.goto(gw.origin + '/dpo/index.html');
   await page.locator('#login-form').waitFor();
   await page.locator('#email').focus();
@@ -67,14 +68,15 @@ test('DPO logs in with the keyboard and sees the chain verified up to the checkp
   await page.keyboard.press('Tab');
   await page.keyboard.type(DPO.password);
   await page.keyboard.press('Enter');
-  await page.locator('#app').waitFor();
-  await page.waitForSelector('#chain[data-state="verified"]', { timeout: 20000 });
+  // generous timeouts: CI machines run several gateways and browsers at once
+  await page.locator('#app').waitFor({ timeout: 60000 });
+  await page.waitForSelector('#chain[data-state="verified"]', { timeout: 60000 });
   const text = await page.locator('#chain-main').textContent();
   assert.match(text, /Geprüft bis Checkpoint 1 vom /);
 });
 
 test('timeline shows the opened conversation; filter by event type', async () => {
-  await page.waitForSelector('#tl-body tr[data-event="conversation.opened"]');
+  await page.waitForSelector('#tl-body tr[data-event="conversation.opened"]', { timeout: 30000 });
   const row = page.locator('#tl-body tr[data-event="conversation.opened"]').first();
   assert.match(await row.textContent(), /Unterhaltung geöffnet/);
   assert.match(await row.textContent(), /Anna/);
