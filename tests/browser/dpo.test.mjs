@@ -119,6 +119,23 @@ test('English UI, no message text anywhere, accessible, CSP clean', async () => 
   assert.deepEqual(ctx.foreign, []);
 });
 
+test('a tampered record is shown as the first bad record', async () => {
+  await pgQuery(gw, `SELECT audit_append('conversation.opened', 'x', $1, '{}')`, [conv]);
+  const seq = Number((await pgQuery(gw, 'SELECT max(seq) AS s FROM audit_log')).rows[0].s);
+  await pgQuery(gw, `SET session_replication_role = replica; UPDATE audit_log SET subject = 'other' WHERE seq = ${seq}`);
+  try {
+    await page.click('#chain-btn');
+    await page.waitForSelector('#chain[data-state="failed"]');
+    assert.match(await page.locator('#chain-main').textContent(), new RegExp(`first bad record no. ${seq}`));
+    assert.match(await page.locator('#chain-sub').textContent(), /hash/);
+    await shot(page, 'dpo-console-tampered');
+  } finally {
+    await pgQuery(gw, `SET session_replication_role = replica; UPDATE audit_log SET subject = '${conv}' WHERE seq = ${seq}`);
+  }
+  await page.click('#chain-btn');
+  await page.waitForSelector('#chain[data-state="verified"]');
+});
+
 test('an agent cannot use the DPO console', async () => {
   const c2 = await newContext(browser, gw.origin);
   const p2 = await newPage(c2);
