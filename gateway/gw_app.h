@@ -18,6 +18,8 @@ struct lws_context;
 typedef struct seal_keyring seal_keyring;
 typedef struct gw_store gw_store;
 typedef struct gw_fanout gw_fanout;
+struct rules;
+struct redact_engine;
 
 typedef struct gw_app {
     uv_loop_t *loop;
@@ -26,6 +28,8 @@ typedef struct gw_app {
     gw_store *store;
     gw_fanout *fanout;
     const seal_keyring *kr;
+    struct rules *rules;           /* the policy file (gw_policy.c), loaded before serving */
+    struct redact_engine *redact;  /* one redaction engine per process (gw_policy.c) */
     struct lws_context *lws;   /* NULL once lws destroyed it (info.pcontext) */
     bool lws_destroying;
     bool tls;                  /* the gateway terminates TLS itself */

@@ -60,6 +60,8 @@ static const conf_entry table[] = {
      "space-separated e-mail domains staff accounts must belong to (clinic accounts only)"},
     {"policy_file", CT_STR, "", 0, 0, F(policy_file), true,
      "JSON policy file (office hours, address form, retention); empty: built-in defaults"},
+    {"assign_round_robin", CT_INT, "0", 0, 1, F(assign_round_robin), false,
+     "1: a conversation a patient writes in while unassigned goes to the on-shift agent or admin assigned longest ago"},
     {"widget_dir", CT_STR, "", 0, 0, F(widget_dir), false,
      "directory served as the widget, console and demo pages; empty: the source tree's widget/"},
     {"max_frame_bytes", CT_INT, "65536", 1024, 16777216, F(max_frame_bytes), false,

@@ -36,6 +36,7 @@ typedef struct gw_config {
     char *clinic_name;
     char *staff_email_domains;
     char *policy_file;
+    long assign_round_robin;  /* 1: round-robin among on-shift staff (gw_store.c) */
     char *widget_dir;        /* empty: the widget/ folder of the source tree */
     /* limits */
     long max_frame_bytes;

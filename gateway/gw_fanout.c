@@ -154,6 +154,63 @@ void gw_fanout_deliver(gw_fanout *f, const gw_msg *m)
             gw_staff_deliver(f->app, r->conn, m);
 }
 
+/* ---- ephemeral events (typing, read) -------------------------------------------------- */
+
+static void deliver_event(gw_fanout *f, const char *conv, const char *to, json_t *frame)
+{
+    bool to_patient = strcmp(to, "patient") == 0;
+    if (to_patient) {
+        for (reg *r = f->patients; r; r = r->next)
+            if (strcasecmp(r->key, conv) == 0 && gw_conn_alive(r->conn))
+                gw_conn_send_json(r->conn, frame);
+    } else {
+        for (reg *r = f->staff; r; r = r->next)
+            if (gw_conn_alive(r->conn) && gw_staff_wants_event(r->conn, conv))
+                gw_conn_send_json(r->conn, frame);
+    }
+}
+
+static void notify_sent(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                        const char *errmsg)
+{
+    (void)arg;
+    (void)res;
+    (void)sqlstate;
+    (void)errmsg;
+    if (status != GW_DB_OK)
+        gw_debug("fanout", "event notify failed: status=%d", (int)status);
+}
+
+void gw_fanout_event(gw_fanout *f, const char *conv, const char *to, json_t *frame)
+{
+    deliver_event(f, conv, to, frame);
+    json_t *env = json_pack("{s:s, s:s, s:s, s:O}", "o", gw_store_origin(f->app->store), "c",
+                            conv, "to", to, "f", frame);
+    char *js = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (!js)
+        return;
+    const char *vals[1] = {js};
+    gw_db_params p = {vals, NULL, NULL, 1};
+    if (strlen(js) < 7900 && /* NOTIFY payloads are limited to 8000 bytes */
+        gw_db_query(f->app->db, "SELECT pg_notify('caregate_evt', $1)", &p, false, notify_sent,
+                    NULL) != 0)
+        gw_debug("fanout", "event notify not sent: shutting down");
+    free(js);
+}
+
+static void on_evt(gw_fanout *f, const char *payload)
+{
+    json_t *o = json_loads(payload, 0, NULL);
+    const char *origin = NULL, *conv = NULL, *to = NULL;
+    json_t *frame = NULL;
+    if (o && json_unpack(o, "{s:s, s:s, s:s, s:o}", "o", &origin, "c", &conv, "to", &to, "f",
+                         &frame) == 0 &&
+        strcmp(origin, gw_store_origin(f->app->store)) != 0 && gw_uuid_valid(conv))
+        deliver_event(f, conv, to, frame);
+    json_decref(o);
+}
+
 /* ---- other processes' messages ------------------------------------------------------- */
 
 static void fetched(void *arg, int status, const gw_msg *msgs, size_t n)
@@ -266,6 +323,8 @@ static void on_notify(void *arg, gw_db_notify_kind kind, const char *channel, co
         return;
     if (strcmp(channel, "caregate_staff") == 0)
         close_staff(f, payload);
+    else if (strcmp(channel, "caregate_evt") == 0)
+        on_evt(f, payload);
     else if (strcmp(channel, "caregate_conv") == 0) {
         json_t *o = json_loads(payload, 0, NULL);
         const char *conv = o ? json_string_value(json_object_get(o, "c")) : NULL;
@@ -279,7 +338,8 @@ int gw_fanout_start(gw_fanout *f)
 {
     if (gw_db_listen(f->app->db, "caregate_msg", on_notify_msg, f) != 0 ||
         gw_db_listen(f->app->db, "caregate_conv", on_notify, f) != 0 ||
-        gw_db_listen(f->app->db, "caregate_staff", on_notify, f) != 0)
+        gw_db_listen(f->app->db, "caregate_staff", on_notify, f) != 0 ||
+        gw_db_listen(f->app->db, "caregate_evt", on_notify, f) != 0)
         return -1;
     return 0;
 }

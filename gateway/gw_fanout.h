@@ -44,6 +44,14 @@ void gw_fanout_staff_each(gw_fanout *f, void (*fn)(void *arg, gw_conn *c), void 
 /* Delivers a committed message to the local sockets entitled to it (store hook). */
 void gw_fanout_deliver(gw_fanout *f, const gw_msg *m);
 
+/*
+ * Ephemeral events (typing, read receipts): frame goes to the local sockets of conversation
+ * conv, to = "patient" (the patient's sockets) or "staff" (consoles that opened conv,
+ * gw_staff_wants_event), and via NOTIFY caregate_evt to the other gateway processes.
+ * Nothing is stored. frame is borrowed. Frames never carry message text.
+ */
+void gw_fanout_event(gw_fanout *f, const char *conv, const char *to, json_t *frame);
+
 /* Counts for logs and tests. */
 size_t gw_fanout_patients(const gw_fanout *f);
 size_t gw_fanout_staff(const gw_fanout *f);

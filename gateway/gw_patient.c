@@ -15,7 +15,10 @@
 #include "gw_patient.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
+#include "gw_policy.h"
 #include "gw_wsframe.h"
+
+#include "rules.h"
 
 #include <assert.h>
 #include <string.h>
@@ -33,8 +36,11 @@ typedef struct {
 typedef struct {
     gw_app *app;
     char conv[GW_UUID_LEN + 1]; /* "" until welcomed */
+    char lang[8];               /* the patient's language (hello), "de" by default */
+    char notice[40];            /* privacy notice version accepted in hello, "" if none */
     bool hello_sent;
     bool registered; /* in the fan-out registry and holding the conversation key */
+    uint64_t typing_ms; /* last typing event forwarded */
 } psess;
 
 size_t gw_patient_pss_size(void)
@@ -108,6 +114,31 @@ static const char *store_text(int status)
 
 /* ---- hello ----------------------------------------------------------------------------- */
 
+static void db_ignore(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                      const char *errmsg)
+{
+    (void)res;
+    (void)errmsg;
+    if (status != GW_DB_OK)
+        gw_warn("patient", "%s failed: status=%d sqlstate=%s", (const char *)arg, (int)status,
+                sqlstate ? sqlstate : "");
+}
+
+/* The privacy notice version the patient accepted (hello's "privacy_notice"), recorded on
+ * the conversation with an audit record when it changes. */
+static void record_notice(gw_app *app, const char *conv, const char *version)
+{
+    const char *vals[2] = {conv, version};
+    gw_db_params p = {vals, NULL, NULL, 2};
+    if (gw_db_query(app->db,
+                    "WITH u AS (UPDATE conversation SET privacy_notice = $2 WHERE id = $1::uuid "
+                    "AND privacy_notice IS DISTINCT FROM $2 RETURNING id) SELECT "
+                    "audit_append('privacy_notice.accepted', NULL, u.id::text, "
+                    "jsonb_build_object('version', $2::text)) FROM u",
+                    &p, false, db_ignore, "recording the privacy notice") != 0)
+        gw_debug("patient", "privacy notice not recorded: shutting down");
+}
+
 static void hello_done(void *arg, int status, const gw_patient_hello *h)
 {
     gw_conn *c = arg;
@@ -130,12 +161,18 @@ static void hello_done(void *arg, int status, const gw_patient_hello *h)
     json_t *hist = json_array();
     for (size_t i = 0; i < h->n_history; i++)
         json_array_append_new(hist, msg_json(s->app, &h->history[i], true));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:{s:b, s:n}, s:s, s:s, s:{s:I}}", "type",
-                          "welcome", "session", h->token, "conversation", h->conversation,
-                          "resumed", h->resumed, "history", hist, "office", "open", 1,
-                          "next_open", "address_form", "Sie", "clinic", s->app->cfg->clinic_name,
-                          "limits", "max_message_bytes",
+    const rules *r = s->app->rules;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:s, s:{s:s, s:s}, s:s, s:{s:I}}",
+                          "type", "welcome", "session", h->token, "conversation",
+                          h->conversation, "resumed", h->resumed, "history", hist, "office",
+                          gw_policy_office_json(s->app, time(NULL), s->lang), "address_form",
+                          rules_address_form(r), "privacy_notice", "version",
+                          rules_privacy_notice_version(r), "text",
+                          rules_text(r, RULES_TEXT_PRIVACY_NOTICE, s->lang), "clinic",
+                          s->app->cfg->clinic_name, "limits", "max_message_bytes",
                           (json_int_t)s->app->cfg->max_message_bytes);
+    if (s->notice[0])
+        record_notice(s->app, s->conv, s->notice);
     gw_conn_send_json(c, o);
     json_decref(o);
     gw_info(gw_conn_tag(c), "welcome resumed=%d history=%zu", (int)h->resumed, h->n_history);
@@ -149,10 +186,13 @@ static void on_hello(gw_conn *c, json_t *o)
         gw_conn_send_error(c, "bad_request", "hello was already sent on this socket", NULL);
         return;
     }
-    const char *token = NULL, *lang = NULL;
+    const char *token = NULL, *lang = NULL, *notice = NULL;
     if (!gw_wsframe_opt_str(o, "session", TOKEN_MAX, &token, c) ||
-        !gw_wsframe_opt_str(o, "lang", 8, &lang, c))
+        !gw_wsframe_opt_str(o, "lang", 8, &lang, c) ||
+        !gw_wsframe_opt_str(o, "privacy_notice", 32, &notice, c))
         return;
+    snprintf(s->lang, sizeof s->lang, "%s", lang && *lang ? lang : "de");
+    snprintf(s->notice, sizeof s->notice, "%s", notice ? notice : "");
     if (token && *token == '\0')
         token = NULL;
     s->hello_sent = true;
@@ -166,11 +206,48 @@ static void on_hello(gw_conn *c, json_t *o)
 
 /* ---- msg ------------------------------------------------------------------------------- */
 
+static void auto_done(void *arg, int status, const gw_msg *m, bool fresh)
+{
+    (void)arg;
+    (void)m;
+    if (status != GW_STORE_OK)
+        gw_warn("patient", "automatic closed reply not stored: status=%d", status);
+    else
+        gw_debug("patient", "automatic closed reply fresh=%d", (int)fresh);
+}
+
+/* Out of hours: the automatic reply in the patient's language, at most once per closed
+ * period per conversation. The client_id names the period (its next opening), so the
+ * store's idempotency does the "at most once", on every gateway process alike. */
+static void maybe_closed_reply(gw_app *app, const char *conv, const char *lang)
+{
+    bool open = true;
+    char next[32];
+    gw_policy_office(app, time(NULL), &open, next);
+    if (open)
+        return;
+    char cid[64];
+    snprintf(cid, sizeof cid, "auto:closed:%s", *next ? next : "none");
+    char *text = gw_policy_closed_reply(app, lang, next);
+    json_t *d = json_pack("{s:s, s:s, s:s}", "action", "allow", "reason", "closed_reply",
+                          "policy", rules_version_hash(app->rules));
+    gw_store_item it = {conv, cid, "system", "text", NULL, NULL, text, strlen(text), NULL,
+                        "policy.decision", d};
+    if (gw_store_append(app->store, &it, auto_done, NULL) != 0)
+        gw_debug("patient", "automatic reply not queued: shutting down");
+    json_decref(d);
+    free(text);
+}
+
 static void msg_done(void *arg, int status, const gw_msg *m, bool fresh)
 {
     gw_conn *c = ((void **)arg)[0];
     char *client_id = ((void **)arg)[1];
     free(arg);
+    if (status == GW_STORE_OK && fresh) {
+        psess *s = sess(c);
+        maybe_closed_reply(s->app, m->conversation, s->lang[0] ? s->lang : "de");
+    }
     if (gw_conn_alive(c)) {
         if (status == GW_STORE_OK) {
             json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "type", "ack", "client_id", client_id,
@@ -225,8 +302,12 @@ static void on_msg(gw_conn *c, json_t *o)
         gw_conn_send_error(c, "unavailable", "the gateway is restarting: send again", cid);
         return;
     }
-    gw_store_item it = {s->conv, client_id, "patient", "text", NULL, NULL, json_string_value(t),
-                        tl};
+    /* policy: web patients' messages are stored in full (sealed); their findings
+     * (categories and counts) go with the row, and the decision is an audit record */
+    gw_policy_scan scan;
+    json_t *decision = gw_policy_inbound(s->app, "web", s->lang, json_string_value(t), tl, &scan);
+    gw_store_item it = {s->conv,     client_id, "patient", "text", NULL, NULL,
+                        json_string_value(t), tl, scan.findings, "policy.decision", decision};
     void **ctx = calloc(2, sizeof *ctx);
     if (!ctx)
         abort();
@@ -235,7 +316,10 @@ static void on_msg(gw_conn *c, json_t *o)
     if (!ctx[1])
         abort();
     gw_conn_ref(c);
-    if (gw_store_append(s->app->store, &it, msg_done, ctx) != 0) {
+    int rc = gw_store_append(s->app->store, &it, msg_done, ctx);
+    json_decref(decision);
+    gw_policy_scan_clear(&scan);
+    if (rc != 0) {
         gw_conn_unref(c);
         free(ctx[1]);
         free(ctx);
@@ -243,16 +327,73 @@ static void on_msg(gw_conn *c, json_t *o)
     }
 }
 
-static void on_read(gw_conn *c, json_t *o)
+typedef struct {
+    gw_app *app;
+    char conv[GW_UUID_LEN + 1];
+} readop;
+
+static void read_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                      const char *errmsg)
 {
-    (void)c;
-    (void)o; /* read receipts are accepted and not stored yet */
+    readop *op = arg;
+    (void)sqlstate;
+    (void)errmsg;
+    if (status == GW_DB_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "type", "read", "conversation", op->conv,
+                              "id", PQgetvalue(res, 0, 0), "by", "patient");
+        gw_fanout_event(op->app->fanout, op->conv, "staff", f);
+        json_decref(f);
+    }
+    free(op);
 }
 
+/* {"type":"read","id"}: the patient has read the clinic's messages up to id. Updates
+ * message.delivery of that message and the earlier ones; consoles get
+ * {"type":"read","conversation","id","by":"patient"}. */
+static void on_read(gw_conn *c, json_t *o)
+{
+    psess *s = sess(c);
+    const char *id = gw_wsframe_str(o, "id", GW_UUID_LEN, c, NULL);
+    if (!id)
+        return;
+    if (!gw_uuid_valid(id)) {
+        gw_conn_send_error(c, "bad_request", "field 'id' must be a message id", NULL);
+        return;
+    }
+    if (!s->registered)
+        return;
+    readop *op = calloc(1, sizeof *op);
+    if (!op)
+        abort();
+    op->app = s->app;
+    snprintf(op->conv, sizeof op->conv, "%s", s->conv);
+    const char *vals[2] = {s->conv, id};
+    gw_db_params p = {vals, NULL, NULL, 2};
+    if (gw_db_query(s->app->db,
+                    "WITH t AS (SELECT seq FROM message WHERE id = $2::uuid AND conversation_id = "
+                    "$1::uuid), u AS (UPDATE message m SET delivery = 'read' FROM t WHERE "
+                    "m.conversation_id = $1::uuid AND m.sender <> 'patient' AND m.kind = 'text' "
+                    "AND m.seq <= t.seq AND m.delivery <> 'read' RETURNING m.id) SELECT "
+                    "CASE WHEN EXISTS (SELECT 1 FROM u) THEN $2::text END",
+                    &p, false, read_done, op) != 0)
+        free(op);
+}
+
+/* {"type":"typing"}: to the consoles that opened this conversation. Nothing stored. */
 static void on_typing(gw_conn *c, json_t *o)
 {
-    (void)c;
-    (void)o; /* typing indicators are accepted and not forwarded yet */
+    psess *s = sess(c);
+    (void)o;
+    if (!s->registered)
+        return;
+    uint64_t now = uv_now(s->app->loop);
+    if (now - s->typing_ms < 1000) /* at most one a second */
+        return;
+    s->typing_ms = now;
+    json_t *f = json_pack("{s:s, s:s, s:s}", "type", "typing", "conversation", s->conv, "from",
+                          "patient");
+    gw_fanout_event(s->app->fanout, s->conv, "staff", f);
+    json_decref(f);
 }
 
 static const struct {

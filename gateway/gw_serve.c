@@ -22,6 +22,7 @@
 #include "gw_conn.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
+#include "gw_policy.h"
 #include "gw_server.h"
 #include "gw_store.h"
 #include "seal.h"
@@ -56,6 +57,7 @@ typedef struct {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int;
     uv_timer_t drain;
+    uv_timer_t snooze; /* opens snoozed conversations when due (caregate_wake_snoozed) */
     seal_keyring *kr;
 #ifdef HAVE_GW_PGEMBED
     gw_pgembed *pe;
@@ -144,6 +146,30 @@ static int check_schema(serve *s, const char *conninfo, bool embedded)
 
 /* ---- start ------------------------------------------------------------------------------- */
 
+#define SNOOZE_TICK_MS 2000
+
+static void snooze_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                        const char *errmsg)
+{
+    (void)arg;
+    (void)res;
+    (void)errmsg;
+    if (status != GW_DB_OK)
+        gw_debug("main", "snooze wake-up failed: status=%d sqlstate=%s", (int)status,
+                 sqlstate ? sqlstate : "");
+}
+
+/* Every process runs the wake-up; the UPDATE inside makes concurrent runs harmless and
+ * each reopened conversation reaches consoles through caregate_conv. */
+static void snooze_tick(uv_timer_t *t)
+{
+    serve *s = t->data;
+    if (s->ph != PH_RUNNING || !s->app.db || s->app.draining)
+        return;
+    if (gw_db_query(s->app.db, "SELECT caregate_wake_snoozed()", NULL, false, snooze_done, s) != 0)
+        gw_debug("main", "snooze wake-up not sent");
+}
+
 static void commit_hook(void *arg, const gw_msg *m)
 {
     gw_fanout_deliver(arg, m);
@@ -168,6 +194,7 @@ static int start_gateway(serve *s, const char *conninfo, bool embedded)
     }
     if (gw_server_start(app) != 0)
         return -1;
+    uv_timer_start(&s->snooze, snooze_tick, SNOOZE_TICK_MS, SNOOZE_TICK_MS);
     const char *host = *app->cfg->listen_address ? app->cfg->listen_address : "0.0.0.0";
     printf("caregate listening on %s://%s%s%s:%d\n", app->tls ? "https" : "http",
            strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
@@ -341,9 +368,23 @@ int gw_serve_main(const gw_config *cfg, int argc, char **argv)
         return 1;
     }
     s->app.kr = s->kr;
+    {
+        /* a bad policy file stops start-up with the rules error (names the path) */
+        char perr[512];
+        if (gw_policy_load(&s->app, perr, sizeof perr) != 0) {
+            fprintf(stderr, "caregate: %s\n", perr);
+            gw_err("main", "policy file refused");
+            seal_keyring_free(s->kr);
+            free(s);
+            return 1;
+        }
+    }
     uv_loop_init(&s->loop);
     uv_timer_init(&s->loop, &s->drain);
     s->drain.data = s;
+    uv_timer_init(&s->loop, &s->snooze);
+    s->snooze.data = s;
+    uv_unref((uv_handle_t *)&s->snooze); /* never keeps the loop alive at shutdown */
     uv_signal_init(&s->loop, &s->sig_term);
     uv_signal_init(&s->loop, &s->sig_int);
     s->sig_term.data = s->sig_int.data = s;
@@ -387,6 +428,7 @@ int gw_serve_main(const gw_config *cfg, int argc, char **argv)
     if (uv_loop_close(&s->loop) != 0)
         gw_warn("main", "loop closed with handles still open");
     seal_keyring_free(s->kr);
+    gw_policy_free(&s->app);
     int rc = s->exit_code;
     gw_info("main", "stopped (exit %d)", rc);
     free(s);

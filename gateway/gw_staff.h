@@ -30,6 +30,10 @@ void gw_staff_conversation_changed(gw_app *app, const char *conversation);
 /* After a LISTEN outage: send every console a fresh queue. */
 void gw_staff_refresh_all(gw_app *app);
 
+/* Does this console want ephemeral events (typing, read) of conv? True when it is an
+ * authenticated non-DPO console that opened conv. */
+bool gw_staff_wants_event(gw_conn *c, const char *conv);
+
 /* Copies the value of cookie `name` from a Cookie header value into out (outlen bytes).
  * Returns the length or -1 when absent / too long. */
 int gw_staff_cookie_value(const char *header, const char *name, char *out, size_t outlen);

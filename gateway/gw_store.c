@@ -208,6 +208,9 @@ struct pend {
     void *arg;
     gw_msg m;          /* id chosen here; ts filled from the commit */
     char *body_hex;    /* sealed body, hex */
+    json_t *findings;  /* categories and counts, or NULL */
+    char *audit_event; /* policy audit record written with the row, or NULL */
+    json_t *audit_details;
 };
 
 static unsigned key_hash(const char *conv)
@@ -428,6 +431,9 @@ static void pend_free(pend *p)
 {
     gw_msg_clear(&p->m);
     free(p->body_hex);
+    json_decref(p->findings);
+    free(p->audit_event);
+    json_decref(p->audit_details);
     free(p);
 }
 
@@ -453,7 +459,8 @@ static void pend_finish(gw_store *st, pend *p, int status, bool fresh)
 
 static void flush(gw_store *st);
 
-static const char SQL_STORE[] = "SELECT idx, id, ts, fresh, seq FROM caregate_store_messages($1::jsonb, $2)";
+static const char SQL_STORE[] =
+    "SELECT idx, id, ts, fresh, seq FROM caregate_store_messages($1::jsonb, $2, $3::boolean)";
 
 typedef struct {
     gw_store *st;
@@ -566,14 +573,21 @@ static void flush(gw_store *st)
                            p->m.sender, "t", p->m.kind, "a",
                            p->m.author_staff[0] ? json_string(p->m.author_staff) : json_null(),
                            "b", p->body_hex));
+        json_t *item = json_array_get(arr, json_array_size(arr) - 1);
+        if (p->findings)
+            json_object_set(item, "f", p->findings);
+        if (p->audit_event) {
+            json_object_set_new(item, "e", json_string(p->audit_event));
+            json_object_set(item, "d", p->audit_details ? p->audit_details : json_null());
+        }
         b->items[b->n++] = p;
         if (p->solo)
             break;
     }
     char *js = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
-    const char *vals[2] = {js, st->origin};
-    gw_db_params prm = {vals, NULL, NULL, 2};
+    const char *vals[3] = {js, st->origin, st->cfg->assign_round_robin ? "true" : "false"};
+    gw_db_params prm = {vals, NULL, NULL, 3};
     st->inflight = true;
     if (gw_db_query(st->db, SQL_STORE, &prm, false, batch_done, b) != 0) {
         st->inflight = false;
@@ -643,6 +657,12 @@ int gw_store_append(gw_store *st, const gw_store_item *it, gw_store_append_cb cb
     p->m.text = xcalloc(it->text_len + 1, 1);
     memcpy(p->m.text, it->text, it->text_len);
     p->m.text_len = it->text_len;
+    if (it->findings)
+        p->findings = json_deep_copy(it->findings);
+    if (it->audit_event) {
+        p->audit_event = xstrdup(it->audit_event);
+        p->audit_details = it->audit_details ? json_deep_copy(it->audit_details) : NULL;
+    }
     st->pending++;
     key_get(st, p->m.conversation, append_key_ready, p);
     return 0;

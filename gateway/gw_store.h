@@ -26,6 +26,8 @@
 #include "gw_config.h"
 #include "gw_db.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
@@ -70,6 +72,10 @@ typedef struct {
     const char *author_alias; /* NULL unless staff; used for delivery only */
     const char *text;
     size_t text_len;
+    /* policy (gw_policy.c): borrowed, copied; NULL when none */
+    const json_t *findings;     /* {"CATEGORY":count} -> message.findings */
+    const char *audit_event;    /* "policy.decision" ... written with the row */
+    const json_t *audit_details;
 } gw_store_item;
 
 /* fresh: stored now (false: an earlier message had this client_id; m is that one). */

@@ -112,6 +112,15 @@ function quote(v) {
   return `"${s}"`;
 }
 
+/** Writes a policy file whose office is open around the clock into dir; returns its path. */
+export function alwaysOpenPolicy(dir, extra = {}) {
+  const day = ['00:00-24:00'];
+  const policy = { office_hours: { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day }, ...extra };
+  const file = join(dir, 'policy-always-open.json');
+  writeFileSync(file, JSON.stringify(policy));
+  return file;
+}
+
 /** Writes caregate.conf into stateDir. Returns its path. */
 function writeConfig(stateDir, port, extra) {
   const origin = `http://127.0.0.1:${port}`;
@@ -122,6 +131,9 @@ function writeConfig(stateDir, port, extra) {
     allowed_origins: `${origin} http://localhost:${port}`,
     log_level: 'info',
   };
+  // Office hours depend on the clock: unless a test brings its own policy, the gateway gets
+  // one that is always open, so no automatic out-of-hours reply appears in conversations.
+  if (!extra || !('policy_file' in extra)) base.policy_file = alwaysOpenPolicy(stateDir);
   const all = { ...base, ...(extra || {}) };
   const lines = ['# written by tests/integration/lib/harness.mjs'];
   for (const [k, v] of Object.entries(all)) {

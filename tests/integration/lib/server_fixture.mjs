@@ -64,6 +64,14 @@ export function writeConfig(dir, extra = {}) {
     allowed_origins: `"${ORIGIN} http://127.0.0.1:8080"`, log_level: 'info',
     widget_dir: path.join(SRC, 'widget'), ...extra,
   };
+  // Office hours depend on the clock: unless a test brings its own policy, the gateway gets
+  // one that is always open, so no automatic out-of-hours reply appears in conversations.
+  if (!('policy_file' in extra)) {
+    const day = ['00:00-24:00'];
+    const pf = path.join(dir, 'policy-always-open.json');
+    fs.writeFileSync(pf, JSON.stringify({ office_hours: { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day } }));
+    cfg.policy_file = `"${pf}"`;
+  }
   fs.mkdirSync(cfg.state_dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'caregate.conf');
   fs.writeFileSync(file, Object.entries(cfg).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
