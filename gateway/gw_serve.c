@@ -18,6 +18,7 @@
  *
  * Not here: HTTP and WebSocket handling (gw_server.c and the protocol files).
  */
+#include "gw_audit.h"
 #include "gw_cli.h"
 #include "gw_conn.h"
 #include "gw_fanout.h"
@@ -59,6 +60,7 @@ typedef struct {
     uv_timer_t drain;
     uv_timer_t snooze; /* opens snoozed conversations when due (caregate_wake_snoozed) */
     seal_keyring *kr;
+    gw_audit_checkpointer *ck; /* signs audit checkpoints every audit_checkpoint_seconds */
 #ifdef HAVE_GW_PGEMBED
     gw_pgembed *pe;
 #endif
@@ -185,6 +187,13 @@ static int start_gateway(serve *s, const char *conninfo, bool embedded)
         gw_err("main", "cannot create the database pool");
         return -1;
     }
+    /* An unsigned audit log is only half the protection: no signing key, no start. */
+    char ckerr[512] = "";
+    s->ck = gw_audit_checkpointer_start(&s->loop, app->db, app->cfg, ckerr, sizeof ckerr);
+    if (!s->ck) {
+        gw_err("main", "audit signing key: %s (create it with `caregate keys init`)", ckerr);
+        return -1;
+    }
     app->store = gw_store_new(&s->loop, app->db, app->cfg, s->kr);
     app->fanout = gw_fanout_new(app);
     gw_store_set_commit_hook(app->store, commit_hook, app->fanout);
@@ -266,6 +275,10 @@ static void stop_everything(serve *s)
     gw_server_stop(&s->app);
     if (s->app.store)
         gw_store_stop(s->app.store);
+    if (s->ck) { /* an in-flight tick still completes: gw_db runs every callback on stop */
+        gw_audit_checkpointer_stop(s->ck, NULL, NULL);
+        s->ck = NULL;
+    }
     if (s->app.db) {
         gw_db_stop(s->app.db, db_stopped, s);
         return;

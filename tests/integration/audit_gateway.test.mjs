@@ -90,3 +90,23 @@ test('keys status sees the data key the patient conversation created', async () 
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /v1\s+yes\s+[1-9]\d*\s+\(current\)/);
 });
+
+test('a running gateway signs checkpoints on its own timer, and they verify [AUD-3]', async () => {
+  const g2 = await startGateway({ config: { audit_checkpoint_seconds: 1 } });
+  try {
+    const p = await wsConnect(g2, 'caregate.patient.v1', { path: '/ws/patient' });
+    p.send({ type: 'hello', session: null, lang: 'en' });
+    await p.next('welcome');
+    await p.close();
+    let rows = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      rows = (await pgQuery(g2, 'SELECT seq FROM audit_checkpoint')).rows;
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(rows.length >= 1, 'no checkpoint written by the running gateway');
+    const v = await g2.cli(['audit', 'verify']);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  } finally {
+    await g2.cleanup();
+  }
+});
