@@ -40,6 +40,7 @@ staff_email_domains = demo-clinic.example
 CONF
 fi
 "$BIN" --config "$CONF" keys init
+"$BIN" --config "$CONF" migrate >/dev/null # the schema must exist before the first account
 if [ ! -f "$STATE/demo-staff.txt" ]; then
   pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
   if printf '%s\n' "$pw" | "$BIN" --config "$CONF" user add --email anna@demo-clinic.example --role agent --alias Anna >/dev/null; then
