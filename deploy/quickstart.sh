@@ -37,6 +37,7 @@ listen_address = 127.0.0.1
 allowed_origins = http://localhost:$PORT http://127.0.0.1:$PORT
 clinic_name = Reha-Klinik Sonnenhof
 staff_email_domains = demo-clinic.example
+policy_file = $ROOT/deploy/policy.json
 CONF
 fi
 "$BIN" --config "$CONF" keys init
