@@ -287,7 +287,9 @@ test('console: keyboard shortcuts, notes, policy block with categories, take and
   await sp.press('#password', 'Enter');
   await sp.waitForSelector('#conn[data-state="online"]');
   await sp.keyboard.press('3'); // filter: all
+  await sp.locator('#list .item', { hasText: 'Frage zum Rezept' }).waitFor(); // the queue frame follows the open
   await sp.keyboard.press('j');
+  for (let i = 0; i < 20 && !/Frage zum Rezept/.test(await sp.evaluate(() => document.activeElement.textContent)); i++) await sp.keyboard.press('j');
   const focused = await sp.evaluate(() => document.activeElement.dataset.id);
   assert.ok(focused, 'j focuses a queue entry');
   await sp.keyboard.press('Enter');

@@ -309,9 +309,10 @@ function inFilter(c, f) {
 
 function sortedVisible() {
   const list = [...S.convs.values()].filter((c) => inFilter(c, S.filter));
-  // Longest waiting first; answered ones after, newest activity first.
+  // Longest waiting first; answered ones after, most recent activity first.
   const w = (c) => (c.waiting_since ? Date.parse(c.waiting_since) : Infinity);
-  return list.sort((a, b) => w(a) - w(b) || String(b.id).localeCompare(String(a.id), undefined, { numeric: true }));
+  const last = (c) => Date.parse(c.last_message_at || c.waiting_since || 0) || 0;
+  return list.sort((a, b) => (w(a) - w(b)) || (last(b) - last(a)) || String(b.id).localeCompare(String(a.id), undefined, { numeric: true }));
 }
 
 function ago(iso) {

@@ -48,7 +48,7 @@ export async function startFakeServer(opts = {}) {
   const now = () => new Date().toISOString();
 
   const summary = (c) => ({ type: 'conversation', id: c.id, status: c.status, channel: c.channel, lang: c.lang, assignee: c.assignee,
-    waiting_since: c.waiting_since, preview: c.preview, address_form: o.addressForm, unread: c.unread });
+    waiting_since: c.waiting_since, last_message_at: c.messages.at(-1)?.ts ?? null, preview: c.preview, address_form: o.addressForm, unread: c.unread });
   const toStaff = (obj) => { for (const s of staffSockets) s.send(JSON.stringify(obj)); };
   const toPatients = (c, obj) => { for (const s of c.patients) s.send(JSON.stringify(obj)); };
   const pub = (m) => ({ type: 'msg', id: m.id, from: m.from, author: m.author, text: m.text, ts: m.ts });
