@@ -20,6 +20,7 @@ int gw_keys_cli_main(const gw_config *cfg, int argc, char **argv);  /* gw_keys.c
 int gw_audit_cli_main(const gw_config *cfg, int argc, char **argv); /* gw_audit.c */
 int gw_redact_cli_main(int argc, char **argv);                      /* gw_redact_cli.c */
 int gw_channel_cli_main(const gw_config *cfg, int argc, char **argv); /* gw_channel.c */
+int gw_canned_cli_main(const gw_config *cfg, int argc, char **argv);  /* gw_canned.c */
 
 /*
  * Opens a blocking admin connection for a CLI command: database_url when set, else the

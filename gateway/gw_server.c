@@ -19,6 +19,7 @@
 #include "gw_log.h"
 #include "gw_patient.h"
 #include "gw_staff.h"
+#include "gw_totp.h"
 
 #if __has_include("gw_user.h")
 #include "gw_user.h"
@@ -77,6 +78,11 @@ struct login_op {
     bool secure;
     char ip[64];
     char token[96];      /* new cookie token (base64url) */
+    char *totp;          /* the code the client sent, or NULL */
+    char *totp_secret;   /* staff.totp_secret (bytea text, sealed) or NULL: 2FA off */
+    char key_email[2 + 64 + 1], key_ip[2 + 64 + 1]; /* login_throttle keys (bytea text) */
+    long retry_after;    /* seconds, when throttled */
+    enum { LO_BAD = 0, LO_OK, LO_TOTP_REQUIRED, LO_TOTP_INVALID, LO_THROTTLED } outcome;
 };
 
 static char *xstrdup(const char *s)
@@ -101,6 +107,8 @@ static void op_free(login_op *op)
     wipe_free(op->password);
     wipe_free(op->hash);
     free(op->alias);
+    wipe_free(op->totp);
+    wipe_free(op->totp_secret);
     sodium_memzero(op->token, sizeof op->token);
     free(op);
 }
@@ -301,6 +309,33 @@ static int serve_static(gw_app *app, struct lws *wsi, hpss *p, const char *uri)
 
 /* ---- login ----------------------------------------------------------------------------- */
 
+/*
+ * Login throttling: failures are counted per e-mail (BLAKE2b of the lower-cased address)
+ * and per peer address in login_throttle. From the EMAIL_FREE-th failure on an e-mail
+ * waits 2, 4, 8 … seconds (at most THROTTLE_MAX_S) before the next attempt is even
+ * checked; an address gets IP_FREE failures first (many staff may share one NAT). A
+ * quiet quarter of an hour resets the count, and a successful login resets the e-mail's:
+ * there is no permanent lock-out of the real user. Throttled attempts answer 429
+ * rate_limited with retry_after and are audited as login.throttled.
+ */
+#define EMAIL_FREE 3
+#define IP_FREE 20
+#define THROTTLE_MAX_S 300
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SQL_THROTTLE_FAIL                                                                        \
+    "WITH t AS (INSERT INTO login_throttle AS lt (key_hash, failures, last_failure) SELECT k, 1, " \
+    "now() FROM unnest(ARRAY[$3::bytea, $4::bytea]) AS k WHERE k IS NOT NULL ON CONFLICT "       \
+    "(key_hash) DO UPDATE SET failures = CASE WHEN lt.last_failure < now() - interval '15 "       \
+    "minutes' THEN 1 ELSE lt.failures + 1 END, last_failure = now(), blocked_until = CASE WHEN "  \
+    "(CASE WHEN lt.last_failure < now() - interval '15 minutes' THEN 1 ELSE lt.failures + 1 "     \
+    "END) >= (CASE WHEN lt.key_hash = $3::bytea THEN " STR(EMAIL_FREE) " ELSE " STR(IP_FREE)     \
+    " END) THEN now() + make_interval(secs => least(" STR(THROTTLE_MAX_S) ", power(2, (CASE "    \
+    "WHEN lt.last_failure < now() - interval '15 minutes' THEN 1 ELSE lt.failures + 1 END) - "    \
+    "(CASE WHEN lt.key_hash = $3::bytea THEN " STR(EMAIL_FREE) " ELSE " STR(IP_FREE) " END) + "  \
+    "1))) END RETURNING 1) SELECT audit_append('login.failed', NULL, $1, $2::jsonb), (SELECT "    \
+    "count(*) FROM t)"
+
 /* A real argon2id hash of a random password, verified when the e-mail is unknown so that
  * both failures take the same time. */
 static char dummy_hash[crypto_pwhash_STRBYTES];
@@ -349,6 +384,26 @@ static void login_audit_done(void *arg, gw_db_status status, PGresult *res, cons
             op_respond(op, 200, js, cookie);
             free(js);
         }
+    } else if (op->outcome == LO_THROTTLED) {
+        gw_info("http", "login throttled");
+        char js[160];
+        snprintf(js, sizeof js,
+                 "{\"error\":\"rate_limited\",\"message\":\"too many failed logins: try again "
+                 "later\",\"retry_after\":%ld}",
+                 op->retry_after);
+        op_respond(op, 429, js, NULL);
+    } else if (op->outcome == LO_TOTP_REQUIRED) {
+        gw_info("http", "login needs the second factor");
+        op_respond(op, 401,
+                   "{\"error\":\"totp_required\",\"code\":\"totp_required\",\"message\":\"enter "
+                   "the code of your authenticator app\"}",
+                   NULL);
+    } else if (op->outcome == LO_TOTP_INVALID) {
+        gw_info("http", "login failed: second factor");
+        op_respond(op, 401,
+                   "{\"error\":\"totp_invalid\",\"code\":\"totp_invalid\",\"message\":\"the code "
+                   "was not accepted\"}",
+                   NULL);
     } else {
         gw_info("http", "login failed");
         op_respond(op, 401,
@@ -363,7 +418,21 @@ static void verify_done(uv_work_t *w, int status)
     login_op *op = w->data;
     gw_app *app = op->app;
     (void)status;
-    char details[160];
+    char details[200];
+    op->outcome = op->verified ? LO_OK : LO_BAD;
+    if (op->verified && op->totp_secret) { /* second factor enabled (gw_totp.c) */
+        uint8_t sec[GW_TOTP_SECRET_BYTES];
+        if (!op->totp || !*op->totp) {
+            op->outcome = LO_TOTP_REQUIRED;
+        } else if (gw_totp_open(app->kr, op->staff_id, op->totp_secret, sec) != 0) {
+            gw_err("http", "login: TOTP secret cannot be opened (master key?)");
+            op->outcome = LO_TOTP_INVALID;
+        } else if (!gw_totp_verify(sec, sizeof sec, op->totp, time(NULL))) {
+            op->outcome = LO_TOTP_INVALID;
+        }
+        sodium_memzero(sec, sizeof sec);
+        op->verified = op->outcome == LO_OK;
+    }
     if (op->verified) {
         uint8_t tok[STAFF_TOKEN_BYTES], h[32];
         randombytes_buf(tok, sizeof tok);
@@ -374,27 +443,55 @@ static void verify_done(uv_work_t *w, int status)
         char hx[2 + 64 + 1] = "\\x", hours[16];
         sodium_bin2hex(hx + 2, sizeof hx - 2, h, sizeof h);
         snprintf(hours, sizeof hours, "%ld", app->cfg->staff_session_hours);
-        snprintf(details, sizeof details, "{\"ip\":\"%s\"}", op->ip);
-        const char *vals[4] = {hx, op->staff_id, hours, details};
-        gw_db_params p = {vals, NULL, NULL, 4};
+        snprintf(details, sizeof details, "{\"ip\":\"%s\",\"totp\":%s}", op->ip,
+                 op->totp_secret ? "true" : "false");
+        const char *vals[5] = {hx, op->staff_id, hours, details, op->key_email};
+        gw_db_params p = {vals, NULL, NULL, 5};
+        /* a successful login clears the e-mail's failure count (not the address's) */
         if (gw_db_query(app->db,
                         "WITH s AS (INSERT INTO staff_session (token_hash, staff_id, expires_at) "
                         "VALUES ($1::bytea, $2::uuid, now() + make_interval(hours => "
-                        "$3::integer)) RETURNING staff_id) SELECT audit_append('login.ok', "
-                        "s.staff_id::text, s.staff_id::text, $4::jsonb) FROM s",
+                        "$3::integer)) RETURNING staff_id), d AS (DELETE FROM login_throttle WHERE "
+                        "key_hash = $5::bytea RETURNING 1) SELECT audit_append('login.ok', "
+                        "s.staff_id::text, s.staff_id::text, $4::jsonb), (SELECT count(*) FROM d) "
+                        "FROM s",
                         &p, false, login_audit_done, op) == 0)
             return;
     } else {
         /* the e-mail is not recorded: it may be a patient's or a typo of someone else's */
-        snprintf(details, sizeof details, "{\"ip\":\"%s\",\"known_account\":%s}", op->ip,
-                 op->found ? "true" : "false");
-        const char *vals[2] = {op->found ? op->staff_id : NULL, details};
-        gw_db_params p = {vals, NULL, NULL, 2};
-        if (gw_db_query(app->db, "SELECT audit_append('login.failed', NULL, $1, $2::jsonb)", &p,
-                        false, login_audit_done, op) == 0)
+        const char *reason = op->outcome == LO_TOTP_REQUIRED  ? "totp_required"
+                             : op->outcome == LO_TOTP_INVALID ? "totp_invalid"
+                                                              : "password";
+        snprintf(details, sizeof details,
+                 "{\"ip\":\"%s\",\"known_account\":%s,\"reason\":\"%s\"}", op->ip,
+                 op->found ? "true" : "false", reason);
+        /* a missing second factor is not a failure to count; a wrong password or code
+         * is, per e-mail and per peer address (login throttling, see start_login) */
+        const char *vals[4] = {op->found ? op->staff_id : NULL, details,
+                               op->outcome == LO_TOTP_REQUIRED ? NULL : op->key_email,
+                               op->outcome == LO_TOTP_REQUIRED ? NULL : op->key_ip};
+        gw_db_params p = {vals, NULL, NULL, 4};
+        if (gw_db_query(app->db, SQL_THROTTLE_FAIL, &p, false, login_audit_done, op) == 0)
             return;
     }
     login_audit_done(op, GW_DB_ERR_CLOSED, NULL, "", "");
+}
+
+
+static void throttle_key(const char *prefix, const char *value, bool lower, char out[2 + 64 + 1])
+{
+    crypto_generichash_state st;
+    uint8_t h[32];
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const uint8_t *)prefix, strlen(prefix));
+    for (const char *c = value; *c; c++) {
+        uint8_t b = (uint8_t)(lower && *c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        crypto_generichash_update(&st, &b, 1);
+    }
+    crypto_generichash_final(&st, h, sizeof h);
+    out[0] = '\\';
+    out[1] = 'x';
+    sodium_bin2hex(out + 2, 65, h, sizeof h);
 }
 
 static void login_found(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
@@ -411,12 +508,28 @@ static void login_found(void *arg, gw_db_status status, PGresult *res, const cha
         op_free(op);
         return;
     }
-    if (PQntuples(res) == 1) {
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 5)) {
+        /* throttled: no password check at all, just the answer and the audit record */
+        op->outcome = LO_THROTTLED;
+        op->retry_after = strtol(PQgetvalue(res, 0, 5), NULL, 10) + 1;
+        char details[120];
+        snprintf(details, sizeof details, "{\"ip\":\"%s\",\"retry_after\":%ld}", op->ip,
+                 op->retry_after);
+        const char *vals[2] = {PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), details};
+        gw_db_params p = {vals, NULL, NULL, 2};
+        if (gw_db_query(op->app->db, "SELECT audit_append('login.throttled', NULL, $1, $2::jsonb)",
+                        &p, false, login_audit_done, op) != 0)
+            login_audit_done(op, GW_DB_ERR_CLOSED, NULL, "", "");
+        return;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
         op->found = true;
         snprintf(op->staff_id, sizeof op->staff_id, "%s", PQgetvalue(res, 0, 0));
         snprintf(op->role, sizeof op->role, "%s", PQgetvalue(res, 0, 1));
         op->alias = xstrdup(PQgetvalue(res, 0, 2));
         op->hash = xstrdup(PQgetvalue(res, 0, 3));
+        if (!PQgetisnull(res, 0, 4))
+            op->totp_secret = xstrdup(PQgetvalue(res, 0, 4));
     }
     op->work.data = op;
     if (uv_queue_work(op->app->loop, &op->work, verify_work, verify_done) != 0) {
@@ -430,9 +543,12 @@ static int start_login(gw_app *app, struct lws *wsi, hpss *p)
 {
     json_error_t err;
     json_t *o = json_loadb(p->body ? p->body : "", p->body_len, 0, &err);
-    const char *email = NULL, *password = NULL;
-    if (!o || json_unpack(o, "{s:s, s:s}", "email", &email, "password", &password) != 0 ||
-        strlen(email) > 254 || strlen(password) > 1024 || !*email || !*password) {
+    const char *email = NULL, *password = NULL, *totp = NULL;
+    if (!o ||
+        json_unpack(o, "{s:s, s:s, s?s}", "email", &email, "password", &password, "totp",
+                    &totp) != 0 ||
+        strlen(email) > 254 || strlen(password) > 1024 || !*email || !*password ||
+        (totp && strlen(totp) > 16)) {
         json_decref(o);
         respond(wsi, p, 400,
                 "{\"error\":\"bad_request\",\"message\":\"expected {\\\"email\\\",\\\"password\\\"}\"}");
@@ -446,17 +562,24 @@ static int start_login(gw_app *app, struct lws *wsi, hpss *p)
     op->p = p;
     op->email = xstrdup(email);
     op->password = xstrdup(password);
+    op->totp = totp ? xstrdup(totp) : NULL;
     gw_server_client(app, wsi, op->ip, sizeof op->ip, &op->secure);
+    throttle_key("email:", email, true, op->key_email);
+    throttle_key("ip:", op->ip, false, op->key_ip);
     /* the JSON text held the password: wipe it together with the object */
     sodium_memzero((char *)password, strlen(password));
     json_decref(o);
     p->op = op;
-    const char *vals[1] = {op->email};
-    gw_db_params prm = {vals, NULL, NULL, 1};
+    const char *vals[3] = {op->email, op->key_email, op->key_ip};
+    gw_db_params prm = {vals, NULL, NULL, 3};
     login_inflight++;
+    /* one row always: the account (or NULLs) and the throttle wait in whole seconds */
     if (gw_db_query(app->db,
-                    "SELECT id, role, alias, password_hash FROM staff WHERE lower(email) = "
-                    "lower($1) AND disabled_at IS NULL",
+                    "SELECT s.id, s.role, s.alias, s.password_hash, s.totp_secret, "
+                    "ceil(extract(epoch FROM t.until - now()))::bigint FROM (SELECT "
+                    "max(blocked_until) AS until FROM login_throttle WHERE key_hash IN "
+                    "($2::bytea, $3::bytea) AND blocked_until > now()) t LEFT JOIN staff s ON "
+                    "lower(s.email) = lower($1) AND s.disabled_at IS NULL",
                     &prm, false, login_found, op) != 0) {
         login_inflight--;
         p->op = NULL;

@@ -10,6 +10,7 @@
  * so no stdio buffer keeps a copy.
  */
 #include "gw_user.h"
+#include "gw_totp.h"
 #include "gw_cli.h"
 #include "gw_log.h"
 
@@ -388,7 +389,8 @@ static int usage(void)
     fprintf(stderr, "usage: caregate user add --email E --role agent|admin|dpo [--alias A]  "
                     "(password on stdin)\n"
                     "       caregate user disable --email E\n"
-                    "       caregate user list\n");
+                    "       caregate user list\n"
+                    "       caregate user totp --email E   (enable TOTP, prints the otpauth:// URI once)\n");
     return 2;
 }
 
@@ -409,6 +411,8 @@ int gw_user_cli_main(const gw_config *cfg, int argc, char **argv)
     }
     if (strcmp(sub, "add") == 0 && email && role)
         return user_add(cfg, email, role, alias);
+    if (strcmp(sub, "totp") == 0 && email) /* second factor: gw_totp.c */
+        return gw_totp_cli_enable(cfg, email);
     if (strcmp(sub, "disable") == 0 && email && !role && !alias)
         return user_disable(cfg, email);
     if (strcmp(sub, "list") == 0 && !email && !role && !alias)

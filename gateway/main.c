@@ -59,6 +59,8 @@ static void usage(FILE *out)
             "  user add --email E --role agent|admin|dpo [--alias A]   password on stdin\n"
             "  user disable --email E      disable an account, closing its sessions\n"
             "  user list                   list accounts (no passwords)\n"
+            "  user totp --email E         enable the TOTP second factor (prints the otpauth:// URI)\n"
+            "  canned add --title T --text T | canned list   the clinic's canned answers\n"
             "  keys init|status            create the master key / show key versions\n"
             "  audit verify [--file EXPORT] verify the audit chain and checkpoints (or an export)\n"
             "  audit export --from T --to T [--format jsonl|csv] [--out FILE]\n"
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
         {"user", gw_user_cli_main}, {"keys", gw_keys_cli_main},
         {"audit", gw_audit_cli_main}, {"config", config_main},
         {"channel", gw_channel_cli_main}, /* Meta bridges: gw_channel.c */
+        {"canned", gw_canned_cli_main},   /* canned answers: gw_canned.c */
     };
     int rc = -1;
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)

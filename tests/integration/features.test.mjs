@@ -10,12 +10,13 @@
 // (open only on a weekday two days away, in UTC), B is open around the clock.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   Cluster, prepare, writeConfig, startGateway, stopGateway, stopAll, wsConnect, addStaff, login,
-  staff, sleep,
+  staff, sleep, cli,
 } from './lib/server_fixture.mjs';
 
 const PW = 'correct horse battery staple';
@@ -273,4 +274,93 @@ test('the DPO cannot open a conversation: refused on the staff socket, no messag
   assert.equal(closed.code, 1008);
   assert.ok(!d.frames.some((m) => m.type === 'history' || m.type === 'msg' || m.type === 'queue'));
   p.close();
+});
+
+function base32decode(s) {
+  const a = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, val = 0;
+  const out = [];
+  for (const ch of s.replace(/=+$/, '')) {
+    val = (val << 5) | a.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) { out.push((val >>> (bits - 8)) & 255); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+function totp(secret, t = Date.now()) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 1000 / 30)));
+  const mac = crypto.createHmac('sha1', secret).update(msg).digest();
+  const off = mac[19] & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+async function loginWith(gw, body) {
+  const r = await fetch(`http://127.0.0.1:${gw.port}/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://localhost:8080' },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+test('TOTP: enabled by the CLI (otpauth URI once), then login needs a valid code', async () => {
+  const email = 'carl@demo-clinic.example';
+  addStaff(configA, email, PW, 'agent', 'Carl');
+  const r = cli(configA, ['user', 'totp', '--email', email]);
+  assert.equal(r.status, 0, r.stderr);
+  const m = r.stdout.match(/^otpauth:\/\/totp\/[^?]+\?secret=([A-Z2-7]+)&.*digits=6&period=30/m);
+  assert.ok(m, r.stdout);
+  const secret = base32decode(m[1]);
+  const stored = pg.psql(`SELECT encode(totp_secret, 'hex') FROM staff WHERE email = '${email}'`);
+  assert.ok(stored.length > 0 && !stored.includes(secret.toString('hex')), 'secret stored sealed');
+  let res = await loginWith(gwA, { email, password: PW });
+  assert.equal(res.status, 401);
+  assert.equal(res.body.error, 'totp_required');
+  const good = totp(secret);
+  const bad = String((Number(good) + 500000) % 1000000).padStart(6, '0');
+  res = await loginWith(gwA, { email, password: PW, totp: bad });
+  assert.equal(res.status, 401);
+  assert.equal(res.body.error, 'totp_invalid');
+  res = await loginWith(gwA, { email, password: PW, totp: totp(secret) });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.staff.alias, 'Carl');
+  const a = pg.psql("SELECT string_agg(details, ' ') FROM audit_log WHERE event IN ('login.failed', 'login.ok', 'account.totp_enabled')");
+  assert.match(a, /totp_invalid/);
+  assert.doesNotMatch(a, /carl@/);
+});
+
+test('login throttling: exponential wait after failures per e-mail, audited, no permanent lock-out', async () => {
+  const email = 'erin@demo-clinic.example';
+  addStaff(configA, email, PW, 'agent', 'Erin');
+  for (let i = 0; i < 3; i++) {
+    const r = await loginWith(gwA, { email, password: 'wrong password ' + i });
+    assert.equal(r.status, 401);
+  }
+  let r = await loginWith(gwA, { email, password: PW });
+  assert.equal(r.status, 429);
+  assert.equal(r.body.error, 'rate_limited');
+  assert.ok(r.body.retry_after >= 1 && r.body.retry_after <= 3, JSON.stringify(r.body));
+  // another account from the same address is not affected
+  assert.equal((await loginWith(gwA, { email: 'anna@demo-clinic.example', password: PW })).status, 200);
+  await sleep(r.body.retry_after * 1000 + 300);
+  r = await loginWith(gwA, { email, password: PW });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const a = pg.psql("SELECT string_agg(details, ' ') FROM audit_log WHERE event = 'login.throttled'");
+  assert.match(a, /retry_after/);
+  assert.doesNotMatch(a, /erin/);
+  // the count was reset by the successful login
+  assert.equal(pg.psql('SELECT count(*) FROM login_throttle WHERE blocked_until > now()'), '0');
+});
+
+test('canned answers: added by the CLI, listed to consoles', async () => {
+  const r = cli(configA, ['canned', 'add', '--title', 'Termin', '--text', 'Hallo {patient_name}, rufen Sie uns an: {clinic_phone}']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = await staffOn(gwB, 'anna@demo-clinic.example');
+  const c = await s.next((m) => m.type === 'canned' && m.answers.length > 0);
+  assert.equal(c.answers[0].title, 'Termin');
+  assert.match(c.answers[0].text, /\{patient_name\}/);
+  s.sendJson({ type: 'canned' });
+  assert.ok((await s.next('canned')).answers.some((x) => x.title === 'Termin'));
+  s.close();
 });
