@@ -29,8 +29,9 @@ rate_limit_burst = 100000
 max_connections = 30000
 log_level = warn
 CONF
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # 10,000 idle sockets need the hard limit
 "$BIN" --config "$CONF" keys init >/dev/null
+"$BIN" --config "$CONF" migrate >/dev/null
 echo 'bench-password-123' | "$BIN" --config "$CONF" user add --email load@bench.example --role agent >/dev/null
 "$BIN" --config "$CONF" serve 2> "$STATE/gateway.log" &
 GW=$!
