@@ -364,3 +364,12 @@ test('canned answers: added by the CLI, listed to consoles', async () => {
   assert.ok((await s.next('canned')).answers.some((x) => x.title === 'Termin'));
   s.close();
 });
+
+test('both gateways stop cleanly without a sanitizer report', async () => {
+  for (const gw of [gwA, gwB]) {
+    const { code } = await stopGateway(gw);
+    assert.equal(code, 0, gw.logs.slice(-2000));
+    assert.doesNotMatch(gw.logs, /AddressSanitizer|LeakSanitizer|runtime error/);
+  }
+  gwA = gwB = null;
+});
