@@ -180,6 +180,31 @@ test('staff reply with a private mobile number is policy_blocked (PHONE), audite
   p.close(); s.close();
 });
 
+test('health data to a WhatsApp conversation: blocked with an explanation; override sends redacted, audited', async () => {
+  const s = await staffOn(gwB, 'anna@demo-clinic.example');
+  const p = await patientOn(gwB, 'de');
+  const conv = p.welcome.conversation;
+  p.sendJson({ type: 'msg', client_id: 'w1', text: 'Hallo' });
+  await p.next('ack');
+  // the bridges create platform conversations; here a web one stands in for it
+  pg.psql(`UPDATE conversation SET channel = 'whatsapp' WHERE id = '${conv}'`);
+  s.sendJson({ type: 'reply', conversation: conv, client_id: 'w2', text: 'Bitte nehmen Sie weiter Ibuprofen.' });
+  const e = await s.next((m) => m.type === 'error' && m.client_id === 'w2');
+  assert.equal(e.code, 'policy_blocked');
+  assert.ok(e.findings.some((x) => x.category === 'MEDICATION'), JSON.stringify(e));
+  assert.match(e.message, /override/);
+  s.sendJson({ type: 'reply', conversation: conv, client_id: 'w3', text: 'Bitte nehmen Sie weiter Ibuprofen.', override: true });
+  const ack = await s.next((m) => m.type === 'ack' && m.client_id === 'w3');
+  const got = await p.next((m) => m.type === 'msg' && m.id === ack.id);
+  assert.doesNotMatch(got.text, /Ibuprofen/);
+  assert.match(got.text, /\[MEDICATION\]/);
+  const a = pg.psql(`SELECT details FROM audit_log WHERE event = 'policy.override' AND subject = '${ack.id}'`);
+  assert.match(a, /MEDICATION/);
+  assert.doesNotMatch(a, /Ibuprofen/);
+  assert.match(pg.psql(`SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = '${conv}'`), /health_to_platform/);
+  p.close(); s.close();
+});
+
 test('typing and read receipts reach the other side', async () => {
   const s = await staffOn(gwB, 'anna@demo-clinic.example');
   const p = await patientOn(gwB, 'de');
