@@ -110,6 +110,8 @@ static const conf_entry table[] = {
      "messages to one recipient sent back to back before pacing (WhatsApp pair limit)"},
     {"meta_recipient_interval_ms", CT_INT, "6000", 0, 600000, F(meta_recipient_interval_ms), false,
      "sustained pace per recipient after the burst (WhatsApp: 1 per 6 s)"},
+    {"retention_interval_seconds", CT_INT, "3600", 1, 604800, F(retention_interval_seconds), false,
+     "how often each gateway runs retention and pending erasures (one process works at a time)"},
 };
 
 #define NTABLE (sizeof table / sizeof table[0])

@@ -64,6 +64,8 @@ typedef struct gw_config {
     long meta_channel_rate_per_s;
     long meta_recipient_burst;
     long meta_recipient_interval_ms;
+    /* retention (gw_rights_srv.c; docs/retention.md) */
+    long retention_interval_seconds;
 } gw_config;
 
 /* Fills cfg with the table's defaults. Returns 0. */

@@ -6,6 +6,7 @@
 #include "gw_cli.h"
 #include "gw_config.h"
 #include "gw_log.h"
+#include "gw_rights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,12 @@ static void usage(FILE *out)
             "  user totp --email E         enable the TOTP second factor (prints the otpauth:// URI)\n"
             "  canned add --title T --text T | canned list   the clinic's canned answers\n"
             "  keys init|status            create the master key / show key versions\n"
+            "  keys rotate [--batch N]     new master key version, re-wrap every data key\n"
+            "  keys retire --version N     drop a version no data key uses any more\n"
+            "  retention run [--dry-run] [--now RFC3339] [--json]   delete what is due\n"
+            "  hold set|lift --conversation ID [--reason-code C] [--as EMAIL]   legal hold\n"
+            "  erase --conversation ID | --contact ID [--as EMAIL]   erasure (GDPR Art. 17)\n"
+            "  export --conversation ID | --contact ID --out DIR [--as EMAIL]   export (Art. 15)\n"
             "  audit verify [--file EXPORT] verify the audit chain and checkpoints (or an export)\n"
             "  audit export --from T --to T [--format jsonl|csv] [--out FILE]\n"
             "  audit checkpoint            write a signed checkpoint now\n"
@@ -142,6 +149,8 @@ int main(int argc, char **argv)
         {"serve", gw_serve_main},   {"migrate", gw_migrate_cli_main},
         {"user", gw_user_cli_main}, {"keys", gw_keys_cli_main},
         {"audit", gw_audit_cli_main}, {"config", config_main},
+        {"retention", gw_retention_cli_main}, {"hold", gw_hold_cli_main},
+        {"erase", gw_erase_cli_main}, {"export", gw_export_cli_main},
         {"channel", gw_channel_cli_main}, /* Meta bridges: gw_channel.c */
         {"canned", gw_canned_cli_main},   /* canned answers: gw_canned.c */
     };
