@@ -14,6 +14,7 @@
 #include "gw_keys.h"
 
 #include "gw_cli.h"
+#include "gw_rotate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -602,6 +603,9 @@ int gw_keys_cli_main(const gw_config *cfg, int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return keys_status(cfg);
-    fprintf(stderr, "usage: caregate keys init|status\n");
+    /* rotate and retire re-wrap data keys and edit this file: gw_rotate.c (issue 5) */
+    if (argc >= 2 && (strcmp(argv[1], "rotate") == 0 || strcmp(argv[1], "retire") == 0))
+        return gw_rotate_cli_main(cfg, argc, argv);
+    fprintf(stderr, "usage: caregate keys init|status|rotate|retire\n");
     return 2;
 }
