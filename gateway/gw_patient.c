@@ -16,6 +16,7 @@
 #include "gw_fanout.h"
 #include "gw_log.h"
 #include "gw_policy.h"
+#include "gw_rights_srv.h"
 #include "gw_wsframe.h"
 
 #include "rules.h"
@@ -396,6 +397,13 @@ static void on_typing(gw_conn *c, json_t *o)
     json_decref(f);
 }
 
+/* GDPR Art. 17 request from the widget: recorded and carried out by gw_rights_srv.c. */
+static void on_erase_request(gw_conn *c, json_t *o)
+{
+    (void)o;
+    gw_rights_srv_patient_erase(sess(c)->app, c, sess(c)->registered ? sess(c)->conv : NULL);
+}
+
 static const struct {
     const char *type;
     void (*fn)(gw_conn *c, json_t *o);
@@ -404,6 +412,7 @@ static const struct {
     {"msg", on_msg},
     {"read", on_read},
     {"typing", on_typing},
+    {"erase_request", on_erase_request},
 };
 
 /* ---- lws callback ---------------------------------------------------------------------- */

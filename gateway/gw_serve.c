@@ -24,6 +24,7 @@
 #include "gw_fanout.h"
 #include "gw_log.h"
 #include "gw_policy.h"
+#include "gw_rights_srv.h"
 #include "gw_server.h"
 #include "gw_store.h"
 #include "seal.h"
@@ -201,6 +202,9 @@ static int start_gateway(serve *s, const char *conninfo, bool embedded)
         gw_err("main", "cannot subscribe to notifications");
         return -1;
     }
+    /* Issue 5 hook: key reload (NOTIFY caregate_keys, SIGHUP), shredded-key eviction and
+     * the retention timer live in gw_rights_srv.c. */
+    app->rights = gw_rights_srv_start(app, conninfo);
     if (gw_server_start(app) != 0)
         return -1;
     uv_timer_start(&s->snooze, snooze_tick, SNOOZE_TICK_MS, SNOOZE_TICK_MS);
@@ -272,6 +276,7 @@ static void db_stopped(void *arg)
 static void stop_everything(serve *s)
 {
     s->ph = PH_STOPPING;
+    gw_rights_srv_stop(s->app.rights); /* issue 5 hook: closes its timer and signal handles */
     gw_server_stop(&s->app);
     if (s->app.store)
         gw_store_stop(s->app.store);

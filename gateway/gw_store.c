@@ -359,6 +359,17 @@ void gw_store_key_release(gw_store *st, const char *conv)
     e->used_ms = uv_now(st->loop);
 }
 
+void gw_store_key_forget(gw_store *st, const char *conv)
+{
+    kent *e = key_find(st, conv);
+    if (!e || e->loading)
+        return; /* a load in flight finds no row and caches nothing */
+    seal_datakey_free(e->dk); /* wipes */
+    e->dk = NULL;
+    if (e->holders == 0 && !e->waiters)
+        key_remove(st, e);
+}
+
 static void sweep_cb(uv_timer_t *t)
 {
     gw_store *st = t->data;

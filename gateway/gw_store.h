@@ -141,6 +141,10 @@ int gw_store_fetch(gw_store *st, const char *conversation, const char *id,
 void gw_store_key_hold(gw_store *st, const char *conversation);
 void gw_store_key_release(gw_store *st, const char *conversation);
 
+/* The conversation's data key was destroyed (NOTIFY caregate_shred): wipe the cached copy
+ * now. Holders that need it again find no key in the database. */
+void gw_store_key_forget(gw_store *st, const char *conversation);
+
 /* Is s a canonical lower- or upper-case UUID text of 36 characters? */
 bool gw_uuid_valid(const char *s);
 

@@ -196,3 +196,12 @@ test('one retention runner at a time (advisory lock)', async () => {
   await new Promise((res) => holder.on('exit', res));
   assert.equal(F.cli(env.config, ['retention', 'run']).status, 0);
 });
+
+test('the gateway runs retention on its timer (retention_interval_seconds)', async () => {
+  const env = fresh({ retention_interval_seconds: 1 });
+  const gw = await F.startGateway(env.config);
+  const a = await converse(gw, ['timer']);
+  closeConv(env.cluster, a.conv, '2020-01-01T00:00:00Z', 'general');
+  await waitFor(() => count(env, `SELECT count(*) FROM conversation WHERE id = '${a.conv}'`) === 0, 20000);
+  await F.stopGateway(gw);
+});
