@@ -614,7 +614,7 @@ fail:
     return GW_RET_ERR;
 }
 
-static bool reason_code_ok(const char *s)
+bool gw_retention_reason_code_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -636,7 +636,7 @@ int gw_retention_hold(PGconn *c, const char *conv, bool on, const char *reason_c
         return GW_RET_ERR;
     }
     /* A reason code, not a sentence: free text could carry names into the audit log. */
-    if (reason_code && !reason_code_ok(reason_code)) {
+    if (reason_code && !gw_retention_reason_code_ok(reason_code)) {
         seterr(err, errlen, "reason code: 1-64 characters of A-Z a-z 0-9 - _ . /");
         return GW_RET_ERR;
     }

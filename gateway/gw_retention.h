@@ -94,6 +94,10 @@ int gw_retention_hold(PGconn *c, const char *conv, bool on, const char *reason_c
 /* Parses "2026-11-23T01:02:03Z" (or with a numeric offset) into Unix seconds. 0 or -1. */
 int gw_retention_parse_time(const char *s, int64_t *out) __attribute__((warn_unused_result));
 
+/* Is s an acceptable legal hold reason code (1-64 of A-Z a-z 0-9 - _ . /)? Codes, not
+ * sentences: free text could carry names into the audit log. */
+bool gw_retention_reason_code_ok(const char *s);
+
 /* Is s a canonical 36-character UUID text? */
 bool gw_retention_uuid_ok(const char *s);
 

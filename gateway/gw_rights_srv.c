@@ -21,6 +21,7 @@
 #include "gw_retention.h"
 #include "gw_rotate.h"
 #include "gw_store.h"
+#include "gw_wsframe.h"
 #include "rules.h"
 
 #include <jansson.h>
@@ -35,6 +36,7 @@ struct gw_rights_srv {
     gw_app *app;
     char *conninfo;
     char *policy_file;
+    rules *policy; /* loop thread only: validates staff "retention" frames; NULL if bad */
     uv_timer_t timer;
     uv_signal_t hup;
     uv_work_t work;
@@ -59,6 +61,7 @@ static void *xstrdup(const char *s)
 static void maybe_free(gw_rights_srv *rs)
 {
     if (rs->stopping && rs->open_handles == 0 && !rs->running) {
+        rules_free(rs->policy);
         free(rs->conninfo);
         free(rs->policy_file);
         free(rs);
@@ -194,8 +197,16 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     gw_rights_srv *rs = h->data;
     (void)signum;
-    gw_info("keys", "SIGHUP: reloading the master key file");
+    gw_info("keys", "SIGHUP: reloading the master key file and the policy's retention classes");
     gw_rotate_reload(rs->app);
+    char err[256];
+    rules *r = load_policy(rs->policy_file, err, sizeof err);
+    if (r) {
+        rules_free(rs->policy);
+        rs->policy = r;
+    } else {
+        gw_err("retention", "policy reload failed, keeping the loaded one: %s", err);
+    }
 }
 
 /* ---- patient erasure request ----------------------------------------------------------- */
@@ -263,6 +274,131 @@ void gw_rights_srv_patient_erase(gw_app *app, gw_conn *c, const char *conv)
     }
 }
 
+/* ---- staff frames ------------------------------------------------------------------------ */
+
+typedef struct {
+    gw_conn *c;
+    json_t *reply; /* sent when the update found the conversation */
+} staff_op;
+
+static void staff_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                       const char *errmsg)
+{
+    staff_op *op = arg;
+    (void)errmsg;
+    if (gw_conn_alive(op->c)) {
+        if (status != GW_DB_OK) {
+            gw_warn(gw_conn_tag(op->c), "retention/hold change failed: sqlstate=%s",
+                    sqlstate ? sqlstate : "");
+            gw_conn_send_error(op->c, status == GW_DB_ERR_QUERY ? "internal" : "unavailable",
+                               "change failed: try again", NULL);
+        } else if (PQntuples(res) != 1) {
+            gw_conn_send_error(op->c, "not_found", "conversation not found", NULL);
+        } else {
+            gw_conn_send_json(op->c, op->reply);
+        }
+    }
+    json_decref(op->reply);
+    gw_conn_unref(op->c);
+    free(op);
+}
+
+static void staff_query(gw_app *app, gw_conn *c, const char *sql, const char *const *vals, int n,
+                        json_t *reply)
+{
+    staff_op *op = calloc(1, sizeof *op);
+    if (!op)
+        abort();
+    op->c = c;
+    op->reply = reply;
+    gw_db_params p = {vals, NULL, NULL, n};
+    gw_conn_ref(c);
+    if (gw_db_query(app->db, sql, &p, false, staff_done, op) != 0) {
+        json_decref(reply);
+        free(op);
+        gw_conn_unref(c);
+        gw_conn_send_error(c, "unavailable", "shutting down", NULL);
+    }
+}
+
+void gw_rights_srv_staff_retention(gw_app *app, gw_conn *c, const char *staff_id, json_t *o)
+{
+    const char *conv = gw_wsframe_str(o, "conversation", GW_UUID_LEN, c, NULL);
+    const char *cls = conv ? gw_wsframe_str(o, "class", 64, c, NULL) : NULL;
+    if (!conv || !cls)
+        return;
+    if (!gw_uuid_valid(conv)) {
+        gw_conn_send_error(c, "bad_request", "field 'conversation' must be a UUID", NULL);
+        return;
+    }
+    const rules *r = app->rights ? app->rights->policy : NULL;
+    long days = 0;
+    if (!r) {
+        gw_conn_send_error(c, "unavailable", "the policy file could not be loaded", NULL);
+        return;
+    }
+    if (!rules_retention_days(r, cls, &days)) {
+        gw_conn_send_error(c, "bad_request", "no such retention class in the policy", NULL);
+        return;
+    }
+    char actor[48];
+    snprintf(actor, sizeof actor, "staff:%s", staff_id);
+    const char *vals[3] = {conv, cls, actor};
+    staff_query(
+        app, c,
+        "WITH u AS (UPDATE conversation SET retention_class = $2 WHERE id = $1::uuid "
+        "AND shredded_at IS NULL RETURNING id) SELECT audit_append("
+        "'conversation.retention_class', $3, 'conversation:' || u.id::text, "
+        "jsonb_build_object('class', $2::text)), pg_notify('caregate_conv', "
+        "json_build_object('c', u.id, 'e', 'retention')::text) FROM u",
+        vals, 3,
+        json_pack("{s:s, s:s, s:s}", "type", "retention", "conversation", conv, "class", cls));
+}
+
+void gw_rights_srv_staff_hold(gw_app *app, gw_conn *c, const char *staff_id, const char *role,
+                              json_t *o)
+{
+    const char *conv = gw_wsframe_str(o, "conversation", GW_UUID_LEN, c, NULL);
+    if (!conv)
+        return;
+    json_t *h = json_object_get(o, "hold");
+    const char *code = NULL;
+    if (!gw_uuid_valid(conv) || !json_is_boolean(h)) {
+        gw_conn_send_error(c, "bad_request", "need 'conversation' (UUID) and 'hold' (boolean)",
+                           NULL);
+        return;
+    }
+    if (!gw_wsframe_opt_str(o, "reason_code", 64, &code, c))
+        return;
+    /* ROLE-1: legal hold is for admins and DPOs only. */
+    if (strcmp(role, "admin") != 0 && strcmp(role, "dpo") != 0) {
+        gw_conn_send_error(c, "forbidden", "only admins and DPOs may place or lift a legal hold",
+                           NULL);
+        return;
+    }
+    bool on = json_is_true(h);
+    if (code && (!on || !gw_retention_reason_code_ok(code))) {
+        gw_conn_send_error(c, "bad_request",
+                           "reason_code: only with hold true, 1-64 of A-Z a-z 0-9 - _ . /", NULL);
+        return;
+    }
+    char actor[48];
+    snprintf(actor, sizeof actor, "staff:%s", staff_id);
+    const char *vals[4] = {conv, on ? "t" : "f", code, actor};
+    staff_query(
+        app, c,
+        "WITH u AS (UPDATE conversation SET legal_hold = $2::boolean, "
+        "legal_hold_reason = CASE WHEN $2::boolean THEN $3 ELSE NULL END "
+        "WHERE id = $1::uuid AND shredded_at IS NULL RETURNING id) "
+        "SELECT audit_append(CASE WHEN $2::boolean THEN 'legal_hold.set' "
+        "ELSE 'legal_hold.lifted' END, $4, 'conversation:' || u.id::text, "
+        "jsonb_strip_nulls(jsonb_build_object('reason_code', $3::text))), "
+        "pg_notify('caregate_conv', json_build_object('c', u.id, 'e', 'hold')::text) "
+        "FROM u",
+        vals, 4,
+        json_pack("{s:s, s:s, s:b}", "type", "legal_hold", "conversation", conv, "hold", on));
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
 gw_rights_srv *gw_rights_srv_start(gw_app *app, const char *conninfo)
@@ -278,6 +414,10 @@ gw_rights_srv *gw_rights_srv_start(gw_app *app, const char *conninfo)
     rs->app = app;
     rs->conninfo = xstrdup(conninfo);
     rs->policy_file = xstrdup(app->cfg->policy_file);
+    char err[256];
+    rs->policy = load_policy(rs->policy_file, err, sizeof err);
+    if (!rs->policy)
+        gw_err("retention", "policy file: %s (staff cannot set retention classes)", err);
     uv_timer_init(app->loop, &rs->timer);
     rs->timer.data = rs;
     uv_signal_init(app->loop, &rs->hup);

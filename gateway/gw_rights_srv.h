@@ -11,7 +11,8 @@
  *    gateways may all run it, the advisory lock lets one work at a time;
  *  - the patient's {"type":"erase_request"}: recorded in one statement
  *    (caregate_erase_request), answered {"type":"erase_accepted"} or error legal_hold,
- *    then carried out at once by kicking the worker.
+ *    then carried out at once by kicking the worker;
+ *  - the staff frames "retention" (set a conversation's class) and "legal_hold".
  * Not here: the deletion itself (gw_retention.c), key files (gw_rotate.c, gw_keys.c).
  */
 #ifndef GW_RIGHTS_SRV_H
@@ -39,5 +40,16 @@ void gw_rights_srv_kick(gw_rights_srv *rs);
 /* The patient asked for erasure of conversation conv (NULL: not welcomed yet). Answers on
  * c. The conn is referenced for the duration of the query. */
 void gw_rights_srv_patient_erase(gw_app *app, gw_conn *c, const char *conv);
+
+/*
+ * Staff frames (console): {"type":"retention","conversation","class"} sets a conversation's
+ * retention class (any staff role; the class must exist in the policy file) and
+ * {"type":"legal_hold","conversation","hold":true|false,"reason_code"} places or lifts a
+ * legal hold (admin and dpo only, else error forbidden). Both are audited and answered
+ * with the same frame type echoing the new state, or an error. o is borrowed.
+ */
+void gw_rights_srv_staff_retention(gw_app *app, gw_conn *c, const char *staff_id, json_t *o);
+void gw_rights_srv_staff_hold(gw_app *app, gw_conn *c, const char *staff_id, const char *role,
+                              json_t *o);
 
 #endif

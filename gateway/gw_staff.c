@@ -16,6 +16,7 @@
 #include "gw_fanout.h"
 #include "gw_log.h"
 #include "gw_policy.h"
+#include "gw_rights_srv.h"
 #include "gw_wsframe.h"
 
 #include "decide.h"
@@ -984,6 +985,17 @@ static void on_shift(gw_conn *c, json_t *o)
         gw_conn_unref(c);
 }
 
+/* Issue 5 hooks: retention class and legal hold frames live in gw_rights_srv.c. */
+static void on_retention(gw_conn *c, json_t *o)
+{
+    gw_rights_srv_staff_retention(sess(c)->app, c, sess(c)->staff_id, o);
+}
+
+static void on_legal_hold(gw_conn *c, json_t *o)
+{
+    gw_rights_srv_staff_hold(sess(c)->app, c, sess(c)->staff_id, sess(c)->role, o);
+}
+
 static const struct {
     const char *type;
     void (*fn)(gw_conn *c, json_t *o);
@@ -991,6 +1003,7 @@ static const struct {
     {"open", on_open},     {"reply", on_reply}, {"note", on_note},   {"status", on_status},
     {"assign", on_assign}, {"queue", on_queue}, {"typing", on_typing}, {"read", on_read},
     {"staff_list", on_staff_list}, {"canned", on_canned}, {"shift", on_shift},
+    {"retention", on_retention}, {"legal_hold", on_legal_hold},
 };
 
 static void handle_frame(gw_conn *c, gw_wsframe *rx)

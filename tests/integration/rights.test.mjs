@@ -98,6 +98,32 @@ test('EXP-1: an admin exports a contact as JSON and escaped HTML, decrypted and 
   }
 });
 
+test('ROLE-1: console frames: any staff sets a retention class, only admin/dpo a legal hold', async () => {
+  const a = await converse(gw, ['class me']);
+  F.addStaff(env.config, 'agent2@demo-clinic.example', 'correct horse battery 1', 'agent', 'Ann');
+  F.addStaff(env.config, 'admin2@demo-clinic.example', 'correct horse battery 2', 'admin', 'Ada');
+  const agent = await F.staff(gw, (await F.login(gw, 'agent2@demo-clinic.example', 'correct horse battery 1')).cookie);
+  const admin = await F.staff(gw, (await F.login(gw, 'admin2@demo-clinic.example', 'correct horse battery 2')).cookie);
+
+  agent.sendJson({ type: 'retention', conversation: a.conv, class: 'appointment' });
+  assert.deepEqual(await agent.next('retention'), { type: 'retention', conversation: a.conv, class: 'appointment' });
+  assert.equal(env.cluster.psql(`SELECT retention_class FROM conversation WHERE id = '${a.conv}'`), 'appointment');
+  agent.sendJson({ type: 'retention', conversation: a.conv, class: 'forever' });
+  assert.equal((await agent.next('error')).code, 'bad_request');
+
+  agent.sendJson({ type: 'legal_hold', conversation: a.conv, hold: true });
+  assert.equal((await agent.next('error')).code, 'forbidden');
+  assert.equal(env.cluster.psql(`SELECT legal_hold FROM conversation WHERE id = '${a.conv}'`), 'f');
+  admin.sendJson({ type: 'legal_hold', conversation: a.conv, hold: true, reason_code: 'audit-2026' });
+  assert.equal((await admin.next('legal_hold')).hold, true);
+  assert.equal(env.cluster.psql(`SELECT legal_hold_reason FROM conversation WHERE id = '${a.conv}'`), 'audit-2026');
+  admin.sendJson({ type: 'legal_hold', conversation: a.conv, hold: false });
+  assert.equal((await admin.next('legal_hold')).hold, false);
+  assert.equal(env.cluster.psql(`SELECT legal_hold FROM conversation WHERE id = '${a.conv}'`), 'f');
+  agent.close();
+  admin.close();
+});
+
 test('ERA-1: a DPO erases everything of a contact', async () => {
   const a = await converse(gw, ['erase me by contact']);
   const contact = contactOf(a.conv);
