@@ -12,7 +12,11 @@ import * as F from './server_fixture.mjs';
 
 export { F };
 
+// Always open (no automatic out-of-hours replies), so message counts are exact.
+const ALL_DAY = ['00:00-24:00'];
 export const POLICY = {
+  office_hours: { mon: ALL_DAY, tue: ALL_DAY, wed: ALL_DAY, thu: ALL_DAY, fri: ALL_DAY, sat: ALL_DAY, sun: ALL_DAY },
+  holidays: [],
   retention: {
     classes: { general: 365, appointment: 90, documentation: 3650 },
     defaults: { web: 'general', whatsapp: 'general', messenger: 'general', instagram: 'general' },
