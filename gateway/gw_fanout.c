@@ -136,6 +136,41 @@ static bool recent_has(const gw_fanout *f, const char *id)
     return false;
 }
 
+typedef struct {
+    gw_fanout *f;
+    char conv[GW_UUID_LEN + 1];
+} delivop;
+
+static void delivered_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                           const char *errmsg)
+{
+    delivop *op = arg;
+    (void)sqlstate;
+    (void)errmsg;
+    /* only the process whose UPDATE moved 'stored' on tells the patient: no duplicates,
+     * and never a downgrade of 'read' */
+    if (status == GW_DB_OK && PQntuples(res) == 1) {
+        json_t *fr = json_pack("{s:s, s:s}", "type", "delivered", "id", PQgetvalue(res, 0, 0));
+        gw_fanout_event(op->f, op->conv, "patient", fr);
+        json_decref(fr);
+    }
+    free(op);
+}
+
+static void mark_delivered(gw_fanout *f, const gw_msg *m)
+{
+    delivop *op = xcalloc(1, sizeof *op);
+    op->f = f;
+    snprintf(op->conv, sizeof op->conv, "%s", m->conversation);
+    const char *vals[1] = {m->id};
+    gw_db_params p = {vals, NULL, NULL, 1};
+    if (gw_db_query(f->app->db,
+                    "UPDATE message SET delivery = 'delivered' WHERE id = $1::uuid AND delivery = "
+                    "'stored' RETURNING id",
+                    &p, false, delivered_done, op) != 0)
+        free(op);
+}
+
 void gw_fanout_deliver(gw_fanout *f, const gw_msg *m)
 {
     snprintf(f->recent[f->recent_pos], sizeof f->recent[0], "%s", m->id);
@@ -149,9 +184,13 @@ void gw_fanout_deliver(gw_fanout *f, const gw_msg *m)
                 gw_patient_deliver(f->app, r->conn, m);
     /* every console is entitled to every conversation of its clinic for now (the
      * assignment-based entitlement rules belong to the policy layer) */
+    unsigned consoles = 0;
     for (reg *r = f->staff; r; r = r->next)
-        if (gw_conn_alive(r->conn))
-            gw_staff_deliver(f->app, r->conn, m);
+        if (gw_conn_alive(r->conn) && gw_staff_deliver(f->app, r->conn, m))
+            consoles++;
+    /* a patient message that reached a staff console is "delivered" (patient sees ✓✓) */
+    if (consoles && strcmp(m->sender, "patient") == 0 && strcmp(m->kind, "text") == 0)
+        mark_delivered(f, m);
 }
 
 /* ---- ephemeral events (typing, read) -------------------------------------------------- */

@@ -151,18 +151,19 @@ static json_t *msg_json(const gw_msg *m, const char *type)
     return o;
 }
 
-void gw_staff_deliver(gw_app *app, gw_conn *c, const gw_msg *m)
+bool gw_staff_deliver(gw_app *app, gw_conn *c, const gw_msg *m)
 {
     (void)app;
     ssess *s = sess(c);
     if (!s->authed || is_dpo(s)) /* the DPO never sees message text */
-        return;
+        return false;
     /* off shift: only conversations this console has open, no new-message notifications */
     if (!s->on_shift && !has_open(s, m->conversation))
-        return;
+        return false;
     json_t *o = msg_json(m, "msg");
     gw_conn_send_json(c, o);
     json_decref(o);
+    return true;
 }
 
 /* Conversation summaries. The last patient message comes with its sealed body and the

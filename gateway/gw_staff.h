@@ -22,7 +22,7 @@ int gw_staff_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 size_t gw_staff_pss_size(void);
 
 /* Queues a committed message (patient text, staff reply or note) for a console. */
-void gw_staff_deliver(gw_app *app, gw_conn *c, const gw_msg *m);
+bool gw_staff_deliver(gw_app *app, gw_conn *c, const gw_msg *m); /* true: sent to this console */
 
 /* A conversation changed (NOTIFY caregate_conv): send its row to every console. */
 void gw_staff_conversation_changed(gw_app *app, const char *conversation);

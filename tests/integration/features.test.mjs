@@ -211,6 +211,9 @@ test('typing and read receipts reach the other side', async () => {
   const conv = p.welcome.conversation;
   p.sendJson({ type: 'msg', client_id: 't1', text: 'Hallo' });
   const pack = await p.next('ack');
+  // a console on shift received it: delivered
+  const dl = await p.next('delivered');
+  assert.equal(dl.id, pack.id);
   s.sendJson({ type: 'open', conversation: conv });
   await s.next('history');
   // staff open marks the patient's messages read; the patient sees it
