@@ -32,6 +32,7 @@ typedef struct gw_app {
     const seal_keyring *kr;
     struct rules *rules;           /* the policy file (gw_policy.c), loaded before serving */
     struct redact_engine *redact;  /* one redaction engine per process (gw_policy.c) */
+    char clinic_phone[64];         /* first phone of the policy's official_contacts, or "" */
     struct lws_context *lws;   /* NULL once lws destroyed it (info.pcontext) */
     bool lws_destroying;
     bool tls;                  /* the gateway terminates TLS itself */

@@ -79,6 +79,12 @@ static json_t *msg_json(gw_app *app, const gw_msg *m, bool with_client_id)
     }
     if (with_client_id && m->client_id && strcmp(m->sender, "patient") == 0)
         json_object_set_new(o, "client_id", json_string(m->client_id));
+    /* history: how far the clinic got with the patient's own messages */
+    if (with_client_id && strcmp(m->sender, "patient") == 0 && m->delivery[0]) {
+        bool rd = strcmp(m->delivery, "read") == 0;
+        json_object_set_new(o, "delivered", json_boolean(rd || strcmp(m->delivery, "delivered") == 0));
+        json_object_set_new(o, "read", json_boolean(rd));
+    }
     return o;
 }
 

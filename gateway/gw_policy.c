@@ -64,6 +64,24 @@ int gw_policy_load(gw_app *app, char *err, size_t errlen)
     char rerr[256] = "";
     rules *r = NULL;
     int rc = rules_parse(buf, len, &r, rerr, sizeof rerr);
+    if (rc == RULES_OK) {
+        /* the clinic's phone for the console's canned answers ({clinic_phone}): the first
+         * official contact that is a phone number (rules.h has no list getter) */
+        json_t *root = json_loadb(buf, len, 0, NULL);
+        json_t *oc = json_object_get(root, "official_contacts");
+        size_t i;
+        json_t *x;
+        app->clinic_phone[0] = '\0';
+        json_array_foreach(oc, i, x)
+        {
+            const char *v = json_string_value(x);
+            if (v && (v[0] == '+' || (v[0] >= '0' && v[0] <= '9'))) {
+                snprintf(app->clinic_phone, sizeof app->clinic_phone, "%s", v);
+                break;
+            }
+        }
+        json_decref(root);
+    }
     free(buf);
     if (rc != RULES_OK) {
         snprintf(err, errlen, "policy_file %s: %s", path && *path ? path : "(built-in)", rerr);

@@ -1067,6 +1067,8 @@ static void auth_done(void *arg, gw_db_status status, PGresult *res, const char 
                               rules_address_form(s->app->rules), "clinic",
                               s->app->cfg->clinic_name, "first_reply_minutes",
                               (json_int_t)rules_first_reply_minutes(s->app->rules));
+        if (s->app->clinic_phone[0])
+            json_object_set_new(o, "clinic_phone", json_string(s->app->clinic_phone));
         gw_conn_send_json(c, o);
         json_decref(o);
         send_queue(c);

@@ -709,7 +709,7 @@ typedef struct {
 
 #define SQL_MSG_COLS                                                                             \
     "SELECT m.id, m.client_id, m.sender, m.kind, coalesce(m.author_staff::text, ''), s.alias, " \
-    "caregate_ts(m.created_at), m.body, m.seq FROM "
+    "caregate_ts(m.created_at), m.body, m.seq, m.delivery FROM "
 
 static const char SQL_HISTORY[] =
     SQL_MSG_COLS "(SELECT * FROM message WHERE conversation_id = $1 AND ($2::boolean OR kind = "
@@ -752,6 +752,7 @@ static void read_done(void *arg, gw_db_status status, PGresult *res, const char 
                 m->author_alias = xstrdup(PQgetvalue(res, r, 5));
             snprintf(m->ts, sizeof m->ts, "%s", PQgetvalue(res, r, 6));
             m->seq = strtoll(PQgetvalue(res, r, 8), NULL, 10);
+            snprintf(m->delivery, sizeof m->delivery, "%s", PQgetvalue(res, r, 9));
             uint8_t *body = NULL, mid[16];
             long bl = hex_decode(PQgetvalue(res, r, 7), &body);
             uuid_raw(m->id, mid);

@@ -53,6 +53,7 @@ typedef struct gw_msg {
     char author_staff[GW_UUID_LEN + 1];      /* "" when not written by staff */
     char ts[40];                             /* RFC 3339 UTC */
     long long seq;                           /* write order (message.seq) */
+    char delivery[12];                       /* stored|sent|delivered|read ("" when fresh) */
     char *client_id;                         /* may be NULL */
     char *author_alias;                      /* staff alias, may be NULL */
     char *text;                              /* plain text (PHI): wiped by gw_msg_clear */

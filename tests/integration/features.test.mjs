@@ -220,6 +220,15 @@ test('typing and read receipts reach the other side', async () => {
   const r1 = await p.next('read');
   assert.equal(r1.id, pack.id);
   assert.equal(pg.psql(`SELECT delivery FROM message WHERE id = '${pack.id}'`), 'read');
+  // and a resumed session shows it in the history
+  const again = wsConnect(gwB, 'patient');
+  await again.opened;
+  again.sendJson({ type: 'hello', session: p.welcome.session, lang: 'de' });
+  const hw = await again.next('welcome');
+  const h = hw.history.find((m) => m.id === pack.id);
+  assert.equal(h.read, true);
+  assert.equal(h.delivered, true);
+  again.close();
   p.sendJson({ type: 'typing' });
   const ty = await s.next((m) => m.type === 'typing' && m.conversation === conv);
   assert.equal(ty.from, 'patient');
@@ -267,6 +276,8 @@ test('snoozed conversation is opened again when its time has come', async () => 
 test('round-robin assigns new conversations to on-shift staff only; staff list has no e-mails', async () => {
   const a = await staffOn(gwB, 'anna@demo-clinic.example');
   const b = await staffOn(gwB, 'bert@demo-clinic.example');
+  assert.equal(b.welcome.clinic_phone, '+49 30 1234567');
+  assert.equal(b.welcome.address_form, 'Sie');
   const list = await b.next('staff_list');
   assert.ok(list.staff.some((x) => x.alias === 'Anna'));
   assert.ok(!list.staff.some((x) => x.role === 'dpo'));
