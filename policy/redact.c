@@ -96,6 +96,7 @@ static const char *const cat_names[REDACT_CAT__COUNT] = {
 
 /* Window sizes in bytes after a context word within which it still applies. */
 #define WIN_BIRTH 40
+#define WIN_BIRTH_YEAR 12 /* a bare year right after the birth word */
 #define WIN_PHONE 40
 #define WIN_NEG 24
 #define WIN_ID 40
@@ -812,6 +813,10 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
     while (wend + 1 < sc->n && sc->s[wend] == '-' && next_word(sc, wend + 1, 0, "", &w2) &&
            (w2.flags & TF_CAP) && !(w2.flags & TF_DIGIT))
         wend = w2.end;
+    tok w3; /* "1420 Maple Avenue": the street rule takes the whole street */
+    if (!city && wend < sc->n && sc->s[wend] == ' ' && next_word(sc, wend, 1, " ", &w3) &&
+        dict_match(sc, w3.start, &m) && (m.kinds & RK_BIT(RK_STREET_POST)))
+        return 0;
     int street =
         sc->street_end != NO_CTX && r->start >= sc->street_end && r->start - sc->street_end <= 8;
     if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
@@ -819,6 +824,32 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
         emit(sc, r->start, wend, REDACT_ADDRESS, R_ADDR_POSTCODE);
         return wend;
     }
+    return 0;
+}
+
+static int is_upper_ascii(unsigned char c);
+
+/* US ZIP code after a state code: "Springfield, IL 62704", "Portland, OR 97205-1234". */
+static size_t us_zip(scan *sc, const run *r, const size_t *g, size_t ng)
+{
+    static const char states[] = "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD "
+                                 "MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD "
+                                 "TN TX UT VT VA WA WV WI WY PR";
+    if (sc->lang != REDACT_LANG_EN && sc->lang != REDACT_LANG_AUTO)
+        return 0;
+    if (!((ng == 1 && r->n == 5) || (ng == 2 && g[0] == 5 && g[1] == 4 && r->sep[5] == '-')))
+        return 0;
+    size_t p = r->start;
+    if (p < 5 || sc->s[p - 1] != ' ' || !is_upper_ascii(sc->s[p - 2]) ||
+        !is_upper_ascii(sc->s[p - 3]) || (sc->s[p - 4] != ' ' && sc->s[p - 4] != ',') ||
+        (p > 4 && sc->s[p - 4] == ' ' && sc->s[p - 5] != ','))
+        return 0;
+    for (size_t i = 0; i + 1 < sizeof states; i += 3)
+        if (states[i] == sc->s[p - 3] && states[i + 1] == sc->s[p - 2]) {
+            size_t e = r->end[r->n - 1];
+            emit(sc, p, e, REDACT_ADDRESS, R_ADDR_POSTCODE);
+            return e;
+        }
     return 0;
 }
 
@@ -951,7 +982,17 @@ static size_t on_number(scan *sc, const tok *t)
             return rend;
         }
     }
+    if (!neg && ng == 1 && r.n == 4 && ctx_recent(sc, RK_CTX_BIRTH, pstart, WIN_BIRTH_YEAR)) {
+        int y = (r.c[0] - '0') * 1000 + (r.c[1] - '0') * 100 + (r.c[2] - '0') * 10 + (r.c[3] - '0');
+        if (y >= 1900 && y <= 2030) { /* "born 1953", "Jahrgang 1947", "rocznik 1962" */
+            emit(sc, p, rend, REDACT_DOB, R_DOB_CONTEXT);
+            return rend;
+        }
+    }
     if (!neg) {
+        e = us_zip(sc, &r, g, ng);
+        if (e)
+            return e;
         e = postcode(sc, &r, g, ng);
         if (e)
             return e;

@@ -116,6 +116,29 @@ static void test_scan_other_languages(void **state)
         "My NHS number is [HEALTH_ID], call me on [PHONE].");
 }
 
+/* A bare year right after a birth word, US ZIP codes after a state code, and a
+ * US street after an address word (not cut short as "postcode + city"). */
+static void test_year_zip_street(void **state)
+{
+    (void)state;
+    assert_string_equal(red("Patient born 1953, on apixaban.", REDACT_LANG_EN),
+                        "Patient born [DOB], on [MEDICATION].");
+    assert_string_equal(red("Mein Vater, Jahrgang 1947, hatte einen Schlaganfall.", REDACT_LANG_DE),
+                        "Mein Vater, Jahrgang [DOB], hatte einen [CONDITION].");
+    assert_string_equal(red("Our new address is 1420 Maple Avenue, Springfield, IL 62704.",
+                            REDACT_LANG_EN),
+                        "Our new address is [ADDRESS], Springfield, IL [ADDRESS].");
+    assert_string_equal(red("Ship to Portland, OR 97205-1234 please", REDACT_LANG_EN),
+                        "Ship to Portland, OR [ADDRESS] please");
+    /* not a ZIP: no state code, a German text, a year without a birth word */
+    const char *clean[] = {"Order 62704 shipped.", "Ticket IL 62704 closed.",
+                           "Wir sehen uns im Jahr 2027 wieder.", "Springfield, IL 62704"};
+    assert_string_equal(red(clean[0], REDACT_LANG_EN), clean[0]);
+    assert_string_equal(red(clean[1], REDACT_LANG_EN), clean[1]);
+    assert_string_equal(red(clean[2], REDACT_LANG_DE), clean[2]);
+    assert_string_equal(red(clean[3], REDACT_LANG_DE), clean[3]);
+}
+
 /* Look-alikes from issue 6: invoice, order and room numbers, appointment
  * dates, prices and bare doses stay untouched. */
 static void test_hard_negatives(void **state)
@@ -205,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_scan_other_languages), cmocka_unit_test(test_hard_negatives),
         cmocka_unit_test(test_api_errors),           cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_linear_time),
+        cmocka_unit_test(test_year_zip_street),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
