@@ -183,6 +183,49 @@ static void derive_path(char **slot, const char *dir, const char *name)
     *slot = p;
 }
 
+/* Reads "key = value" lines from f over cfg; name ("file") prefixes every message. */
+static int load_stream(gw_config *cfg, FILE *f, const char *name, char *err, size_t errlen)
+{
+    char line[4096], where[512];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", name, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s: line too long", where);
+            return -1;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected 'key = value'", where);
+            return -1;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        const conf_entry *e = NULL;
+        for (size_t i = 0; i < NTABLE; i++)
+            if (strcmp(table[i].key, key) == 0)
+                e = &table[i];
+        if (!e) {
+            snprintf(err, errlen, "%s: unknown key '%s'", where, key);
+            return -1;
+        }
+        if (set_value(cfg, e, val, err, errlen, where) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int finish_load(gw_config *cfg, char *err, size_t errlen);
+
 int gw_config_load(gw_config *cfg, const char *path, char *err, size_t errlen)
 {
     gw_config_defaults(cfg);
@@ -192,48 +235,35 @@ int gw_config_load(gw_config *cfg, const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
             return -1;
         }
-        char line[4096], where[512];
-        int lineno = 0;
-        while (fgets(line, sizeof line, f)) {
-            lineno++;
-            snprintf(where, sizeof where, "%s:%d", path, lineno);
-            if (!strchr(line, '\n') && !feof(f)) {
-                snprintf(err, errlen, "%s: line too long", where);
-                fclose(f);
-                return -1;
-            }
-            char *s = trim(line);
-            if (*s == '\0' || *s == '#')
-                continue;
-            char *eq = strchr(s, '=');
-            if (!eq) {
-                snprintf(err, errlen, "%s: expected 'key = value'", where);
-                fclose(f);
-                return -1;
-            }
-            *eq = '\0';
-            char *key = trim(s), *val = trim(eq + 1);
-            size_t vl = strlen(val);
-            if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
-                val[vl - 1] = '\0';
-                val++;
-            }
-            const conf_entry *e = NULL;
-            for (size_t i = 0; i < NTABLE; i++)
-                if (strcmp(table[i].key, key) == 0)
-                    e = &table[i];
-            if (!e) {
-                snprintf(err, errlen, "%s: unknown key '%s'", where, key);
-                fclose(f);
-                return -1;
-            }
-            if (set_value(cfg, e, val, err, errlen, where) != 0) {
-                fclose(f);
-                return -1;
-            }
-        }
+        int rc = load_stream(cfg, f, path, err, errlen);
         fclose(f);
+        if (rc != 0)
+            return -1;
     }
+    return finish_load(cfg, err, errlen);
+}
+
+int gw_config_load_text(gw_config *cfg, const char *text, size_t len, const char *name,
+                        char *err, size_t errlen)
+{
+    gw_config_defaults(cfg);
+    if (len > 0) {
+        FILE *f = fmemopen((void *)text, len, "r");
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot read", name);
+            return -1;
+        }
+        int rc = load_stream(cfg, f, name, err, errlen);
+        fclose(f);
+        if (rc != 0)
+            return -1;
+    }
+    return finish_load(cfg, err, errlen);
+}
+
+/* Cross-key checks and derived paths, after the file's keys are in. */
+static int finish_load(gw_config *cfg, char *err, size_t errlen)
+{
     if (gw_log_parse_level(cfg->log_level) < 0) {
         snprintf(err, errlen, "key 'log_level': '%s' is not one of error, warn, info, debug",
                  cfg->log_level);

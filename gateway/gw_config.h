@@ -79,6 +79,11 @@ int gw_config_defaults(gw_config *cfg);
 int gw_config_load(gw_config *cfg, const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* The same from text in memory (len bytes, need not be NUL-terminated); name stands for
+ * the file in messages. Used by tests and the config fuzz target. */
+int gw_config_load_text(gw_config *cfg, const char *text, size_t len, const char *name,
+                        char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* Frees the strings; cfg may be zeroed or partially filled. Idempotent. */
 void gw_config_free(gw_config *cfg);
 
