@@ -131,8 +131,9 @@ test('gateway restart: a message typed while it is down is queued, then stored a
     await chat.waitForSelector('.msg.me[data-state="queued"]');
     await shot(page, 'real-patient-offline');
   });
-  await chat.waitForSelector('.msg.me[data-state="sent"] >> text=' + text, { timeout: 45000 });
-  await sp.waitForSelector('#conn[data-state="online"]', { timeout: 45000 });
+  // The chat's backoff (up to 30 s between tries) plus a slow restart on a loaded machine.
+  await chat.waitForSelector('.msg.me[data-state="sent"] >> text=' + text, { timeout: 90000 });
+  await sp.waitForSelector('#conn[data-state="online"]', { timeout: 90000 });
   await sp.waitForFunction((x) => [...document.querySelectorAll('.m.patient .m-text')].filter((e) => e.textContent === x).length === 1, text, { timeout: 20000 });
   await page.reload();
   chat = await chatFrame(page);

@@ -95,7 +95,9 @@ async function runAxe(target, context) {
 export async function chatFrame(page) {
   const handle = await page.waitForSelector('iframe[src*="chat.html"]', { state: 'attached' });
   const frame = await handle.contentFrame();
-  await frame.waitForSelector('#text');
+  // The language list is filled by chat.js: once it is there the chat has initialised (the
+  // privacy notice is shown or not), so callers can look at the page's real state.
+  await frame.waitForSelector('#lang option', { state: 'attached' });
   return frame;
 }
 
