@@ -12,6 +12,8 @@ import { launch, newContext, newPage, shot, axe, chatFrame } from './lib/browser
 
 const STAFF = { email: 'anna@demo-clinic.example', password: 'correct horse battery staple' };
 const PATIENT_TEXT = 'Guten Tag, ich komme nächste Woche zur Aufnahme. Wo kann ich parken?';
+// Acknowledged by the gateway: "sent", or already "delivered"/"read" when staff has it open.
+const ACKED = ':is([data-state="sent"],[data-state="delivered"],[data-state="read"])';
 
 let gw;
 let browser;
@@ -60,7 +62,7 @@ test('patient writes on the demo page using the keyboard only', async () => {
   await chat.waitForSelector('#status[data-state="on"], #status[data-state="closed"]', { timeout: 20000 });
   await page.keyboard.type(PATIENT_TEXT);
   await page.keyboard.press('Enter');
-  await chat.waitForSelector('.msg.me[data-state="sent"]', { timeout: 20000 });
+  await chat.waitForSelector('.msg.me' + ACKED, { timeout: 20000 });
   assert.ok(await chat.evaluate(() => localStorage.getItem('caregate.session')), 'resume token stored');
   await shot(page, 'real-patient-sent');
 });
@@ -132,7 +134,11 @@ test('gateway restart: a message typed while it is down is queued, then stored a
     await shot(page, 'real-patient-offline');
   });
   // The chat's backoff (up to 30 s between tries) plus a slow restart on a loaded machine.
-  await chat.waitForSelector('.msg.me[data-state="sent"] >> text=' + text, { timeout: 90000 });
+  await chat.waitForSelector('.msg.me' + ACKED + ' >> text=' + text, { timeout: 90000 }).catch(async (e) => {
+    const log = await chat.locator('#log').innerText().catch(() => '?');
+    const banner = await chat.locator('#banner').isVisible().catch(() => '?');
+    throw new Error(`${e.message}\nchat log:\n${log}\nbanner visible: ${banner}\ngateway log tail:\n${(gw.gw.logs?.() || '').slice(-1500)}`);
+  });
   await sp.waitForSelector('#conn[data-state="online"]', { timeout: 90000 });
   await sp.waitForFunction((x) => [...document.querySelectorAll('.m.patient .m-text')].filter((e) => e.textContent === x).length === 1, text, { timeout: 20000 });
   await page.reload();
