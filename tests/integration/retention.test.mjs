@@ -7,6 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { stopClean } from './lib/rights_helpers.mjs';
 import path from 'node:path';
 import { F, setup, teardown, converse, closeConv, cliAsync, exportOf, texts, filesContaining,
   auditEvents, waitFor } from './lib/rights_helpers.mjs';
@@ -76,7 +77,7 @@ test('RET-1: retention run with an injected clock (--now) deletes exactly what i
   }
   // Bad clock values are usage errors.
   assert.equal(F.cli(env.config, ['retention', 'run', '--now', 'yesterday']).status, 2);
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });
 
 test('closing a conversation sets closed_at (trigger), reopening by a patient clears it', async () => {
@@ -89,7 +90,7 @@ test('closing a conversation sets closed_at (trigger), reopening by a patient cl
   await a.ws.next('ack');
   assert.equal(env.cluster.psql(`SELECT status || ' ' || (closed_at IS NULL) FROM conversation WHERE id = '${a.conv}'`), 'open true');
   a.ws.close();
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });
 
 test('RET-2: legal hold keeps a due conversation until it is lifted', async () => {
@@ -113,7 +114,7 @@ test('RET-2: legal hold keeps a due conversation until it is lifted', async () =
   assert.equal(j.conversations_deleted, 1);
   const ev = auditEvents(env.cluster, 'legal_hold.%');
   if (ev) assert.deepEqual(ev.map((e) => e.event), ['legal_hold.set', 'legal_hold.lifted']);
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });
 
 test('RET-3: kill -9 in the middle of a retention run; the rerun completes with nothing half-done', async () => {
@@ -142,7 +143,7 @@ test('RET-3: kill -9 in the middle of a retention run; the rerun completes with 
   assert.equal(count(env, 'SELECT count(*) FROM data_key'), 0);
   assert.equal(count(env, 'SELECT count(*) FROM contact'), 0);
   assert.equal(count(env, 'SELECT count(*) FROM patient_session'), 0);
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });
 
 test('RET-3: after shredding nothing opens the conversation and a canary is nowhere on disk', async () => {
@@ -173,7 +174,7 @@ test('RET-3: after shredding nothing opens the conversation and a canary is nowh
   assert.equal(F.cli(env.config, ['retention', 'run']).status, 0);
   assert.equal(count(env, 'SELECT count(*) FROM message'), 0);
   env.cluster.psql('CHECKPOINT');
-  await F.stopGateway(gw);
+  await stopClean(gw);
   env.cluster.stop('fast');
   const hits = filesContaining(env.cluster.dir, canary).concat(filesContaining(path.join(env.dir, 'state'), canary));
   assert.deepEqual(hits, [], `canary found in ${hits.join(', ')}`);
@@ -203,5 +204,5 @@ test('the gateway runs retention on its timer (retention_interval_seconds)', asy
   const a = await converse(gw, ['timer']);
   closeConv(env.cluster, a.conv, '2020-01-01T00:00:00Z', 'general');
   await waitFor(() => count(env, `SELECT count(*) FROM conversation WHERE id = '${a.conv}'`) === 0, 20000);
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });

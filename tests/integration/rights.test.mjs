@@ -7,6 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { stopClean } from './lib/rights_helpers.mjs';
 import { F, setup, teardown, converse, exportOf, texts, addStaffRow, auditEvents, waitFor }
   from './lib/rights_helpers.mjs';
 
@@ -135,7 +136,11 @@ test('ERA-1: a DPO erases everything of a contact', async () => {
   // Usage errors: both or neither id.
   assert.equal(F.cli(env.config, ['erase']).status, 2);
   assert.equal(F.cli(env.config, ['erase', '--conversation', a.conv, '--contact', contact]).status, 2);
-  // Unknown ids are reported, not silently accepted.
+  // Unknown ids are reported, not silently accepted (and no empty export is written).
   assert.equal(F.cli(env.config, ['erase', '--conversation', a.conv]).status, 1);
-  await F.stopGateway(gw);
+  const e = exportOf(env, { contact, as: 'admin@demo-clinic.example' });
+  assert.equal(e.r.status, 1);
+  assert.match(e.r.stderr, /no such contact/);
+  assert.deepEqual(e.files, []);
+  await stopClean(gw);
 });

@@ -8,6 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { stopClean } from './lib/rights_helpers.mjs';
 import { F, setup, teardown, converse, cliAsync, exportOf, texts } from './lib/rights_helpers.mjs';
 
 const envs = [];
@@ -94,11 +95,11 @@ test('KEY-1: keys rotate under load leaves no data key on the old version and lo
   assert.match(st.stdout, /v1\s+yes\s+0/);
   assert.match(st.stdout, new RegExp(`v2\\s+yes\\s+${v.split(':')[1]}\\s+\\(current\\)`));
   assertAllReadable(env, sent);
-  await F.stopGateway(gw);
+  await stopClean(gw);
   // And after a restart, with the file as the only source of keys.
   const gw2 = await F.startGateway(env.config);
   assertAllReadable(env, [[late.conv, ['after rotation']]]);
-  await F.stopGateway(gw2);
+  await stopClean(gw2);
 });
 
 test('KEY-1: kill -9 during rotation; the rerun resumes the same version and completes', async () => {
@@ -134,7 +135,7 @@ test('KEY-1: kill -9 during rotation; the rerun resumes the same version and com
   assert.equal(r4.status, 0, r4.stderr);
   assert.equal(keyFileVersions(env).join(' '), 'v1 v2 v3');
   assert.equal(versions(env), '3:24');
-  await F.stopGateway(gw);
+  await stopClean(gw);
 });
 
 test('KEY-1: keys retire is refused while a data key uses the version, then removes it', async () => {
@@ -157,8 +158,8 @@ test('KEY-1: keys retire is refused while a data key uses the version, then remo
   assert.equal(fs.statSync(`${env.dir}/state/master.key`).mode & 0o777, 0o600);
   // Still serving and readable with v2 alone, also after a restart.
   const b = await converse(gw, ['after retire']);
-  await F.stopGateway(gw);
+  await stopClean(gw);
   const gw2 = await F.startGateway(env.config);
   assertAllReadable(env, [[a.conv, ['kept readable']], [b.conv, ['after retire']]]);
-  await F.stopGateway(gw2);
+  await stopClean(gw2);
 });

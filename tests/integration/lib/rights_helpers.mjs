@@ -132,6 +132,14 @@ export function addStaffRow(cluster, email, role, disabled = false) {
     `('${email}', '${role}', 'X', 'not-a-hash', ${disabled ? 'now()' : 'NULL'})`);
 }
 
+// Stops a gateway and checks it exited 0 with nothing from the sanitizers in its log (the
+// sanitizer lane turns a leak or undefined behaviour at exit into a non-zero status).
+export async function stopClean(gw) {
+  const { code, sig } = await F.stopGateway(gw);
+  if (code !== 0 || /runtime error|LeakSanitizer|AddressSanitizer/.test(gw.logs))
+    throw new Error(`gateway exit ${code} ${sig}:\n${gw.logs.slice(-3000)}`);
+}
+
 export async function waitFor(fn, ms = 15000, step = 100) {
   const end = Date.now() + ms;
   for (;;) {
