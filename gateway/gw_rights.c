@@ -411,8 +411,8 @@ static json_t *collect(PGconn *c, const seal_keyring *kr, const char *conv, cons
     if (!conv && PQntuples(res) == 0) {
         /* A contact without conversations is fine (it is exported empty); an unknown id is
          * an operator's mistake and must not produce an "empty" export that looks valid. */
-        PGresult *k = PQexecParams(c, "SELECT 1 FROM contact WHERE id = $1::uuid", 1, NULL, v,
-                                   NULL, NULL, 0);
+        PGresult *k =
+            PQexecParams(c, "SELECT 1 FROM contact WHERE id = $1::uuid", 1, NULL, v, NULL, NULL, 0);
         bool known = PQresultStatus(k) == PGRES_TUPLES_OK && PQntuples(k) == 1;
         PQclear(k);
         if (!known) {

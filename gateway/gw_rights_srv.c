@@ -13,7 +13,7 @@
  * this handle, because gw_db has no way to unsubscribe: after gw_rights_srv_stop they
  * find app->rights NULL and do only what needs no handle (the keyring reload).
  * Implements DPO requirements RET-1 (scheduled retention), ERA-1 (patient erasure
- * request), KEY-1 (gateways learn new master-key versions without a restart).
+ * request), KEY-3 (gateways learn new master-key versions without a restart).
  */
 #include "gw_rights_srv.h"
 

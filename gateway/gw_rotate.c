@@ -12,7 +12,7 @@
  *  - a batch commits only rows whose key_version is still the one it read (the UPDATE
  *    is guarded), and rows locked by someone else are skipped and picked up by a later
  *    sweep, so rotation never waits on, or blocks, a gateway's transaction for long.
- * Implements DPO requirement KEY-1 (rotation without downtime, audited as key.rotate_*,
+ * Implements DPO requirement KEY-3 (rotation without downtime, audited as key.rotate_*,
  * key.rotated and key.retired with versions and counts). Not here: loading and creating
  * key files (gw_keys.c), `keys status` (gw_keys.c).
  */

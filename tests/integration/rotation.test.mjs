@@ -4,7 +4,7 @@
 // caregate_keys), then no data key is left on the old version and every acknowledged
 // message decrypts; a kill -9 in the middle and a rerun that resumes the same version;
 // retirement refused while a version is in use; `keys status` counts per version.
-// Requirement id: KEY-1.
+// Requirement id: KEY-3.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -37,7 +37,7 @@ function assertAllReadable(env, sent) {
   }
 }
 
-test('KEY-1: keys rotate under load leaves no data key on the old version and loses nothing', async () => {
+test('KEY-3: keys rotate under load leaves no data key on the old version and loses nothing', async () => {
   const env = fresh({ rate_limit_per_minute: 100000, rate_limit_burst: 100000 });
   const gw = await F.startGateway(env.config);
   const sent = new Map();
@@ -102,7 +102,7 @@ test('KEY-1: keys rotate under load leaves no data key on the old version and lo
   await stopClean(gw2);
 });
 
-test('KEY-1: kill -9 during rotation; the rerun resumes the same version and completes', async () => {
+test('KEY-3: kill -9 during rotation; the rerun resumes the same version and completes', async () => {
   const env = fresh();
   const gw = await F.startGateway(env.config);
   const sent = new Map();
@@ -138,7 +138,7 @@ test('KEY-1: kill -9 during rotation; the rerun resumes the same version and com
   await stopClean(gw);
 });
 
-test('KEY-1: keys retire is refused while a data key uses the version, then removes it', async () => {
+test('KEY-3: keys retire is refused while a data key uses the version, then removes it', async () => {
   const env = fresh();
   const gw = await F.startGateway(env.config);
   const a = await converse(gw, ['kept readable']);
