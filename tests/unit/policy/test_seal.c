@@ -196,7 +196,7 @@ static void test_wrap_round_trip_and_binding(void **state)
 
     /* A message sealed with the original opens with the unwrapped copy. */
     uint8_t sealed[64];
-    size_t slen;
+    size_t slen = 0;
     char out[64];
     size_t olen;
     assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, "abc", 3, sealed, sizeof sealed, &slen),
@@ -281,7 +281,7 @@ static void test_rewrap_for_rotation(void **state)
     uint32_t v1, v2;
     assert_int_equal(seal_datakey_wrap(kr, dk, CONV_A, w1, sizeof w1, &n1, &v1), SEAL_OK);
     uint8_t sealed[64];
-    size_t slen;
+    size_t slen = 0;
     assert_int_equal(seal_message_seal(dk, CONV_A, MSG_1, "abc", 3, sealed, sizeof sealed, &slen),
                      SEAL_OK);
     seal_datakey_free(dk);
