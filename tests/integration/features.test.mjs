@@ -4,8 +4,9 @@
 // the policy file (closed: next_open, emergency numbers, automatic reply in the patient's
 // language, once per closed period), address form, redacted queue previews and findings,
 // outbound DLP on staff replies (policy_blocked + audit without the number), official
-// contacts pass, typing and read receipts both ways, snooze wake-up, round-robin among
-// on-shift staff, and the DPO's socket without message text.
+// contacts pass, health data to a platform conversation (block, override), typing,
+// delivered and read receipts both ways, snooze wake-up, round-robin among on-shift staff,
+// the DPO refused on the staff socket, TOTP logins, login throttling and canned answers.
 // Two gateways share one database and master key: A has an office that is closed now
 // (open only on a weekday two days away, in UTC), B is open around the clock.
 import { test, before, after } from 'node:test';
