@@ -21,6 +21,7 @@ typedef struct gw_fanout gw_fanout;
 struct rules;
 struct redact_engine;
 typedef struct gw_rights_srv gw_rights_srv;
+typedef struct gw_meta gw_meta; /* Meta bridges (gw_meta.c) */
 
 typedef struct gw_app {
     uv_loop_t *loop;
@@ -29,6 +30,7 @@ typedef struct gw_app {
     gw_store *store;
     gw_fanout *fanout;
     gw_rights_srv *rights;     /* key reload, retention timer, erasure (gw_rights_srv.c) */
+    gw_meta *meta;             /* Meta bridges: webhooks, windows, outbox (gw_meta.c) */
     const seal_keyring *kr;
     struct rules *rules;           /* the policy file (gw_policy.c), loaded before serving */
     struct redact_engine *redact;  /* one redaction engine per process (gw_policy.c) */

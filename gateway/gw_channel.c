@@ -36,7 +36,8 @@ static void usage(void)
             "       caregate channel add messenger|instagram --account-id PAGE_OR_IG_ID\n"
             "                            --app-secret-file F --token-file F [--human-agent]\n"
             "       caregate channel list\n"
-            "       caregate channel remove CHANNEL_ID\n");
+            "       caregate channel remove CHANNEL_ID\n"
+            "       caregate channel resume CHANNEL_ID   (after fixing a token or restriction)\n");
 }
 
 static bool all_digits(const char *s)
@@ -251,8 +252,36 @@ static int cmd_remove(const gw_config *cfg, int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+static int cmd_resume(const gw_config *cfg, int argc, char **argv)
+{
+    if (argc != 2) {
+        usage();
+        return 2;
+    }
+    PGconn *c = connect_db(cfg);
+    if (!c)
+        return 1;
+    const char *vals[1] = {argv[1]};
+    PGresult *r = NULL;
+    int rc = run(c, "SELECT bridge_channel_resume($1::uuid)", 1, vals, &r);
+    if (rc == 0) {
+        bool ok = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        if (!ok) {
+            fprintf(stderr, "caregate channel: no active channel %s\n", argv[1]);
+            rc = -1;
+        } else {
+            printf("resumed\n");
+        }
+    }
+    close_db(cfg, c);
+    return rc == 0 ? 0 : 1;
+}
+
 int gw_channel_cli_main(const gw_config *cfg, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "resume") == 0)
+        return cmd_resume(cfg, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return cmd_add(cfg, argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "list") == 0)

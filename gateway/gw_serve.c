@@ -23,6 +23,7 @@
 #include "gw_conn.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
+#include "gw_meta.h"
 #include "gw_policy.h"
 #include "gw_rights_srv.h"
 #include "gw_server.h"
@@ -205,6 +206,12 @@ static int start_gateway(serve *s, const char *conninfo, bool embedded)
     /* Issue 5 hook: key reload (NOTIFY caregate_keys, SIGHUP), shredded-key eviction and
      * the retention timer live in gw_rights_srv.c. */
     app->rights = gw_rights_srv_start(app, conninfo);
+    /* Meta bridges (gw_meta.c): before the server, which mounts its webhook path */
+    app->meta = gw_meta_new(app);
+    if (!app->meta || gw_meta_start(app->meta) != 0) {
+        gw_err("main", "cannot start the Meta bridges");
+        return -1;
+    }
     if (gw_server_start(app) != 0)
         return -1;
     uv_timer_start(&s->snooze, snooze_tick, SNOOZE_TICK_MS, SNOOZE_TICK_MS);
@@ -278,6 +285,7 @@ static void stop_everything(serve *s)
     s->ph = PH_STOPPING;
     gw_rights_srv_stop(s->app.rights); /* issue 5 hook: closes its timer and signal handles */
     gw_server_stop(&s->app);
+    gw_meta_stop(s->app.meta); /* Meta bridges: no new sends; closes its loop handles */
     if (s->app.store)
         gw_store_stop(s->app.store);
     if (s->ck) { /* an in-flight tick still completes: gw_db runs every callback on stop */
@@ -439,6 +447,8 @@ int gw_serve_main(const gw_config *cfg, int argc, char **argv)
     }
     uv_walk(&s->loop, walk_close, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    gw_meta_free(s->app.meta); /* Meta bridges */
+    s->app.meta = NULL;
     gw_db_free(s->app.db);
 #ifdef HAVE_GW_PGEMBED
     gw_pgembed_free(s->pe);

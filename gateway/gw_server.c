@@ -17,6 +17,7 @@
 #include "gw_server.h"
 #include "gw_dpo.h"
 #include "gw_log.h"
+#include "gw_meta.h"
 #include "gw_patient.h"
 #include "gw_staff.h"
 #include "gw_totp.h"
@@ -825,7 +826,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 /* ---- context --------------------------------------------------------------------------- */
 
-static struct lws_protocols protocols[4];
+static struct lws_protocols protocols[5]; /* + Meta webhooks (gw_meta.c) */
 static void *foreign_loops[1];
 
 /* Sockets that stop answering pings are hung up (rule 18): ping after 30 s of silence,
@@ -864,6 +865,9 @@ int gw_server_start(gw_app *app)
                                           gw_patient_pss_size(), rx, 1, app, 0};
     protocols[2] = (struct lws_protocols){GW_STAFF_PROTOCOL, gw_staff_callback,
                                           gw_staff_pss_size(), rx, 2, app, 0};
+    /* Meta bridges (gw_meta.c): /webhooks/meta is a callback mount onto this protocol */
+    if (app->meta)
+        protocols[3] = *gw_meta_protocol(app->meta);
     foreign_loops[0] = app->loop;
 
     struct lws_context_creation_info info;
@@ -877,6 +881,8 @@ int gw_server_start(gw_app *app)
     if (cfg->listen_address && strchr(cfg->listen_address, '.'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign_loops;
+    if (app->meta)
+        info.mounts = gw_meta_mount(); /* Meta bridges */
     info.user = app;
     info.pcontext = &app->lws; /* lws NULLs it when destruction has completed */
     info.retry_and_idle_policy = &idle_policy;

@@ -15,6 +15,7 @@
 #include "gw_staff.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
+#include "gw_meta.h"
 #include "gw_policy.h"
 #include "gw_rights_srv.h"
 #include "gw_wsframe.h"
@@ -177,7 +178,8 @@ bool gw_staff_deliver(gw_app *app, gw_conn *c, const gw_msg *m)
     "lm.id, lm.body, dk.key_version, dk.wrapped, CASE WHEN $1::uuid IS NULL THEN NULL ELSE "     \
     "(SELECT count(*) FROM message um WHERE um.conversation_id = c.id AND um.sender = "          \
     "'patient' AND um.kind = 'text' AND um.seq > coalesce((SELECT sr.last_seq FROM staff_read "  \
-    "sr WHERE sr.staff_id = $1::uuid AND sr.conversation_id = c.id), 0)) END "                   \
+    "sr WHERE sr.staff_id = $1::uuid AND sr.conversation_id = c.id), 0)) END, "                  \
+    "bridge_window(c.id) /* Meta bridges: window, channel state */ "                             \
     "FROM conversation c LEFT JOIN LATERAL (SELECT m.id, m.body FROM message m WHERE "           \
     "m.conversation_id = c.id AND m.sender = 'patient' AND m.kind = 'text' ORDER BY m.seq DESC " \
     "LIMIT 1) lm ON true LEFT JOIN data_key dk ON dk.conversation_id = c.id "
@@ -214,6 +216,9 @@ static json_t *conv_json(gw_app *app, PGresult *res, int r)
     if (!PQgetisnull(res, r, 15))
         json_object_set_new(o, "unread",
                             json_integer((json_int_t)strtoll(PQgetvalue(res, r, 15), NULL, 10)));
+    /* Meta bridges (docs/bridges.md): platform, channel state and messaging window */
+    if (!PQgetisnull(res, r, 16))
+        json_object_set_new(o, "bridge", json_loads(PQgetvalue(res, r, 16), 0, NULL));
     return o;
 }
 
@@ -652,6 +657,14 @@ static void write_msg(gw_conn *c, json_t *o, const char *kind)
     if (strcmp(kind, "note") == 0) { /* notes stay inside the clinic: no outbound policy */
         store_write(c, conv, client_id, kind, json_string_value(t), json_string_length(t), NULL,
                     NULL);
+        return;
+    }
+    /* Meta bridges (gw_meta.h): messaging windows and platform text limits */
+    const char *why = NULL,
+               *wcode = gw_meta_reply_check(s->app->meta, conv, kind, json_string_value(t),
+                                            json_string_length(t), &why);
+    if (wcode) {
+        gw_conn_send_error(c, wcode, why, cid);
         return;
     }
     /* replies: the policy needs the conversation's channel and language first */
