@@ -180,7 +180,7 @@ static int cmd_add(const gw_config *cfg, int argc, char **argv)
                  "WITH ins AS (INSERT INTO channel (platform, account_id, phone_number_id, "
                  "app_secret_file, token_file, human_agent) VALUES ($1, $2, $3, $4, $5, $6::boolean) "
                  "RETURNING id, platform), a AS (SELECT audit_append('channel.added', 'cli', "
-                 "ins.id::text, jsonb_build_object('platform', ins.platform, 'human_agent', "
+                 "'channel:' || ins.id::text, jsonb_build_object('platform', ins.platform, 'human_agent', "
                  "$6::boolean)) FROM ins), n AS (SELECT pg_notify('caregate_channel', ins.id::text) "
                  "FROM ins) SELECT ins.id, (SELECT count(*) FROM a), (SELECT count(*) FROM n) FROM ins",
                  6, vals, &r);
@@ -232,7 +232,7 @@ static int cmd_remove(const gw_config *cfg, int argc, char **argv)
                  "removed_at IS NULL RETURNING id, platform), ob AS (UPDATE outbox SET state = "
                  "'failed', error_class = 'removed', request_enc = NULL WHERE channel_id IN "
                  "(SELECT id FROM del) AND state IN ('queued', 'uncertain') RETURNING 1), a AS "
-                 "(SELECT audit_append('channel.removed', 'cli', del.id::text, "
+                 "(SELECT audit_append('channel.removed', 'cli', 'channel:' || del.id::text, "
                  "jsonb_build_object('platform', del.platform)) FROM del), n AS (SELECT "
                  "pg_notify('caregate_channel', del.id::text) FROM del) SELECT (SELECT count(*) "
                  "FROM del), (SELECT count(*) FROM ob), (SELECT count(*) FROM a), (SELECT count(*) "

@@ -26,6 +26,7 @@
  */
 #include "gw_meta.h"
 #include "gw_bridgekey.h"
+#include "gw_conn.h"
 #include "gw_log.h"
 #include "gw_meta_parse.h"
 #include "gw_outbox.h"
@@ -485,6 +486,78 @@ const char *gw_meta_reply_check(gw_meta *m, const char *conv, const char *kind, 
     return NULL;
 }
 
+/* ---- re-engagement template ----------------------------------------------------------- */
+
+typedef struct {
+    gw_conn *c;
+    char *client_id;
+} reop;
+
+static void reengage_done(void *arg, int status, const gw_msg *msg, bool fresh)
+{
+    reop *r = arg;
+    (void)fresh;
+    if (gw_conn_alive(r->c)) {
+        if (status == GW_STORE_OK) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ack", "client_id",
+                                  r->client_id, "id", msg->id, "ts", msg->ts, "conversation",
+                                  msg->conversation);
+            gw_conn_send_json(r->c, o);
+            json_decref(o);
+        } else {
+            gw_conn_send_error(r->c, "unavailable", "not stored: send again (same client_id)",
+                               r->client_id);
+        }
+    }
+    gw_conn_unref(r->c);
+    free(r->client_id);
+    free(r);
+}
+
+void gw_meta_staff_reengage(gw_meta *m, gw_conn *c, json_t *o, const char *staff_id,
+                            const char *alias)
+{
+    const char *conv = json_string_value(json_object_get(o, "conversation"));
+    const char *cid = json_string_value(json_object_get(o, "client_id"));
+    if (!cid || !*cid || strlen(cid) > 128 || !conv || !gw_uuid_valid(conv)) {
+        gw_conn_send_error(c, "bad_request", "fields 'conversation' (UUID) and 'client_id' needed",
+                           cid);
+        return;
+    }
+    const cent *e = m ? conv_find(m, conv) : NULL;
+    if (!e || e->platform != GW_META_WHATSAPP) {
+        gw_conn_send_error(c, "bad_request", "re-engagement templates exist for WhatsApp only",
+                           cid);
+        return;
+    }
+    const gw_config *cfg = m->app->cfg;
+    if (!*cfg->meta_wa_template || !m->outbox) {
+        gw_conn_send_error(c, "not_configured", "no approved template is configured "
+                           "(meta_wa_template)", cid);
+        return;
+    }
+    if (m->app->draining) {
+        gw_conn_send_error(c, "unavailable", "the gateway is restarting: send again", cid);
+        return;
+    }
+    /* the stored text says what the patient receives; the outbox recognises the client_id */
+    char text[160], client_id[160];
+    snprintf(text, sizeof text, "[template: %s]", cfg->meta_wa_template);
+    snprintf(client_id, sizeof client_id, "reengage:%s", cid);
+    gw_store_item it = {conv,          client_id, "staff", "text", staff_id, alias,
+                        text,          strlen(text), NULL, NULL, NULL};
+    reop *r = xcalloc(1, sizeof *r);
+    r->c = c;
+    r->client_id = xstrdup(cid);
+    gw_conn_ref(c);
+    if (gw_store_append(m->app->store, &it, reengage_done, r) != 0) {
+        gw_conn_unref(c);
+        free(r->client_id);
+        free(r);
+        gw_conn_send_error(c, "unavailable", "the gateway is restarting: send again", cid);
+    }
+}
+
 /* ---- webhook requests ------------------------------------------------------------------ */
 
 typedef struct {
@@ -618,7 +691,7 @@ static void stage_tail(req *q)
      * only; the account id itself is a platform id and stays out of the audit log. */
     int rc = gw_db_query(m->app->db,
                          "SELECT bridge_ingest_tail($1::jsonb), CASE WHEN $2::integer > 0 THEN "
-                         "audit_append('meta.webhook.unknown_account', NULL, NULL, "
+                         "audit_append('meta.webhook.unknown_account', 'gateway', '', "
                          "jsonb_build_object('platform', $3::text, 'events', $2::integer)) END",
                          &prm, false, tail_done, q);
     free(js);

@@ -67,6 +67,18 @@ const struct lws_http_mount *gw_meta_mount(void);
 const char *gw_meta_reply_check(gw_meta *m, const char *conv, const char *kind, const char *text,
                                 size_t len, const char **message);
 
+/*
+ * Staff frame {"type":"reengage","conversation":id,"client_id":…}: stores a staff message
+ * "[template: NAME]" and queues the configured WhatsApp template (meta_wa_template, which
+ * must carry no health data), the only thing WhatsApp accepts outside the 24 h window.
+ * Answers the console with ack or error (not_configured, bad_request, unavailable).
+ * c is borrowed (referenced while the store works); jansson object o is borrowed.
+ */
+struct gw_conn;
+struct json_t;
+void gw_meta_staff_reengage(gw_meta *m, struct gw_conn *c, struct json_t *o, const char *staff_id,
+                            const char *alias);
+
 /* ---- lower-level entry point (used by the lws glue and by tests) ---------------------- */
 
 /* Response: http status, content type and body (borrowed for the call). */

@@ -710,13 +710,16 @@ static void fetched(void *arg, int status, const gw_msg *msgs, size_t n)
                                          q->human, NULL);
     if (q->template_only && q->platform == GW_META_WHATSAPP)
         w = GW_META_WIN_TEMPLATE;
-    if (w == GW_META_WIN_TEMPLATE || w == GW_META_WIN_CLOSED) {
+    /* a staff "reengage" frame: the configured no-PHI template, allowed in any window */
+    bool tmpl = q->platform == GW_META_WHATSAPP && q->human && m->client_id &&
+                strncmp(m->client_id, "reengage:", 9) == 0 && *o->app->cfg->meta_wa_template;
+    if (!tmpl && (w == GW_META_WIN_TEMPLATE || w == GW_META_WIN_CLOSED)) {
         gw_info("outbox", "message %s: window closed, not sent", q->msg);
         insert_row(o, q, id, "failed", "window", NULL, 0);
         enq_free(q);
         return;
     }
-    if (!gw_meta_text_fits(q->platform, m->text, m->text_len)) {
+    if (!tmpl && !gw_meta_text_fits(q->platform, m->text, m->text_len)) {
         insert_row(o, q, id, "failed", "too_large", NULL, 0);
         enq_free(q);
         return;
@@ -731,9 +734,11 @@ static void fetched(void *arg, int status, const gw_msg *msgs, size_t n)
         enq_free(q);
         return;
     }
-    char *body = gw_meta_build_text(q->platform, addr, m->text, m->text_len, id,
-                                    w == GW_META_WIN_HUMAN_AGENT ? GW_META_TAG_HUMAN_AGENT
-                                                                 : GW_META_TAG_NONE);
+    char *body = tmpl ? gw_meta_build_template(addr, o->app->cfg->meta_wa_template,
+                                               o->app->cfg->meta_wa_template_lang, id)
+                      : gw_meta_build_text(q->platform, addr, m->text, m->text_len, id,
+                                           w == GW_META_WIN_HUMAN_AGENT ? GW_META_TAG_HUMAN_AGENT
+                                                                        : GW_META_TAG_NONE);
     sodium_memzero(addr, alen);
     free(addr);
     if (!body) {

@@ -1010,6 +1010,17 @@ static void on_legal_hold(gw_conn *c, json_t *o)
     gw_rights_srv_staff_hold(sess(c)->app, c, sess(c)->staff_id, sess(c)->role, o);
 }
 
+/* Meta bridges: {"type":"reengage"} sends the approved WhatsApp template (gw_meta.c) */
+static void on_reengage(gw_conn *c, json_t *o)
+{
+    ssess *s = sess(c);
+    if (is_dpo(s)) {
+        gw_conn_send_error(c, "forbidden", "the DPO role cannot write messages", NULL);
+        return;
+    }
+    gw_meta_staff_reengage(s->app->meta, c, o, s->staff_id, s->alias);
+}
+
 static const struct {
     const char *type;
     void (*fn)(gw_conn *c, json_t *o);
@@ -1018,6 +1029,7 @@ static const struct {
     {"assign", on_assign}, {"queue", on_queue}, {"typing", on_typing}, {"read", on_read},
     {"staff_list", on_staff_list}, {"canned", on_canned}, {"shift", on_shift},
     {"retention", on_retention}, {"legal_hold", on_legal_hold},
+    {"reengage", on_reengage}, /* Meta bridges */
 };
 
 static void handle_frame(gw_conn *c, gw_wsframe *rx)

@@ -244,7 +244,7 @@ BEGIN
                                state_since = now()
              WHERE id = o.channel_id AND state = 'active';
             IF FOUND THEN
-                PERFORM audit_append('channel.' || v_state, NULL, o.channel_id::text,
+                PERFORM audit_append('channel.' || v_state, 'gateway', 'channel:' || o.channel_id::text,
                                      jsonb_build_object('class', p_class, 'code', p_code));
                 PERFORM pg_notify('caregate_channel', o.channel_id::text);
                 PERFORM pg_notify('caregate_conv', json_build_object('c', bc.conversation_id,
@@ -285,7 +285,7 @@ BEGIN
     END IF;
     -- messages held back by the stop go out now, in their order
     UPDATE outbox SET next_at = now() WHERE channel_id = p_channel AND state = 'queued';
-    PERFORM audit_append('channel.resumed', 'cli', p_channel::text, '{}'::jsonb);
+    PERFORM audit_append('channel.resumed', 'cli', 'channel:' || p_channel::text, '{}'::jsonb);
     PERFORM pg_notify('caregate_channel', p_channel::text);
     RETURN true;
 END

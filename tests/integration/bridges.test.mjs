@@ -10,7 +10,8 @@
 //     unknown-account webhooks are rejected and store nothing;
 //   - the verification handshake;
 //   - the WhatsApp 24-hour window and the Messenger window (HUMAN_AGENT off) give
-//     window_closed; media get the automatic "use the secure web chat" text;
+//     window_closed, the WhatsApp re-engagement template still goes out; media get the
+//     automatic "use the secure web chat" text;
 //   - the outbox survives a gateway crash during an ambiguous send without losing or
 //     doubling it, and a send refused with a token error stops the channel.
 
@@ -77,6 +78,8 @@ before(async () => {
       meta_send_timeout_ms: 3000,
       meta_uncertain_wait_s: 120,
       meta_recipient_burst: 10,
+      meta_wa_template: 'new_reply',
+      meta_wa_template_lang: 'de',
       log_level: 'info',
     },
   });
@@ -199,8 +202,9 @@ test('forged, replayed, oversized and unknown-account webhooks are rejected and 
   assert.equal(await count('SELECT count(*) n FROM message'), before);
   assert.equal(await count('SELECT count(*) n FROM conversation'), convs);
   assert.match(gw.logs(), /event\(s\) for unregistered accounts rejected/);
-  const audit = (await pgQuery(gw, "SELECT to_regclass('audit_log') IS NOT NULL AS t")).rows[0].t;
-  if (audit) assert.ok(await count("SELECT count(*) n FROM audit_log WHERE event = 'meta.webhook.unknown_account'") >= 2);
+  const unkAudit = (await pgQuery(gw, "SELECT actor, subject, details FROM audit_log WHERE event = 'meta.webhook.unknown_account'")).rows;
+  assert.ok(unkAudit.length >= 2);
+  assert.ok(unkAudit.every((a) => a.actor === 'gateway' && !a.details.includes('999999999999999') && !a.details.includes('888888888888')));
   // nothing of the payload in the logs
   assert.ok(!gw.logs().includes('forged') && !gw.logs().includes('4915111111111'));
 });
@@ -225,6 +229,12 @@ test('WhatsApp 24-hour window: reply outside it is refused with window_closed', 
   staff.send({ type: 'reply', conversation: msg.conversation, client_id: 'late-1', text: 'zu spät' });
   const err = await staff.next((m) => m.type === 'error' && m.client_id === 'late-1', 5000);
   assert.equal(err.code, 'window_closed');
+  // the approved template without health data is the only way in
+  staff.send({ type: 'reengage', conversation: msg.conversation, client_id: 'tmpl-1' });
+  await staff.next((m) => m.type === 'ack' && m.client_id === 'tmpl-1', 15000);
+  const t = await waitFor(async () => (await fakeCall('/_fake/sent?channel=whatsapp')).find((x) => x.body.to === '+4915133333333' && x.body.type === 'template'), 10000, 'template send');
+  assert.equal(t.status, 200);
+  assert.deepEqual(t.body.template, { name: 'new_reply', language: { code: 'de' } });
   // a fresh message opens it again; the console sees the remaining time
   await fakeCall('/_fake/wa/inbound', { from: '4915133333333', text: 'neu' });
   await staff.next((m) => m.type === 'msg' && m.text === 'neu', 10000);
@@ -232,7 +242,7 @@ test('WhatsApp 24-hour window: reply outside it is refused with window_closed', 
   assert.equal(c2.window, 'open');
   assert.ok(c2.window_remaining_s > 23 * 3600);
   staff.send({ type: 'reply', conversation: msg.conversation, client_id: 'late-2', text: 'jetzt geht es' });
-  await staff.next((m) => m.type === 'ack' && m.client_id === 'late-2', 5000);
+  await staff.next((m) => m.type === 'ack' && m.client_id === 'late-2', 15000);
 });
 
 test('Messenger window without HUMAN_AGENT: closed after 24 h', async () => {
@@ -258,7 +268,7 @@ test('outbox survives a crash during an ambiguous send: sent exactly once', asyn
   const msg = await staff.next((m) => m.type === 'msg' && m.text === 'crash test', 10000);
   await fakeCall('/_fake/errors', { match: { channel: 'whatsapp', to: '4915155555555' }, hang: true, times: 1 });
   staff.send({ type: 'reply', conversation: msg.conversation, client_id: 'crash-1', text: 'nach dem Absturz' });
-  const ack = await staff.next((m) => m.type === 'ack' && m.client_id === 'crash-1', 5000);
+  const ack = await staff.next((m) => m.type === 'ack' && m.client_id === 'crash-1', 15000);
   await waitFor(async () => (await fakeCall('/_fake/sent?channel=whatsapp')).some((s) => s.hung), 10000, 'hung send');
   staff.close();
   await gw.kill9();
@@ -280,7 +290,7 @@ test('outbox: queued sends survive a restart; retries by error code', async () =
   // 131000 (unknown error) twice: retried with backoff, then accepted
   await fakeCall('/_fake/errors', { match: { channel: 'whatsapp', to: '4915166666666' }, error: { code: 131000 }, times: 2 });
   staff.send({ type: 'reply', conversation: msg.conversation, client_id: 'retry-1', text: 'bitte erneut' });
-  const ack = await staff.next((m) => m.type === 'ack' && m.client_id === 'retry-1', 5000);
+  const ack = await staff.next((m) => m.type === 'ack' && m.client_id === 'retry-1', 15000);
   await waitFor(async () => (await fakeCall('/_fake/sent?channel=whatsapp')).filter((s) => s.body.to === '+4915166666666').length >= 1, 10000, 'first attempt');
   staff.close();
   await gw.stop();
@@ -297,11 +307,15 @@ test('token error (190): channel stopped, visible to consoles, no retry storm', 
   const msg = await staff.next((m) => m.type === 'msg' && m.text === 'token test', 10000);
   await fakeCall('/_fake/errors', { match: { channel: 'messenger' }, error: { code: 190, error_subcode: 463 }, times: -1 });
   staff.send({ type: 'reply', conversation: msg.conversation, client_id: 'tok-1', text: 'token' });
-  await staff.next((m) => m.type === 'ack' && m.client_id === 'tok-1', 5000);
+  await staff.next((m) => m.type === 'ack' && m.client_id === 'tok-1', 15000);
   const conv = await staff.next((m) => m.type === 'conversation' && m.id === msg.conversation && m.bridge?.channel_state === 'auth_failed', 10000);
   assert.equal(conv.bridge.channel_state, 'auth_failed');
   const st = (await pgQuery(gw, 'SELECT state, state_reason FROM channel WHERE id = $1', [channels.messenger])).rows[0];
   assert.deepEqual(st, { state: 'auth_failed', state_reason: 'auth:190' });
+  const au = (await pgQuery(gw, "SELECT actor, subject, details FROM audit_log WHERE event = 'channel.auth_failed'")).rows;
+  assert.equal(au.length, 1);
+  assert.equal(au[0].subject, `channel:${channels.messenger}`);
+  assert.deepEqual(JSON.parse(au[0].details), { class: 'auth', code: 190 });
   await sleep(2500);
   const tries = (await fakeCall('/_fake/sent?channel=messenger')).filter((s) => s.body.message?.text === 'token');
   assert.equal(tries.length, 1, 'no retries while the channel is stopped');
@@ -311,4 +325,15 @@ test('token error (190): channel stopped, visible to consoles, no retry storm', 
   const r = await gw.cli(['channel', 'resume', channels.messenger]);
   assert.equal(r.code, 0, r.stderr);
   await waitFor(async () => (await fakeCall('/_fake/sent?channel=messenger')).some((s) => s.body.message?.text === 'token' && s.status === 200), 10000, 'send after resume');
+});
+
+test('audit records of the bridges hold ids, classes and counts only', async () => {
+  const rows = (await pgQuery(gw, "SELECT event, actor, subject, details FROM audit_log WHERE event LIKE 'channel.%' OR event LIKE 'meta.%' OR event = 'conversation.created'")).rows;
+  assert.ok(rows.some((r) => r.event === 'channel.added'));
+  assert.ok(rows.some((r) => r.event === 'channel.resumed'));
+  const all = JSON.stringify(rows);
+  for (const secret of ['4915', fake.cfg.waba_id, fake.cfg.phone_number_id, fake.cfg.page_id, fake.cfg.ig_id, '6200000000000011', '1130000000000021', 'Pérez'])
+    assert.ok(!all.includes(secret), `audit mentions ${secret}`);
+  const v = await gw.cli(['audit', 'verify']);
+  assert.equal(v.code, 0, v.stderr + v.stdout);
 });

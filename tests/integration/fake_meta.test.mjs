@@ -222,7 +222,8 @@ test('§8.3/8.4 injected errors keyed by code with overridable HTTP status; unkn
   assert.equal(r.json.error.code, 100);
   got.length = 0;
   await call('/_fake/wa/inbound', { from: '4915100000001', type: 'image' });
-  const media = JSON.parse(got[0].raw).entry[0].changes[0].value.messages[0].image;
+  // late status webhooks of the earlier send may interleave: pick the inbound message
+  const media = got.map((g) => JSON.parse(g.raw).entry[0].changes[0].value).find((v) => v.messages).messages[0].image;
   r = await call(`/v25.0/${media.id}`, undefined, { method: 'GET', headers: AUTH });
   assert.equal(r.status, 200);
   const u = new URL(r.json.url);
