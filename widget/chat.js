@@ -206,6 +206,7 @@ const handlers = {
     notice(t('erased'), 'ok');
   },
   erase_requested() { S.eraseAsked = false; notice(t('erase_sent'), 'ok'); },
+  erase_accepted() { handlers.erased(); }, // the gateway shreds it right away
   error(m) { onError(m); },
 };
 

@@ -48,6 +48,7 @@ export async function startRealGateway({ clinic = 'Reha-Klinik Sonnenhof' } = {}
         self.gw = await self.gw.restart();
       },
       addStaff: (email, password, role = 'agent', alias = 'Anna') => h.addStaff(self.gw, email, role, password, { alias }),
+      query: (sql, params) => h.pgQuery(self.gw, sql, params),
       stop: () => self.gw.cleanup(),
     };
     return self;
