@@ -67,8 +67,8 @@ static int check_secret_file(const char *what, const char *path)
         return -1;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        fprintf(stderr, "caregate channel: %s %s: mode %03o lets others read it; chmod 600\n",
-                what, path, (unsigned)(st.st_mode & 0777));
+        fprintf(stderr, "caregate channel: %s %s: mode %03o lets others read it; chmod 600\n", what,
+                path, (unsigned)(st.st_mode & 0777));
         return -1;
     }
     return 0;
@@ -173,17 +173,18 @@ static int cmd_add(const gw_config *cfg, int argc, char **argv)
     PGconn *c = connect_db(cfg);
     if (!c)
         return 1;
-    const char *vals[6] = {gw_meta_platform_name(p), account, pnid, secret, token,
+    const char *vals[6] = {gw_meta_platform_name(p),      account, pnid, secret, token,
                            human_agent ? "true" : "false"};
     PGresult *r = NULL;
-    int rc = run(c,
-                 "WITH ins AS (INSERT INTO channel (platform, account_id, phone_number_id, "
-                 "app_secret_file, token_file, human_agent) VALUES ($1, $2, $3, $4, $5, $6::boolean) "
-                 "RETURNING id, platform), a AS (SELECT audit_append('channel.added', 'cli', "
-                 "'channel:' || ins.id::text, jsonb_build_object('platform', ins.platform, 'human_agent', "
-                 "$6::boolean)) FROM ins), n AS (SELECT pg_notify('caregate_channel', ins.id::text) "
-                 "FROM ins) SELECT ins.id, (SELECT count(*) FROM a), (SELECT count(*) FROM n) FROM ins",
-                 6, vals, &r);
+    int rc = run(
+        c,
+        "WITH ins AS (INSERT INTO channel (platform, account_id, phone_number_id, "
+        "app_secret_file, token_file, human_agent) VALUES ($1, $2, $3, $4, $5, $6::boolean) "
+        "RETURNING id, platform), a AS (SELECT audit_append('channel.added', 'cli', "
+        "'channel:' || ins.id::text, jsonb_build_object('platform', ins.platform, 'human_agent', "
+        "$6::boolean)) FROM ins), n AS (SELECT pg_notify('caregate_channel', ins.id::text) "
+        "FROM ins) SELECT ins.id, (SELECT count(*) FROM a), (SELECT count(*) FROM n) FROM ins",
+        6, vals, &r);
     if (rc == 0) {
         printf("%s\n", PQgetvalue(r, 0, 0));
         PQclear(r);

@@ -116,8 +116,8 @@ static int read_secret(const char *path, uint8_t **out, size_t *len)
         sodium_memzero(buf, sizeof buf);
         return -1;
     }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                     buf[n - 1] == '\t'))
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         n--;
     if (n == 0)
         return -1;
@@ -195,9 +195,9 @@ static cent *conv_put(gw_meta *m, const char *conv)
     return e;
 }
 
-#define SQL_CONV_STATE                                                                           \
-    "SELECT bc.conversation_id, ch.platform, ch.human_agent, bc.template_only, "                 \
-    "(extract(epoch FROM bc.last_user_at) * 1000)::bigint FROM bridge_conversation bc JOIN "     \
+#define SQL_CONV_STATE                                                                             \
+    "SELECT bc.conversation_id, ch.platform, ch.human_agent, bc.template_only, "                   \
+    "(extract(epoch FROM bc.last_user_at) * 1000)::bigint FROM bridge_conversation bc JOIN "       \
     "channel ch ON ch.id = bc.channel_id "
 
 static void conv_rows(gw_meta *m, PGresult *res)
@@ -499,9 +499,9 @@ static void reengage_done(void *arg, int status, const gw_msg *msg, bool fresh)
     (void)fresh;
     if (gw_conn_alive(r->c)) {
         if (status == GW_STORE_OK) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ack", "client_id",
-                                  r->client_id, "id", msg->id, "ts", msg->ts, "conversation",
-                                  msg->conversation);
+            json_t *o =
+                json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "ack", "client_id", r->client_id,
+                          "id", msg->id, "ts", msg->ts, "conversation", msg->conversation);
             gw_conn_send_json(r->c, o);
             json_decref(o);
         } else {
@@ -532,8 +532,10 @@ void gw_meta_staff_reengage(gw_meta *m, gw_conn *c, json_t *o, const char *staff
     }
     const gw_config *cfg = m->app->cfg;
     if (!*cfg->meta_wa_template || !m->outbox) {
-        gw_conn_send_error(c, "not_configured", "no approved template is configured "
-                           "(meta_wa_template)", cid);
+        gw_conn_send_error(c, "not_configured",
+                           "no approved template is configured "
+                           "(meta_wa_template)",
+                           cid);
         return;
     }
     if (m->app->draining) {
@@ -544,8 +546,8 @@ void gw_meta_staff_reengage(gw_meta *m, gw_conn *c, json_t *o, const char *staff
     char text[160], client_id[160];
     snprintf(text, sizeof text, "[template: %s]", cfg->meta_wa_template);
     snprintf(client_id, sizeof client_id, "reengage:%s", cid);
-    gw_store_item it = {conv,          client_id, "staff", "text", staff_id, alias,
-                        text,          strlen(text), NULL, NULL, NULL};
+    gw_store_item it = {conv, client_id,    "staff", "text", staff_id, alias,
+                        text, strlen(text), NULL,    NULL,   NULL};
     reop *r = xcalloc(1, sizeof *r);
     r->c = c;
     r->client_id = xstrdup(cid);
@@ -644,7 +646,8 @@ static void stage_tail(req *q)
             continue;
         if (e->kind == GW_META_EV_MESSAGE && !v->skip && e->msg_id) {
             hex_of(v->msg_hash, sizeof v->msg_hash, hx);
-            json_array_append_new(dedup, json_pack("{s:s,s:s,s:s}", "c", v->chan_id, "k", "msg", "h", hx));
+            json_array_append_new(dedup,
+                                  json_pack("{s:s,s:s,s:s}", "c", v->chan_id, "k", "msg", "h", hx));
         } else if ((e->kind == GW_META_EV_STATUS && e->msg_id && e->status) ||
                    (e->kind == GW_META_EV_READ && e->msg_id)) {
             const char *s = e->kind == GW_META_EV_READ ? "read" : e->status;
@@ -671,12 +674,13 @@ static void stage_tail(req *q)
             json_t *o = json_pack("{s:s,s:s}", "c", v->chan_id, "h", hx);
             json_object_set_new(o, "cb", e->callback ? json_string(e->callback) : json_null());
             json_array_append_new(echo, o);
-        } else if ((e->kind == GW_META_EV_DELIVERY || e->kind == GW_META_EV_READ) &&
-                   e->user_id && e->watermark_ms > 0) {
+        } else if ((e->kind == GW_META_EV_DELIVERY || e->kind == GW_META_EV_READ) && e->user_id &&
+                   e->watermark_ms > 0) {
             hex_of(v->user_hash, sizeof v->user_hash, hx);
-            json_array_append_new(mark, json_pack("{s:s,s:s,s:I,s:s}", "c", v->chan_id, "u", hx,
-                                                  "w", (json_int_t)e->watermark_ms, "s",
-                                                  e->kind == GW_META_EV_READ ? "read" : "delivered"));
+            json_array_append_new(mark,
+                                  json_pack("{s:s,s:s,s:I,s:s}", "c", v->chan_id, "u", hx, "w",
+                                            (json_int_t)e->watermark_ms, "s",
+                                            e->kind == GW_META_EV_READ ? "read" : "delivered"));
         }
     }
     json_t *p = json_pack("{s:o,s:o,s:o,s:o}", "dedup", dedup, "status", status, "echo", echo,
@@ -730,8 +734,9 @@ static const char *placeholder(const gw_meta_event *e, char *buf, size_t n)
 static int store_one(req *q, const char *conv, const char *client_id, const char *sender,
                      const char *text, size_t len, const json_t *findings, const json_t *decision)
 {
-    gw_store_item it = {conv, client_id, sender, "text", NULL, NULL, text, len,
-                        findings, decision ? "policy.decision" : NULL, decision};
+    gw_store_item it = {conv,    client_id, sender, "text",   NULL,
+                        NULL,    text,      len,    findings, decision ? "policy.decision" : NULL,
+                        decision};
     q->outstanding++;
     if (gw_store_append(q->m->app->store, &it, store_done, q) != 0) {
         q->outstanding--;
@@ -760,10 +765,10 @@ static void stage_store(req *q)
              * decision as an audit record in the same commit (gw_policy.h) */
             gw_policy_scan scan;
             memset(&scan, 0, sizeof scan);
-            json_t *decision = q->m->app->rules
-                                   ? gw_policy_inbound(q->m->app, gw_meta_platform_name(g->platform),
-                                                       g->lang, e->text, e->text_len, &scan)
-                                   : NULL;
+            json_t *decision =
+                q->m->app->rules ? gw_policy_inbound(q->m->app, gw_meta_platform_name(g->platform),
+                                                     g->lang, e->text, e->text_len, &scan)
+                                 : NULL;
             store_one(q, g->conv, cid, "patient", e->text, e->text_len, scan.findings, decision);
             json_decref(decision);
             gw_policy_scan_clear(&scan);
@@ -968,18 +973,19 @@ static void stage_dedup(req *q)
         if (v->skip || v->e->kind != GW_META_EV_MESSAGE)
             continue;
         hex_of(v->msg_hash, sizeof v->msg_hash, hx);
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "i", (json_int_t)i, "c", v->chan_id,
-                                             "h", hx));
+        json_array_append_new(
+            arr, json_pack("{s:I,s:s,s:s}", "i", (json_int_t)i, "c", v->chan_id, "h", hx));
     }
     char *js = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     const char *vals[1] = {js};
     gw_db_params p = {vals, NULL, NULL, 1};
-    int rc = gw_db_query(q->m->app->db,
-                         "SELECT (d->>'i')::integer FROM jsonb_array_elements($1::jsonb) d WHERE "
-                         "EXISTS (SELECT 1 FROM webhook_dedup w WHERE w.channel_id = (d->>'c')::uuid "
-                         "AND w.kind = 'msg' AND w.key_hash = decode(d->>'h', 'hex'))",
-                         &p, false, dedup_done, q);
+    int rc =
+        gw_db_query(q->m->app->db,
+                    "SELECT (d->>'i')::integer FROM jsonb_array_elements($1::jsonb) d WHERE "
+                    "EXISTS (SELECT 1 FROM webhook_dedup w WHERE w.channel_id = (d->>'c')::uuid "
+                    "AND w.kind = 'msg' AND w.key_hash = decode(d->>'h', 'hex'))",
+                    &p, false, dedup_done, q);
     free(js);
     if (rc != 0)
         req_finish(q, 503, "retry");
@@ -1007,7 +1013,8 @@ static int handle_post(gw_meta *m, const char *sig, const uint8_t *body, size_t 
     size_t sl = sig ? strlen(sig) : 0;
     for (size_t i = 0; i < m->nchans; i++) {
         if (i > 0 && m->chans[i].secret_len == m->chans[i - 1].secret_len &&
-            sodium_memcmp(m->chans[i].secret, m->chans[i - 1].secret, m->chans[i].secret_len) == 0) {
+            sodium_memcmp(m->chans[i].secret, m->chans[i - 1].secret, m->chans[i].secret_len) ==
+                0) {
             signed_by[i] = signed_by[i - 1];
         } else {
             signed_by[i] = gw_meta_signature_ok(body, len, sig, sl, m->chans[i].secret,
@@ -1019,8 +1026,10 @@ static int handle_post(gw_meta *m, const char *sig, const uint8_t *body, size_t 
         free(signed_by);
         m->sig_failures++;
         if (m->sig_failures % SIG_ALERT_EVERY == 0)
-            gw_err("meta", "webhook signature failures in a row: %u (wrong or rotated app "
-                           "secret?)", m->sig_failures);
+            gw_err("meta",
+                   "webhook signature failures in a row: %u (wrong or rotated app "
+                   "secret?)",
+                   m->sig_failures);
         else
             gw_info("meta", "webhook refused: signature %s", sig ? "does not verify" : "missing");
         cb(arg, 401, "text/plain", "bad signature", 13);
@@ -1191,9 +1200,10 @@ static void start_request(gw_meta *m, struct lws *wsi, wpss *p, const char *meth
 
 static int write_reply(struct lws *wsi, wpss *p)
 {
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start, *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)p->status, p->ctype,
-                                    (lws_filepos_t)p->resp_len, &q, end) ||
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start,
+                                      *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)p->status, p->ctype, (lws_filepos_t)p->resp_len,
+                                    &q, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &q, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
@@ -1271,8 +1281,7 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             start_request(m, wsi, p, "GET");
         return 0;
     }
-    case LWS_CALLBACK_HTTP_BODY:
-        return p->resp_ready ? 0 : on_body(p, in, len);
+    case LWS_CALLBACK_HTTP_BODY: return p->resp_ready ? 0 : on_body(p, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (p->resp_ready || p->link)
             return 0;
@@ -1282,8 +1291,7 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         }
         start_request(m, wsi, p, "POST");
         return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return p && p->resp_ready ? write_reply(wsi, p) : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: return p && p->resp_ready ? write_reply(wsi, p) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p) {
             if (p->link)
@@ -1298,8 +1306,7 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             p->resp = NULL;
         }
         return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
@@ -1307,7 +1314,8 @@ static struct lws_protocols meta_protocol;
 
 const struct lws_protocols *gw_meta_protocol(gw_meta *m)
 {
-    meta_protocol = (struct lws_protocols){GW_META_PROTOCOL, meta_callback, sizeof(wpss), 0, 0, m, 0};
+    meta_protocol =
+        (struct lws_protocols){GW_META_PROTOCOL, meta_callback, sizeof(wpss), 0, 0, m, 0};
     return &meta_protocol;
 }
 

@@ -82,8 +82,8 @@ void gw_meta_staff_reengage(gw_meta *m, struct gw_conn *c, struct json_t *o, con
 /* ---- lower-level entry point (used by the lws glue and by tests) ---------------------- */
 
 /* Response: http status, content type and body (borrowed for the call). */
-typedef void (*gw_meta_reply_cb)(void *arg, int status, const char *content_type,
-                                 const char *body, size_t len);
+typedef void (*gw_meta_reply_cb)(void *arg, int status, const char *content_type, const char *body,
+                                 size_t len);
 
 /*
  * Handles one webhook request. method "GET" (query = raw query string) or "POST" (sig =

@@ -262,7 +262,7 @@ static const json_t *wa_contact_for(const json_t *contacts, const char *from, co
     const json_t *c;
     if (!json_is_array(contacts))
         return NULL;
-    json_array_foreach(contacts, i, c) {
+    json_array_foreach (contacts, i, c) {
         const char *wa = nonempty(jstr(c, "wa_id")), *uid = nonempty(jstr(c, "user_id"));
         if ((from && wa && strcmp(from, wa) == 0) || (buid && uid && strcmp(buid, uid) == 0))
             return c;
@@ -359,9 +359,11 @@ static void wa_value(gw_meta_batch *b, const char *account, const json_t *value)
     const json_t *msgs = json_object_get(value, "messages");
     const json_t *sts = json_object_get(value, "statuses");
     if (json_is_array(msgs))
-        json_array_foreach(msgs, i, x) wa_message(b, account, pnid, contacts, x);
+        json_array_foreach (msgs, i, x)
+            wa_message(b, account, pnid, contacts, x);
     if (json_is_array(sts))
-        json_array_foreach(sts, i, x) wa_status(b, account, pnid, x);
+        json_array_foreach (sts, i, x)
+            wa_status(b, account, pnid, x);
     if (json_is_array(json_object_get(value, "errors"))) {
         gw_meta_event *e = ev_push(b);
         if (e) {
@@ -442,13 +444,13 @@ static void parse_envelope(gw_meta_batch *b, const json_t *env)
     const json_t *entries = json_object_get(env, "entry");
     if (!json_is_array(entries))
         return;
-    json_array_foreach(entries, i, entry) {
+    json_array_foreach (entries, i, entry) {
         if (!json_is_object(entry))
             continue;
         const char *account = nonempty(jstr(entry, "id"));
         const json_t *changes = json_object_get(entry, "changes");
         if (json_is_array(changes)) {
-            json_array_foreach(changes, j, x) {
+            json_array_foreach (changes, j, x) {
                 const char *field = jstr(x, "field");
                 const json_t *value = json_object_get(x, "value");
                 if (!field || strcmp(field, "messages") != 0)
@@ -465,7 +467,8 @@ static void parse_envelope(gw_meta_batch *b, const json_t *env)
         for (k = 0; k < 2; k++) {
             const json_t *arr = json_object_get(entry, lists[k]);
             if (json_is_array(arr))
-                json_array_foreach(arr, j, y) fb_messaging(b, account, y);
+                json_array_foreach (arr, j, y)
+                    fb_messaging(b, account, y);
         }
     }
 }
@@ -511,7 +514,7 @@ int gw_meta_parse(const char *body, size_t len, gw_meta_batch **out)
     if (json_is_array(root)) {
         size_t i;
         const json_t *env;
-        json_array_foreach(root, i, env) {
+        json_array_foreach (root, i, env) {
             if (!json_is_object(env) || object_platform(env) != b->platform) {
                 gw_meta_batch_free(b);
                 return GW_META_ERR_JSON;
@@ -627,8 +630,9 @@ char *gw_meta_build_text(gw_meta_platform p, const char *to, const char *text, s
         json_object_set_new(o, "recipient_type", json_string("individual"));
         json_object_set_new(o, "to", wa_to(to));
         json_object_set_new(o, "type", json_string("text"));
-        json_object_set_new(o, "text", json_pack("{s:b,s:s%}", "preview_url", 0, "body",
-                                                 text ? text : "", text_len));
+        json_object_set_new(
+            o, "text",
+            json_pack("{s:b,s:s%}", "preview_url", 0, "body", text ? text : "", text_len));
         if (callback)
             json_object_set_new(o, "biz_opaque_callback_data", json_string(callback));
         return dump(o);
@@ -687,13 +691,29 @@ const char *gw_meta_class_name(gw_meta_class c)
 static gw_meta_class classify_wa(long code)
 {
     switch (code) {
-    case 0: case 190: return GW_META_CLASS_AUTH;
-    case 3: case 10: case 131005: case 131042: case 131045: case 133016: return GW_META_CLASS_CONFIG;
-    case 4: case 80007: case 130429: return GW_META_CLASS_THROTTLE;
+    case 0:
+    case 190: return GW_META_CLASS_AUTH;
+    case 3:
+    case 10:
+    case 131005:
+    case 131042:
+    case 131045:
+    case 133016: return GW_META_CLASS_CONFIG;
+    case 4:
+    case 80007:
+    case 130429: return GW_META_CLASS_THROTTLE;
     case 131056: return GW_META_CLASS_THROTTLE_RECIPIENT;
-    case 131048: case 131064: case 368: case 131031: return GW_META_CLASS_PAUSE;
-    case 1: case 2: case 131016: case 133004: case 131000: case 131057: case 131053:
-        return GW_META_CLASS_RETRY;
+    case 131048:
+    case 131064:
+    case 368:
+    case 131031: return GW_META_CLASS_PAUSE;
+    case 1:
+    case 2:
+    case 131016:
+    case 133004:
+    case 131000:
+    case 131057:
+    case 131053: return GW_META_CLASS_RETRY;
     case 131047: return GW_META_CLASS_WINDOW;
     default: break;
     }
@@ -715,15 +735,24 @@ static gw_meta_class classify_fb(long code, long sub)
         if (sub == 2534029)
             return GW_META_CLASS_PAUSE;
         return GW_META_CLASS_PERMANENT;
-    case 190: case 0: return GW_META_CLASS_AUTH;
+    case 190:
+    case 0: return GW_META_CLASS_AUTH;
     case 200:
         if (sub == 2534041)
             return GW_META_CLASS_CONFIG;
         return GW_META_CLASS_PERMANENT;
     case 551: return GW_META_CLASS_PERMANENT;
-    case 613: case 4: case 17: case 32: case 80006: case 80002: case 80001:
-        return GW_META_CLASS_THROTTLE;
-    case 1200: case 2: case -1: case 1: return GW_META_CLASS_RETRY;
+    case 613:
+    case 4:
+    case 17:
+    case 32:
+    case 80006:
+    case 80002:
+    case 80001: return GW_META_CLASS_THROTTLE;
+    case 1200:
+    case 2:
+    case -1:
+    case 1: return GW_META_CLASS_RETRY;
     case 368: return GW_META_CLASS_PAUSE;
     case 3: return GW_META_CLASS_CONFIG;
     default: return GW_META_CLASS_PERMANENT;

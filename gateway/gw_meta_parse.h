@@ -87,12 +87,12 @@ typedef struct {
     const char *type;            /* WA messages[].type; FB/IG "text" or first attachment type */
     const char *text;            /* text body (WA text.body; FB/IG message.text) */
     size_t text_len;
-    bool has_media;              /* image/video/audio/document/sticker/attachments… */
-    const char *status;          /* STATUS: sent/delivered/read/failed/played */
-    const char *callback;        /* biz_opaque_callback_data (WA) / message.metadata (echo) */
-    long error_code;             /* STATUS failed: errors[0].code (0 when none) */
-    int64_t ts_ms;               /* platform timestamp in ms (seconds × 1000 for WA), 0 if none */
-    int64_t watermark_ms;        /* DELIVERY/READ watermark */
+    bool has_media;       /* image/video/audio/document/sticker/attachments… */
+    const char *status;   /* STATUS: sent/delivered/read/failed/played */
+    const char *callback; /* biz_opaque_callback_data (WA) / message.metadata (echo) */
+    long error_code;      /* STATUS failed: errors[0].code (0 when none) */
+    int64_t ts_ms;        /* platform timestamp in ms (seconds × 1000 for WA), 0 if none */
+    int64_t watermark_ms; /* DELIVERY/READ watermark */
 } gw_meta_event;
 
 typedef struct gw_meta_batch gw_meta_batch;
@@ -150,14 +150,14 @@ bool gw_meta_text_fits(gw_meta_platform p, const char *text, size_t len);
 /* Retry classes (§4.5, §5.4, §7.2). */
 typedef enum {
     GW_META_CLASS_OK = 0,
-    GW_META_CLASS_RETRY,      /* transient: retry with backoff, at most 5 attempts */
-    GW_META_CLASS_THROTTLE,   /* back off the whole channel */
+    GW_META_CLASS_RETRY,              /* transient: retry with backoff, at most 5 attempts */
+    GW_META_CLASS_THROTTLE,           /* back off the whole channel */
     GW_META_CLASS_THROTTLE_RECIPIENT, /* 131056: back off only this recipient */
-    GW_META_CLASS_WINDOW,     /* outside the messaging window: never resend free-form */
-    GW_META_CLASS_PERMANENT,  /* fail the message */
-    GW_META_CLASS_AUTH,       /* token invalid/expired: stop the channel, alert admins */
-    GW_META_CLASS_CONFIG,     /* permission/config: stop the channel, alert */
-    GW_META_CLASS_PAUSE,      /* policy/quality restriction: stop the channel, alert */
+    GW_META_CLASS_WINDOW,             /* outside the messaging window: never resend free-form */
+    GW_META_CLASS_PERMANENT,          /* fail the message */
+    GW_META_CLASS_AUTH,               /* token invalid/expired: stop the channel, alert admins */
+    GW_META_CLASS_CONFIG,             /* permission/config: stop the channel, alert */
+    GW_META_CLASS_PAUSE,              /* policy/quality restriction: stop the channel, alert */
 } gw_meta_class;
 
 const char *gw_meta_class_name(gw_meta_class c);
@@ -167,10 +167,10 @@ gw_meta_class gw_meta_classify(gw_meta_platform p, long code, long subcode);
 
 /* Parsed Send API response. */
 typedef struct {
-    bool ok;              /* a message id came back */
-    char msg_id[256];     /* WA messages[0].id, FB/IG message_id */
-    long code, subcode;   /* error.code / error.error_subcode (0 when absent) */
-    long retry_after_s;   /* X-Business-Use-Case-Usage estimated_time_to_regain_access × 60, else 0 */
+    bool ok;            /* a message id came back */
+    char msg_id[256];   /* WA messages[0].id, FB/IG message_id */
+    long code, subcode; /* error.code / error.error_subcode (0 when absent) */
+    long retry_after_s; /* X-Business-Use-Case-Usage estimated_time_to_regain_access × 60, else 0 */
 } gw_meta_send_result;
 
 /*
@@ -185,10 +185,10 @@ int gw_meta_parse_send_response(gw_meta_platform p, long http_status, const char
 /* ---- windows -------------------------------------------------------------------------- */
 
 typedef enum {
-    GW_META_WIN_OPEN = 0,     /* free-form allowed (tag NONE) */
-    GW_META_WIN_HUMAN_AGENT,  /* allowed only with the HUMAN_AGENT tag, human senders only */
-    GW_META_WIN_TEMPLATE,     /* WhatsApp: only approved templates */
-    GW_META_WIN_CLOSED,       /* nothing may be sent */
+    GW_META_WIN_OPEN = 0,    /* free-form allowed (tag NONE) */
+    GW_META_WIN_HUMAN_AGENT, /* allowed only with the HUMAN_AGENT tag, human senders only */
+    GW_META_WIN_TEMPLATE,    /* WhatsApp: only approved templates */
+    GW_META_WIN_CLOSED,      /* nothing may be sent */
 } gw_meta_window;
 
 /*

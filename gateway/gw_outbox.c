@@ -135,8 +135,8 @@ static void result_done(void *arg, gw_db_status st, PGresult *res, const char *s
     (void)errmsg;
     o->db_inflight--;
     if (st != GW_DB_OK)
-        gw_warn("outbox", "result not recorded: status=%d sqlstate=%s (lease will expire)",
-                (int)st, sqlstate ? sqlstate : "");
+        gw_warn("outbox", "result not recorded: status=%d sqlstate=%s (lease will expire)", (int)st,
+                sqlstate ? sqlstate : "");
     else if (PQntuples(res) == 1)
         gw_debug("outbox", "result: %s", PQgetvalue(res, 0, 0));
     tick_start(o);
@@ -235,8 +235,12 @@ static void classify_done(gw_outbox *o, xfer *x, CURLcode cc, long http)
         /* no Graph error envelope: judge by transport status */
         const char *out = http >= 500 ? "retry" : http == 429 ? "throttle" : "fail";
         gw_info("outbox", "send %s: http %ld without error body -> %s", x->id, http, out);
-        record(o, x->id, out, http == 429 ? backoff(x->attempts, 1, 2, 900) : backoff(x->attempts, 2, 2, 600),
-               http >= 500 ? "retry" : http == 429 ? "throttle" : "permanent", 0, NULL);
+        record(o, x->id, out,
+               http == 429 ? backoff(x->attempts, 1, 2, 900) : backoff(x->attempts, 2, 2, 600),
+               http >= 500   ? "retry"
+               : http == 429 ? "throttle"
+                             : "permanent",
+               0, NULL);
         return;
     }
     gw_meta_class c = gw_meta_classify(x->platform, r.code, r.subcode);
@@ -257,21 +261,11 @@ static void classify_done(gw_outbox *o, xfer *x, CURLcode cc, long http)
         record(o, x->id, "throttle_recipient", backoff(x->attempts, 4, 4, 900) + 1,
                "throttle_recipient", r.code, NULL);
         break;
-    case GW_META_CLASS_AUTH:
-        record(o, x->id, "stop", 60, "auth", r.code, NULL);
-        break;
-    case GW_META_CLASS_CONFIG:
-        record(o, x->id, "stop", 60, "config", r.code, NULL);
-        break;
-    case GW_META_CLASS_PAUSE:
-        record(o, x->id, "stop", 60, "pause", r.code, NULL);
-        break;
-    case GW_META_CLASS_WINDOW:
-        record(o, x->id, "fail", 0, "window", r.code, NULL);
-        break;
-    default:
-        record(o, x->id, "fail", 0, "permanent", r.code, NULL);
-        break;
+    case GW_META_CLASS_AUTH: record(o, x->id, "stop", 60, "auth", r.code, NULL); break;
+    case GW_META_CLASS_CONFIG: record(o, x->id, "stop", 60, "config", r.code, NULL); break;
+    case GW_META_CLASS_PAUSE: record(o, x->id, "stop", 60, "pause", r.code, NULL); break;
+    case GW_META_CLASS_WINDOW: record(o, x->id, "fail", 0, "window", r.code, NULL); break;
+    default: record(o, x->id, "fail", 0, "permanent", r.code, NULL); break;
     }
     (void)cfg;
 }
@@ -508,16 +502,15 @@ static void send_row(gw_outbox *o, PGresult *res, int r)
     const char *rcpt = PQgetvalue(res, r, 8);
 
     /* pacing: per channel (throughput) and per recipient (WhatsApp pair limit) */
-    char key[sizeof ((bucket *)0)->key];
+    char key[sizeof((bucket *)0)->key];
     uint64_t wait = bucket_take(o, x->chan, (double)cfg->meta_channel_rate_per_s / 1000.0,
                                 (double)cfg->meta_channel_rate_per_s);
     if (wait == 0) {
         snprintf(key, sizeof key, "%s/%s", x->chan, rcpt);
-        wait = bucket_take(o, key,
-                           cfg->meta_recipient_interval_ms > 0
-                               ? 1.0 / (double)cfg->meta_recipient_interval_ms
-                               : 0,
-                           (double)cfg->meta_recipient_burst);
+        wait = bucket_take(
+            o, key,
+            cfg->meta_recipient_interval_ms > 0 ? 1.0 / (double)cfg->meta_recipient_interval_ms : 0,
+            (double)cfg->meta_recipient_burst);
     }
     if (wait > 0) {
         record(o, x->id, "throttle_recipient", (double)wait / 1000.0, "paced", 0, NULL);
@@ -549,9 +542,9 @@ static void send_row(gw_outbox *o, PGresult *res, int r)
     /* §4.1, §5.2, §6.2: WhatsApp by phone number id, Messenger by Page, Instagram via
      * /me (the Page token of the Facebook-Login flavour, or an IG-Login token) */
     char url[1024];
-    const char *id = x->platform == GW_META_WHATSAPP ? pnid
+    const char *id = x->platform == GW_META_WHATSAPP    ? pnid
                      : x->platform == GW_META_MESSENGER ? account
-                                                         : "me";
+                                                        : "me";
     snprintf(url, sizeof url, "%s/%s/%s/messages", cfg->meta_graph_base_url,
              cfg->meta_graph_version, id);
     int rc = start_transfer(o, x, url, token);
@@ -645,7 +638,8 @@ static void insert_done(void *arg, gw_db_status st, PGresult *res, const char *s
     (void)errmsg;
     o->db_inflight--;
     if (st != GW_DB_OK)
-        gw_warn("outbox", "enqueue failed: status=%d sqlstate=%s", (int)st, sqlstate ? sqlstate : "");
+        gw_warn("outbox", "enqueue failed: status=%d sqlstate=%s", (int)st,
+                sqlstate ? sqlstate : "");
     tick_start(o);
 }
 
@@ -706,8 +700,8 @@ static void fetched(void *arg, int status, const gw_msg *msgs, size_t n)
     const gw_msg *m = &msgs[0];
     char id[GW_UUID_LEN + 1];
     uuid_text(id);
-    gw_meta_window w = gw_meta_window_at(q->platform, q->last_user_ms, q->now_ms, q->human_agent,
-                                         q->human, NULL);
+    gw_meta_window w =
+        gw_meta_window_at(q->platform, q->last_user_ms, q->now_ms, q->human_agent, q->human, NULL);
     if (q->template_only && q->platform == GW_META_WHATSAPP)
         w = GW_META_WIN_TEMPLATE;
     /* a staff "reengage" frame: the configured no-PHI template, allowed in any window */
@@ -766,7 +760,8 @@ static const char SQL_SCAN[] =
     " WHERE m.sender IN ('staff', 'system') AND m.kind = 'text' AND m.delivery = 'stored' "
     "   AND m.created_at > now() - interval '8 days' AND ch.removed_at IS NULL "
     "   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id) "
-    " ORDER BY m.created_at LIMIT " "50";
+    " ORDER BY m.created_at LIMIT "
+    "50";
 
 static void scan_done(void *arg, gw_db_status st, PGresult *res, const char *sqlstate,
                       const char *errmsg)

@@ -155,6 +155,9 @@ test('WhatsApp: patient message reaches the console; staff reply is a correct Se
     assert.equal(s.body.text.preview_url, false);
     assert.match(s.body.biz_opaque_callback_data, /^[0-9a-f-]{36}$/);
   });
+  // the policy layer saw it as WhatsApp inbound traffic (decision audited with the commit)
+  const dec = await count("SELECT count(*) n FROM audit_log WHERE event = 'policy.decision' AND details::jsonb->>'channel' = 'whatsapp' AND details::jsonb->>'direction' = 'inbound'");
+  assert.ok(dec >= 1);
   // no plain platform id or name anywhere in the bridge tables
   const dump = JSON.stringify((await pgQuery(gw, "SELECT c.*, bc.*, encode(c.platform_hash, 'hex') h FROM contact c JOIN bridge_conversation bc ON bc.contact_id = c.id")).rows);
   assert.ok(!dump.includes(from) && !dump.includes('Pérez'));

@@ -30,14 +30,17 @@ static const char WA_BODY[] =
     "\"contacts\":[{\"profile\":{\"name\":\"Ana P\\u00e9rez\"},\"wa_id\":\"5215512345678\"}],"
     "\"messages\":[{\"from\":\"5215512345678\",\"id\":\"wamid.IN1\",\"timestamp\":\"1767000000\","
     "\"type\":\"text\",\"text\":{\"body\":\"Hola \\u00bfcita? a\\u0040b.c 1\\/2\"}},"
-    "{\"from\":\"5215512345678\",\"id\":\"wamid.IN2\",\"timestamp\":\"1767000001\",\"type\":\"image\","
+    "{\"from\":\"5215512345678\",\"id\":\"wamid.IN2\",\"timestamp\":\"1767000001\",\"type\":"
+    "\"image\","
     "\"image\":{\"mime_type\":\"image\\/jpeg\",\"sha256\":\"x\",\"id\":\"15\"}}]}},"
     "{\"field\":\"account_update\",\"value\":{}}]},"
     "{\"id\":\"310000000000001\",\"changes\":[{\"field\":\"messages\",\"value\":{"
     "\"metadata\":{\"phone_number_id\":\"420000000000002\"},\"statuses\":[{\"id\":\"wamid.OUT1\","
     "\"status\":\"failed\",\"timestamp\":\"1767090000\",\"recipient_id\":\"5215512345678\","
-    "\"biz_opaque_callback_data\":\"0b8c2d2e-0000-4000-8000-000000000001\",\"errors\":[{\"code\":131047}]},"
-    "{\"id\":\"wamid.OUT2\",\"status\":\"read\",\"timestamp\":\"1767090001\",\"recipient_id\":\"5215512345678\"}]}}]}]}";
+    "\"biz_opaque_callback_data\":\"0b8c2d2e-0000-4000-8000-000000000001\",\"errors\":[{\"code\":"
+    "131047}]},"
+    "{\"id\":\"wamid.OUT2\",\"status\":\"read\",\"timestamp\":\"1767090001\",\"recipient_id\":"
+    "\"5215512345678\"}]}}]}]}";
 
 static void sig_roundtrip(void **state)
 {
@@ -104,10 +107,12 @@ static void handshake(void **state)
     assert_int_equal(gw_meta_verify_handshake(q, strlen(q), "", 0, ch, sizeof ch), 403);
     /* over-long challenge refused */
     char big[600];
-    int n = snprintf(big, sizeof big, "hub.mode=subscribe&hub.verify_token=s3cr3t+token&hub.challenge=");
+    int n = snprintf(big, sizeof big,
+                     "hub.mode=subscribe&hub.verify_token=s3cr3t+token&hub.challenge=");
     memset(big + n, '7', 300);
     big[n + 300] = '\0';
-    assert_int_equal(gw_meta_verify_handshake(big, strlen(big), tok, strlen(tok), ch, sizeof ch), 403);
+    assert_int_equal(gw_meta_verify_handshake(big, strlen(big), tok, strlen(tok), ch, sizeof ch),
+                     403);
 }
 
 static void parse_whatsapp_batch(void **state)
@@ -124,7 +129,8 @@ static void parse_whatsapp_batch(void **state)
     assert_string_equal(e->user_id, "5215512345678");
     assert_string_equal(e->display_name, "Ana P\xc3\xa9rez");
     assert_string_equal(e->msg_id, "wamid.IN1");
-    assert_string_equal(e->text, "Hola \xc2\xbf" "cita? a@b.c 1/2");
+    assert_string_equal(e->text, "Hola \xc2\xbf"
+                                 "cita? a@b.c 1/2");
     assert_int_equal(e->ts_ms, 1767000000000LL);
     assert_false(e->has_media);
     e = gw_meta_batch_event(b, 1);
@@ -147,9 +153,12 @@ static void parse_whatsapp_bsuid(void **state)
 {
     (void)state;
     const char *body =
-        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{\"field\":"
-        "\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"2\"},\"contacts\":[{\"profile\":"
-        "{\"name\":\"X\",\"username\":\"@x\"},\"wa_id\":\"\",\"user_id\":\"user.abc\"}],\"messages\":"
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
+        "\"field\":"
+        "\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"2\"},\"contacts\":[{"
+        "\"profile\":"
+        "{\"name\":\"X\",\"username\":\"@x\"},\"wa_id\":\"\",\"user_id\":\"user.abc\"}],"
+        "\"messages\":"
         "[{\"from\":\"\",\"from_user_id\":\"user.abc\",\"id\":\"wamid.B\",\"timestamp\":1767000000,"
         "\"type\":\"text\",\"text\":{\"body\":\"hi\"}}]}}]}]}";
     gw_meta_batch *b = NULL;
@@ -170,11 +179,15 @@ static void parse_messenger_and_instagram(void **state)
         "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"timestamp\":1767000000001,"
         "\"message\":{\"mid\":\"m_1\",\"text\":\"Buenas\"}},"
         "{\"sender\":{\"id\":\"700\"},\"recipient\":{\"id\":\"620\"},\"timestamp\":1767000000002,"
-        "\"message\":{\"mid\":\"m_2\",\"is_echo\":true,\"app_id\":1,\"metadata\":\"corr-1\",\"text\":\"x\"}},"
-        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"delivery\":{\"mids\":[\"m_2\"],"
+        "\"message\":{\"mid\":\"m_2\",\"is_echo\":true,\"app_id\":1,\"metadata\":\"corr-1\","
+        "\"text\":\"x\"}},"
+        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"delivery\":{\"mids\":[\"m_"
+        "2\"],"
         "\"watermark\":1767000000500}},"
-        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"read\":{\"watermark\":1767000000600}},"
-        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"timestamp\":1,\"message\":{\"mid\":"
+        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"read\":{\"watermark\":"
+        "1767000000600}},"
+        "{\"sender\":{\"id\":\"620\"},\"recipient\":{\"id\":\"700\"},\"timestamp\":1,\"message\":{"
+        "\"mid\":"
         "\"m_3\",\"attachments\":[{\"type\":\"image\",\"payload\":{\"url\":\"https:\\/\\/x\"}}]}}],"
         "\"standby\":[{\"sender\":{\"id\":\"621\"},\"recipient\":{\"id\":\"700\"},\"timestamp\":2,"
         "\"message\":{\"mid\":\"m_4\",\"text\":\"s\"}}]}]}";
@@ -200,9 +213,11 @@ static void parse_messenger_and_instagram(void **state)
     gw_meta_batch_free(b);
 
     /* IG dashboard test shape inside a top-level array */
-    const char *ig = "[{\"object\":\"instagram\",\"entry\":[{\"id\":\"178\",\"time\":1,\"changes\":[{"
-                     "\"field\":\"messages\",\"value\":{\"sender\":{\"id\":\"113\"},\"recipient\":{\"id\":"
-                     "\"178\"},\"timestamp\":\"1767000100123\",\"message\":{\"mid\":\"ig1\",\"text\":\"Hola\"}}}]}]}]";
+    const char *ig =
+        "[{\"object\":\"instagram\",\"entry\":[{\"id\":\"178\",\"time\":1,\"changes\":[{"
+        "\"field\":\"messages\",\"value\":{\"sender\":{\"id\":\"113\"},\"recipient\":{\"id\":"
+        "\"178\"},\"timestamp\":\"1767000100123\",\"message\":{\"mid\":\"ig1\",\"text\":\"Hola\"}}}"
+        "]}]}]";
     assert_int_equal(gw_meta_parse(ig, strlen(ig), &b), GW_META_OK);
     assert_int_equal(gw_meta_batch_platform(b), GW_META_INSTAGRAM);
     assert_int_equal(gw_meta_batch_count(b), 1);
@@ -219,14 +234,16 @@ static void parse_rejects(void **state)
     assert_null(b);
     assert_int_equal(gw_meta_parse("{\"object\":\"user\"}", 17, &b), GW_META_ERR_OBJECT);
     assert_int_equal(gw_meta_parse("[]", 2, &b), GW_META_ERR_JSON);
-    assert_int_equal(gw_meta_parse("{\"object\":\"page\",\"object\":\"page\"}", 34, &b), GW_META_ERR_JSON);
+    assert_int_equal(gw_meta_parse("{\"object\":\"page\",\"object\":\"page\"}", 34, &b),
+                     GW_META_ERR_JSON);
     /* mixed objects in one array */
     const char *mix = "[{\"object\":\"page\"},{\"object\":\"instagram\"}]";
     assert_int_equal(gw_meta_parse(mix, strlen(mix), &b), GW_META_ERR_JSON);
     /* wrong types everywhere are ignored, not crashes */
-    const char *odd = "{\"object\":\"whatsapp_business_account\",\"entry\":[1,{\"id\":5,\"changes\":"
-                      "[{\"field\":\"messages\",\"value\":{\"messages\":[7,{\"id\":1,\"timestamp\":\"x\"}],"
-                      "\"statuses\":{}}}]}]}";
+    const char *odd =
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[1,{\"id\":5,\"changes\":"
+        "[{\"field\":\"messages\",\"value\":{\"messages\":[7,{\"id\":1,\"timestamp\":\"x\"}],"
+        "\"statuses\":{}}}]}]}";
     assert_int_equal(gw_meta_parse(odd, strlen(odd), &b), GW_META_OK);
     assert_int_equal(gw_meta_batch_count(b), 1);
     assert_null(gw_meta_batch_event(b, 0)->msg_id);
@@ -254,16 +271,19 @@ static void build_bodies(void **state)
     assert_null(gw_meta_build_text(GW_META_WHATSAPP, "1", "\xff", 1, NULL, GW_META_TAG_NONE));
     s = gw_meta_build_text(GW_META_MESSENGER, "620", "hi", 2, "corr", GW_META_TAG_HUMAN_AGENT);
     j = json_loads(s, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "id")), "620");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "recipient"), "id")),
+                        "620");
     assert_string_equal(json_string_value(json_object_get(j, "messaging_type")), "MESSAGE_TAG");
     assert_string_equal(json_string_value(json_object_get(j, "tag")), "HUMAN_AGENT");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "message"), "metadata")), "corr");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "message"), "metadata")), "corr");
     json_decref(j);
     free(s);
     s = gw_meta_build_template("user.abc", "new_reply", "de", "c");
     j = json_loads(s, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "to")), "user.abc");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "template"), "name")), "new_reply");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "template"), "name")),
+                        "new_reply");
     json_decref(j);
     free(s);
     /* limits */
@@ -278,8 +298,9 @@ static void send_responses(void **state)
 {
     (void)state;
     gw_meta_send_result r;
-    const char *ok = "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"+1\",\"wa_id\":\"1\"}],"
-                     "\"messages\":[{\"id\":\"wamid.OUT3\"}]}";
+    const char *ok =
+        "{\"messaging_product\":\"whatsapp\",\"contacts\":[{\"input\":\"+1\",\"wa_id\":\"1\"}],"
+        "\"messages\":[{\"id\":\"wamid.OUT3\"}]}";
     assert_int_equal(gw_meta_parse_send_response(GW_META_WHATSAPP, 200, ok, strlen(ok), &r), 0);
     assert_true(r.ok);
     assert_string_equal(r.msg_id, "wamid.OUT3");
@@ -300,7 +321,8 @@ static void classes(void **state)
 {
     (void)state;
     assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 131047, 0), GW_META_CLASS_WINDOW);
-    assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 131056, 0), GW_META_CLASS_THROTTLE_RECIPIENT);
+    assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 131056, 0),
+                     GW_META_CLASS_THROTTLE_RECIPIENT);
     assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 130429, 0), GW_META_CLASS_THROTTLE);
     assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 190, 463), GW_META_CLASS_AUTH);
     assert_int_equal(gw_meta_classify(GW_META_WHATSAPP, 131000, 0), GW_META_CLASS_RETRY);
@@ -338,7 +360,8 @@ static void windows(void **state)
                      GW_META_WIN_CLOSED);
     assert_int_equal(gw_meta_window_at(GW_META_INSTAGRAM, now - 8 * 24 * H, now, true, true, NULL),
                      GW_META_WIN_CLOSED);
-    assert_int_equal(gw_meta_window_at(GW_META_INSTAGRAM, 0, now, true, true, NULL), GW_META_WIN_CLOSED);
+    assert_int_equal(gw_meta_window_at(GW_META_INSTAGRAM, 0, now, true, true, NULL),
+                     GW_META_WIN_CLOSED);
     assert_int_equal(gw_meta_platform_parse("instagram"), GW_META_INSTAGRAM);
     assert_string_equal(gw_meta_platform_name(GW_META_MESSENGER), "messenger");
 }
@@ -346,11 +369,16 @@ static void windows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sig_roundtrip),       cmocka_unit_test(handshake),
-        cmocka_unit_test(parse_whatsapp_batch), cmocka_unit_test(parse_whatsapp_bsuid),
-        cmocka_unit_test(parse_messenger_and_instagram), cmocka_unit_test(parse_rejects),
-        cmocka_unit_test(build_bodies),        cmocka_unit_test(send_responses),
-        cmocka_unit_test(classes),             cmocka_unit_test(windows),
+        cmocka_unit_test(sig_roundtrip),
+        cmocka_unit_test(handshake),
+        cmocka_unit_test(parse_whatsapp_batch),
+        cmocka_unit_test(parse_whatsapp_bsuid),
+        cmocka_unit_test(parse_messenger_and_instagram),
+        cmocka_unit_test(parse_rejects),
+        cmocka_unit_test(build_bodies),
+        cmocka_unit_test(send_responses),
+        cmocka_unit_test(classes),
+        cmocka_unit_test(windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
