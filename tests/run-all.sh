@@ -13,7 +13,7 @@ SUDO=""
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libwebsockets-dev libsodium-dev
   libpq-dev libcurl4-openssl-dev libjansson-dev libuv1-dev libcmocka-dev postgresql
-  postgresql-contrib chromium procps util-linux ca-certificates"
+  postgresql-contrib chromium procps util-linux ca-certificates openssl curl"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 # Node.js may come from the machine image rather than Debian: only ask Debian when absent.
