@@ -36,7 +36,7 @@ run_lane() { # name, cmake args, ctest label regex
   cmake --build "$dir" -j"$JOBS" 2>&1 | grep -Ev '^\[|^-- |Built target|Scanning|Consolidate' || true
   cmake --build "$dir" -j"$JOBS" >/dev/null # fail here if the build failed
   echo "== lane $name: tests ($labels)"
-  (cd "$dir" && ctest -L "$labels" --output-on-failure --timeout 900)
+  (cd "$dir" && ctest -L "$labels" -j"$JOBS" --output-on-failure --timeout 900)
 }
 
 LANES=${LANES:-"normal sanitize"}
