@@ -23,6 +23,7 @@ const STR = {
     reply_label: 'Antwort an den Patienten', note_label: 'Interne Notiz (für den Patienten unsichtbar)',
     reply_hint: 'Alt+Enter sendet · Esc zurück zur Liste', send: 'Senden', save_note: 'Notiz speichern', close: 'Schließen',
     take: 'Übernehmen', release: 'Freigeben', assigned_me: 'Ihnen zugewiesen', assigned_other: 'Zugewiesen an {who}',
+    totp: 'Code aus der Authenticator-App', totp_required: 'Bitte geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.', totp_invalid: 'Der Code stimmt nicht. Bitte den aktuellen Code eingeben.', login_wait: 'Zu viele Fehlversuche. Bitte in {s} Sekunden erneut versuchen.', reply_due: 'Antwort fällig in {m} min', reply_over: 'Antwortziel um {m} min überschritten',
     unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung #{id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
     patient: 'Patient', note: 'Notiz', sending: 'wird gesendet …', sent: 'gesendet', failed: 'nicht gesendet',
     unread: '{n} ungelesen', typing: 'Patient schreibt …', lang: 'Sprache {l}', no_preview: 'keine Vorschau',
@@ -52,6 +53,7 @@ const STR = {
     reply_label: 'Reply to the patient', note_label: 'Private note (never shown to the patient)',
     reply_hint: 'Alt+Enter sends · Esc back to the list', send: 'Send', save_note: 'Save note', close: 'Close',
     take: 'Take', release: 'Release', assigned_me: 'Assigned to you', assigned_other: 'Assigned to {who}',
+    totp: 'Code from your authenticator app', totp_required: 'Please enter the 6-digit code from your authenticator app.', totp_invalid: 'The code is not right. Please enter the current code.', login_wait: 'Too many failed attempts. Please try again in {s} seconds.', reply_due: 'reply due in {m} min', reply_over: 'reply target exceeded by {m} min',
     unassigned: 'Unassigned', conv_title: 'Conversation #{id}', waiting: 'waiting {t}', answered: 'answered',
     patient: 'Patient', note: 'Note', sending: 'sending …', sent: 'sent', failed: 'not sent',
     unread: '{n} unread', typing: 'Patient is typing …', lang: 'language {l}', no_preview: 'no preview',
@@ -116,16 +118,32 @@ async function login(e) {
   if (!email || !password) { $('login-error').textContent = t('login_missing'); return; }
   $('login-btn').disabled = true;
   try {
+    const totp = $('totp-row').hidden ? '' : $('totp').value.trim();
     const r = await fetch('../api/login', {
       method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin',
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(totp ? { email, password, totp } : { email, password }),
     });
+    if (r.status === 401 || r.status === 429) {
+      // Second factor (TOTP) and throttling answers name themselves; anything else is generic.
+      const err = await r.json().catch(() => ({}));
+      const code = err.code || err.error;
+      if (code === 'totp_required' || code === 'totp_invalid') {
+        $('totp-row').hidden = false;
+        $('totp').value = '';
+        $('totp').focus();
+        $('login-error').textContent = t(code);
+        return;
+      }
+      if (r.status === 429) { $('login-error').textContent = t('login_wait', { s: err.retry_after || 60 }); return; }
+    }
     if (r.status === 401 || r.status === 403) { $('login-error').textContent = t('login_bad'); return; }
     if (!r.ok) { $('login-error').textContent = t('login_err', { code: r.status }); return; }
     const body = await r.json().catch(() => ({}));
     S.me = body.staff || null;
     sessionStorage.setItem('caregate.staff', JSON.stringify(S.me));
     $('password').value = '';
+    $('totp').value = '';
+    $('totp-row').hidden = true;
     startApp();
   } catch {
     $('login-error').textContent = t('login_err', { code: 'network' });
@@ -266,6 +284,7 @@ const H = {
     const phone = m.clinic_phone || (m.clinic && m.clinic.phone);
     if (phone) S.phone = String(phone);
     if (m.address_form === 'Sie' || m.address_form === 'Du') S.addressForm = m.address_form;
+    if (m.first_reply_minutes) S.firstReply = Number(m.first_reply_minutes);
   },
   me(m) { H.welcome(m); },
   config(m) { H.welcome(m); },
@@ -350,7 +369,15 @@ function renderQueue() {
     if (c.waiting_since && c.status !== 'done') {
       const min = (Date.now() - Date.parse(c.waiting_since)) / 60000;
       wait.textContent = t('waiting', { t: ago(c.waiting_since) });
-      wait.dataset.level = min > 30 ? 'high' : min > 10 ? 'mid' : 'low';
+      // First-reply clock against the policy's target: green, amber in the last third, red after.
+      const target = Number(c.first_reply_minutes || S.firstReply || 30);
+      wait.dataset.level = min > target ? 'high' : min > target * 2 / 3 ? 'mid' : 'low';
+      if (!c.first_reply_at) {
+        const left = Math.round(target - min);
+        const clock = el('span', 'clock', left >= 0 ? t('reply_due', { m: left }) : t('reply_over', { m: -left }));
+        clock.dataset.level = wait.dataset.level;
+        wait.append(' · ', clock);
+      }
     } else wait.textContent = t('s_' + c.status) || '';
     top.append(wait);
     if (c.unread > 0) {
