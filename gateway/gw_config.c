@@ -9,6 +9,7 @@
 #include "gw_log.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,4 +322,29 @@ bool gw_config_list_has(const char *list, const char *item, size_t item_len)
             return true;
     }
     return false;
+}
+
+void gw_config_hash(const gw_config *cfg, char hex[65])
+{
+    /* key=value lines in table order: the same settings give the same hash whatever the
+     * file's layout, comments or defaults left implicit. Values are paths and settings,
+     * never secrets (those live in the files the *_file keys name). */
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    for (size_t i = 0; i < NTABLE; i++) {
+        const char *base = (const char *)cfg + table[i].off;
+        char num[32];
+        const char *v = num;
+        if (table[i].type == CT_STR)
+            v = *(char *const *)base ? *(char *const *)base : "";
+        else
+            snprintf(num, sizeof num, "%ld", *(const long *)base);
+        crypto_generichash_update(&st, (const unsigned char *)table[i].key, strlen(table[i].key));
+        crypto_generichash_update(&st, (const unsigned char *)"=", 1);
+        crypto_generichash_update(&st, (const unsigned char *)v, strlen(v));
+        crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+    }
+    unsigned char h[32];
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(hex, 65, h, sizeof h);
 }

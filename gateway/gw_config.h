@@ -91,6 +91,10 @@ void gw_config_free(gw_config *cfg);
  * *def (may be NULL) receive its documentation line and default as text. */
 const char *gw_config_key(size_t n, const char **doc, const char **def);
 
+/* BLAKE2b-256 (64 hex chars + NUL) over every key's effective value: names the running
+ * configuration in audit records (event config.loaded). */
+void gw_config_hash(const gw_config *cfg, char hex[65]);
+
 /* Is `item` one of the space-separated words of list? Exact, case-sensitive. */
 bool gw_config_list_has(const char *list, const char *item, size_t item_len);
 

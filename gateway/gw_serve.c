@@ -23,6 +23,7 @@
 #include "gw_conn.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
+#include "rules.h"
 #include "gw_meta.h"
 #include "gw_policy.h"
 #include "gw_rights_srv.h"
@@ -179,6 +180,41 @@ static void commit_hook(void *arg, const gw_msg *m)
     gw_fanout_deliver(arg, m);
 }
 
+static void config_audited(void *arg, gw_db_status st, PGresult *res, const char *sqlstate,
+                           const char *errmsg)
+{
+    (void)arg;
+    (void)res;
+    (void)errmsg;
+    if (st != GW_DB_OK)
+        gw_err("main", "config.loaded audit record not written (status %d, sqlstate %s)", st,
+               sqlstate);
+}
+
+/* Every start records which policy and configuration the gateway runs with (version
+ * hashes, never values), and whether they differ from the previous start's: that is how
+ * a DPO sees policy-file and configuration changes in the audit log. */
+static void audit_config_loaded(gw_app *app)
+{
+    char cfg_hash[65];
+    gw_config_hash(app->cfg, cfg_hash);
+    const char *policy_hash = app->rules ? rules_version_hash(app->rules) : "";
+    const char *policy_label = app->rules ? rules_version_label(app->rules) : "";
+    const char *vals[] = {policy_hash, policy_label, cfg_hash};
+    gw_db_params p = {.values = vals, .n = 3};
+    if (gw_db_query(app->db,
+                    "WITH last AS (SELECT details FROM audit_log WHERE event = 'config.loaded' "
+                    "ORDER BY seq DESC LIMIT 1) "
+                    "SELECT audit_append('config.loaded', 'gateway', NULL, jsonb_build_object("
+                    "'policy_hash', $1::text, 'policy_version', $2::text, 'config_hash', $3::text, "
+                    "'policy_changed', coalesce((SELECT details::jsonb->>'policy_hash' FROM last) "
+                    "IS DISTINCT FROM $1::text, true), "
+                    "'config_changed', coalesce((SELECT details::jsonb->>'config_hash' FROM last) "
+                    "IS DISTINCT FROM $3::text, true)))",
+                    &p, false, config_audited, NULL) != 0)
+        gw_err("main", "config.loaded audit record not queued");
+}
+
 static int start_gateway(serve *s, const char *conninfo, bool embedded)
 {
     gw_app *app = &s->app;
@@ -196,6 +232,7 @@ static int start_gateway(serve *s, const char *conninfo, bool embedded)
         gw_err("main", "audit signing key: %s (create it with `caregate keys init`)", ckerr);
         return -1;
     }
+    audit_config_loaded(app);
     app->store = gw_store_new(&s->loop, app->db, app->cfg, s->kr);
     app->fanout = gw_fanout_new(app);
     gw_store_set_commit_hook(app->store, commit_hook, app->fanout);

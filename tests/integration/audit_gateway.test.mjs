@@ -110,3 +110,33 @@ test('a running gateway signs checkpoints on its own timer, and they verify [AUD
     await g2.cleanup();
   }
 });
+
+test('every start records the policy and configuration hashes; a changed policy is flagged [AUD-1]', async () => {
+  const g = await startGateway({});
+  try {
+    const q = async () => (await pgQuery(g, "SELECT details FROM audit_log WHERE event = 'config.loaded' ORDER BY seq")).rows.map((r) => JSON.parse(r.details));
+    let rows = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      rows = await q();
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(rows.length, 1);
+    assert.match(rows[0].policy_hash, /^[0-9a-f]{64}$/);
+    assert.match(rows[0].config_hash, /^[0-9a-f]{64}$/);
+    assert.equal(rows[0].policy_changed, true, 'first start: nothing before it');
+    const same = await g.restart();
+    rows = await q();
+    assert.equal(rows.length, 2);
+    assert.equal(rows[1].policy_changed, false);
+    assert.equal(rows[1].config_changed, false);
+    assert.equal(rows[1].policy_hash, rows[0].policy_hash);
+    const changed = await same.restart({ config: { clinic_name: 'Andere Praxis' } });
+    rows = await q();
+    assert.equal(rows.length, 3);
+    assert.equal(rows[2].config_changed, true, 'a different configuration is flagged');
+    assert.equal(rows[2].policy_changed, false);
+    await changed.cleanup();
+  } finally {
+    await g.cleanup().catch(() => {});
+  }
+});
