@@ -371,6 +371,7 @@ function submit() {
   S.outbox.push(o);
   store.set('outbox', S.outbox);
   ta.value = '';
+  S.lastTypingSent = 0; // the next message's typing is announced at once, not throttled
   hideNotice();
   addMsg({ cid: o.client_id, from: 'patient', text, ts: o.ts, state: S.welcomed ? 'sending' : 'queued' }, true);
   if (S.idle) { S.idle = false; connect(); } else flush();
