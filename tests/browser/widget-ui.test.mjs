@@ -389,3 +389,72 @@ test('accessibility: demo page, widget and root page have no serious or critical
   clean(page, ctx);
   await ctx.close();
 });
+
+test('console: server canned answers with {clinic_phone}, hand to a colleague by alias, shift toggle, snooze with a time', async () => {
+  fake.setCanned([{ id: 'srv-call', title: 'Rückruf (Server)', text: 'Bitte rufen Sie uns unter {clinic_phone} an, {patient_name}.' }]);
+  fake.setClinicPhone('030 7654321');
+  try {
+    const pctx = await newContext(browser, fake.url);
+    const { f } = await openWidget(pctx);
+    await sendPatient(f, 'Bitte um Rückruf.');
+    await f.waitForSelector('.msg.me[data-state="sent"]');
+    const sctx = await newContext(browser, fake.url);
+    const sp = await staffLogin(sctx);
+    await sp.keyboard.press('3');
+    await sp.locator('#list .item', { hasText: 'Rückruf' }).first().click();
+    await sp.waitForSelector('.m.patient');
+    // The server's list replaces canned.js; the phone comes from the welcome.
+    assert.equal(await sp.locator('#canned option[value="greet"]').count(), 0, 'local list not used when the server sends answers');
+    await sp.selectOption('#canned', 'srv-call');
+    assert.equal(await sp.inputValue('#reply-text'), 'Bitte rufen Sie uns unter 030 7654321 an.');
+    await sp.fill('#reply-text', '');
+
+    // Hand to a colleague: aliases and on-shift marker, no e-mails, no DPO.
+    const opts = await sp.locator('#handoff option').allInnerTexts();
+    assert.deepEqual(opts, ['Übergeben an …', 'Ben']);
+    await sp.selectOption('#handoff', 's3');
+    await sp.waitForFunction(() => /Zugewiesen an Ben/.test(document.getElementById('conv-sub').textContent));
+    await sp.waitForFunction(() => [...document.querySelectorAll('#list .item .assignee')].some((e) => e.textContent === 'Zugewiesen an Ben'));
+
+    // Shift toggle (Anna starts on shift in the fake).
+    await sp.waitForSelector('#shift[aria-pressed="true"]');
+    assert.equal(await sp.locator('#shift-label').innerText(), 'Im Dienst');
+    await sp.click('#shift');
+    await sp.waitForSelector('#shift[aria-pressed="false"]');
+    assert.equal(await sp.locator('#shift-label').innerText(), 'Nicht im Dienst');
+    await sp.click('#shift');
+    await sp.waitForSelector('#shift[aria-pressed="true"]');
+
+    // Snooze asks for a time: quick choice by keyboard, then a custom time in the past is refused.
+    await sp.click('#status-btns [data-status="snoozed"]');
+    await sp.waitForSelector('#snooze[open]');
+    assert.equal(await sp.evaluate(() => document.activeElement?.dataset.snooze), '1h', 'focus moves into the dialog');
+    let v = await axe(sp);
+    assert.deepEqual(v, [], 'snooze dialog: ' + JSON.stringify(v, null, 1));
+    await shot(sp, 'console-snooze');
+    await sp.keyboard.press('Tab');
+    const t0 = Date.now();
+    await sp.keyboard.press('Enter'); // 4 hours
+    await sp.waitForSelector('#snooze:not([open])', { state: 'attached' });
+    await sp.waitForSelector('#status-btns [data-status="snoozed"][aria-pressed="true"]');
+    const conv = [...fake.convs.values()].find((c) => c.status === 'snoozed');
+    const until = Date.parse(conv.snoozed_until);
+    assert.ok(Math.abs(until - (t0 + 4 * 3600e3)) < 60e3, 'until is about 4 h from now: ' + conv.snoozed_until);
+    assert.match(await sp.locator('#conv-sub').innerText(), /zurückgestellt bis/);
+    await sp.click('#status-btns [data-status="snoozed"]');
+    await sp.fill('#snooze-at', '2020-01-01T08:00');
+    await sp.click('#snooze-form button[type="submit"]');
+    assert.match(await sp.locator('#snooze-error').innerText(), /Zukunft/);
+    await sp.keyboard.press('Escape');
+    await sp.waitForSelector('#snooze:not([open])', { state: 'attached' });
+    assert.equal(Date.parse(conv.snoozed_until), until, 'a refused time sends nothing');
+    v = await axe(sp);
+    assert.deepEqual(v, [], 'console: ' + JSON.stringify(v, null, 1));
+    clean(sp, sctx);
+    await sctx.close();
+    await pctx.close();
+  } finally {
+    fake.setCanned(null);
+    fake.setClinicPhone(null);
+  }
+});

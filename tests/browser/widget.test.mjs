@@ -106,6 +106,38 @@ test('staff: private note, take the conversation, mark it done (keyboard shortcu
   await sp.waitForSelector('#status-btns [data-status="open"][aria-pressed="true"]', { timeout: 20000 });
 });
 
+test('staff hands the conversation to a colleague (by alias); the shift toggle is saved', async () => {
+  await gw.addStaff('ben@demo-clinic.example', 'another long passphrase 42', 'agent', 'Ben');
+  const ben = String((await gw.query("SELECT id FROM staff WHERE alias = 'Ben'")).rows[0].id);
+  const conv = String((await gw.query('SELECT id FROM conversation ORDER BY created_at LIMIT 1')).rows[0].id);
+  await sp.focus('#handoff'); // focusing the menu asks for a fresh staff_list
+  await sp.waitForSelector(`#handoff option[value="${ben}"]`, { state: 'attached', timeout: 20000 });
+  assert.doesNotMatch(await sp.locator('#handoff').innerText(), /@/, 'no e-mail addresses in the menu');
+  await sp.selectOption('#handoff', ben);
+  let assignee = null;
+  for (let i = 0; i < 100 && assignee !== ben; i++) {
+    assignee = String((await gw.query('SELECT assignee FROM conversation WHERE id = $1', [conv])).rows[0].assignee);
+    if (assignee !== ben) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(assignee, ben, 'the database has Ben as assignee');
+  await sp.waitForFunction(() => /Zugewiesen an Ben/.test(document.getElementById('conv-sub').textContent), null, { timeout: 20000 });
+  await sp.waitForFunction(() => [...document.querySelectorAll('#list .item .assignee')].some((e) => e.textContent === 'Zugewiesen an Ben'), null, { timeout: 20000 });
+  assert.equal(await sp.locator('#take').innerText(), 'Übernehmen');
+  await shot(sp, 'real-console-handed-over');
+
+  const shift = async () => (await gw.query("SELECT on_shift FROM staff WHERE alias = 'Anna'")).rows[0].on_shift;
+  const was = await sp.getAttribute('#shift', 'aria-pressed');
+  assert.ok(was === 'true' || was === 'false', 'shift state shown after the welcome');
+  assert.equal(String(await shift()), was);
+  await sp.click('#shift');
+  const flipped = String(was !== 'true');
+  await sp.waitForSelector(`#shift[aria-pressed="${flipped}"]`, { timeout: 20000 });
+  assert.equal(String(await shift()), flipped, 'staff.on_shift saved');
+  assert.equal(await sp.locator('#shift-label').innerText(), flipped === 'true' ? 'Im Dienst' : 'Nicht im Dienst');
+  await sp.click('#shift');
+  await sp.waitForSelector(`#shift[aria-pressed="${was}"]`, { timeout: 20000 });
+});
+
 test('the patient sees the answer', async () => {
   await chat.waitForSelector('.msg.staff', { timeout: 20000 });
   assert.match(await chat.locator('.msg.staff .text').last().innerText(), /vielen Dank für Ihre Nachricht/);

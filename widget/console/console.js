@@ -38,6 +38,10 @@ const STR = {
     k_n: 'Interne Notiz schreiben', k_send: 'senden (auch Strg+Enter)', k_t: 'übernehmen / freigeben',
     k_e: 'als erledigt markieren', k_f: 'Filter: Meine, Nicht zugewiesen, Alle, Erledigt',
     k_esc: 'Eingabe verlassen, zurück zur Liste', k_help: 'diese Hilfe',
+    on_shift: 'Im Dienst', off_shift: 'Nicht im Dienst', handoff: 'An Kollegin oder Kollegen übergeben', handoff_pick: 'Übergeben an …',
+    handoff_none: 'Keine Kollegen', on_shift_mark: '(im Dienst)', snooze_title: 'Zurückstellen bis …', snooze_1h: '1 Stunde',
+    snooze_4h: '4 Stunden', snooze_tomorrow: 'Morgen 08:00', snooze_custom: 'Eigene Zeit', snooze_go: 'Zurückstellen',
+    snooze_bad: 'Bitte eine Zeit in der Zukunft wählen.', cancel: 'Abbrechen', snoozed_until: 'zurückgestellt bis {t}',
   },
   en: {
     login_title: 'Sign in for clinic staff', email: 'Clinic e-mail address', password: 'Password', login: 'Sign in',
@@ -68,6 +72,10 @@ const STR = {
     k_n: 'write a private note', k_send: 'send (also Ctrl+Enter)', k_t: 'take / release',
     k_e: 'mark as done', k_f: 'filters: mine, unassigned, all, done',
     k_esc: 'leave the input, back to the list', k_help: 'this help',
+    on_shift: 'On shift', off_shift: 'Off shift', handoff: 'Hand to a colleague', handoff_pick: 'Hand to …',
+    handoff_none: 'No colleagues', on_shift_mark: '(on shift)', snooze_title: 'Snooze until …', snooze_1h: '1 hour',
+    snooze_4h: '4 hours', snooze_tomorrow: 'Tomorrow 08:00', snooze_custom: 'Custom time', snooze_go: 'Snooze',
+    snooze_bad: 'Please choose a time in the future.', cancel: 'Cancel', snoozed_until: 'snoozed until {t}',
   },
 };
 const LANG = String(navigator.language || 'de').slice(0, 2) === 'en' ? 'en' : 'de';
@@ -98,6 +106,10 @@ const S = {
   pending: new Map(),    // client_id -> {el, text, kind, conversation}
   shown: new Set(),      // message ids in the open conversation
   phone: CLINIC_DEFAULTS.phone, addressForm: 'Sie', lastTyping: 0, typingTimer: 0,
+  staff: new Map(),      // id -> {id, alias, role, on_shift} from staff_list (no e-mails)
+  staffAsked: 0,         // when staff_list was last requested (unknown assignee)
+  canned: CANNED,        // the server's canned answers ({id,title,text}) or the local list (canned.js)
+  onShift: null,         // own shift state (welcome / shift frames)
 };
 
 /* ---------- login ---------- */
@@ -278,6 +290,7 @@ const H = {
   welcome(m) {
     if (m.staff && m.staff.id != null) {
       S.me = { id: String(m.staff.id), role: m.staff.role, alias: m.staff.alias };
+      if (typeof m.staff.on_shift === 'boolean') setShift(m.staff.on_shift);
       sessionStorage.setItem('caregate.staff', JSON.stringify(S.me));
       $('me').textContent = [S.me.alias, S.me.role].filter(Boolean).join(' · ');
     }
@@ -285,6 +298,23 @@ const H = {
     if (phone) S.phone = String(phone);
     if (m.address_form === 'Sie' || m.address_form === 'Du') S.addressForm = m.address_form;
     if (m.first_reply_minutes) S.firstReply = Number(m.first_reply_minutes);
+  },
+  staff_list(m) {
+    S.staff.clear();
+    for (const x of m.staff || []) if (x && x.id != null) S.staff.set(String(x.id), { ...x, id: String(x.id) });
+    renderHandoff();
+    renderQueue();
+    if (S.openId) renderConvHead();
+  },
+  // The clinic's canned answers from the gateway; the local list (canned.js) only when it has none.
+  canned(m) {
+    const list = Array.isArray(m.answers) ? m.answers.filter((a) => a && a.id != null && typeof a.text === 'string') : [];
+    S.canned = list.length ? list.map((a) => ({ id: String(a.id), title: String(a.title || a.id), sie: a.text, du: a.text })) : CANNED;
+    renderCannedOptions();
+  },
+  shift(m) {
+    setShift(!!m.on);
+    send({ type: 'staff_list' }); // colleagues see the marker; keep ours in step
   },
   me(m) { H.welcome(m); },
   config(m) { H.welcome(m); },
@@ -403,7 +433,55 @@ function renderQueue() {
 function assigneeText(c) {
   if (c.assignee == null || c.assignee === '') return t('unassigned');
   if (S.me && String(c.assignee) === String(S.me.id)) return t('assigned_me');
-  return t('assigned_other', { who: c.assignee_alias || c.assignee });
+  const who = S.staff.get(String(c.assignee));
+  if (!who) askStaffList();
+  return t('assigned_other', { who: who ? who.alias : c.assignee_alias || shortId(String(c.assignee)) });
+}
+
+// An assignee we do not know (a colleague added since the last staff_list): ask again, not too often.
+function askStaffList() {
+  const now = Date.now();
+  if (now - S.staffAsked < 10000) return;
+  if (send({ type: 'staff_list' })) S.staffAsked = now;
+}
+
+function renderHandoff() {
+  const sel = $('handoff');
+  const c = S.convs.get(S.openId);
+  const colleagues = [...S.staff.values()].filter((x) => !S.me || x.id !== String(S.me.id));
+  sel.replaceChildren(new Option(t(colleagues.length ? 'handoff_pick' : 'handoff_none'), ''));
+  for (const x of colleagues) {
+    const o = new Option(x.on_shift ? `${x.alias} ${t('on_shift_mark')}` : x.alias, x.id);
+    if (c && c.assignee != null && String(c.assignee) === x.id) o.disabled = true; // already theirs
+    sel.append(o);
+  }
+  sel.value = ''; // stays focusable when empty: focusing it asks for the list again
+}
+
+function handOff() {
+  const sel = $('handoff');
+  const id = sel.value;
+  sel.value = '';
+  if (id && S.openId) send({ type: 'assign', conversation: S.openId, staff: id });
+}
+
+function renderCannedOptions() {
+  const sel = $('canned');
+  sel.replaceChildren(new Option(t('canned_pick'), ''));
+  for (const c of S.canned) sel.append(new Option(c.title, c.id));
+}
+
+function setShift(on) {
+  S.onShift = on;
+  const b = $('shift');
+  b.setAttribute('aria-pressed', String(on));
+  b.dataset.on = String(on);
+  $('shift-label').textContent = t(on ? 'on_shift' : 'off_shift');
+}
+
+function toggleShift() {
+  if (S.onShift == null) return;
+  send({ type: 'shift', on: !S.onShift });
 }
 
 function setFilter(f) {
@@ -438,6 +516,7 @@ function openConv(id, focusReply = true) {
   renderQueue();
   renderConvHead();
   send({ type: 'open', conversation: id });
+  send({ type: 'staff_list' }); // fresh colleagues and shift markers for handing over
   if (focusReply) $('reply-text').focus();
 }
 
@@ -455,11 +534,13 @@ function renderConvHead() {
   const bits = [t('ch_' + (c.channel || 'web')), t('s_' + c.status), assigneeText(c)];
   if (c.lang) bits.push(t('lang', { l: String(c.lang).toUpperCase() }));
   if (c.waiting_since && c.status !== 'done') bits.push(t('waiting', { t: ago(c.waiting_since) }));
+  if (c.status === 'snoozed' && c.snoozed_until && !isNaN(Date.parse(c.snoozed_until))) bits.push(t('snoozed_until', { t: timeFmt.format(new Date(c.snoozed_until)) }));
   $('conv-sub').textContent = bits.join(' · ');
   const mine = S.me && c.assignee != null && String(c.assignee) === String(S.me.id);
   $('take').textContent = mine ? t('release') : t('take');
   $('take').dataset.mine = String(!!mine);
   for (const b of $('status-btns').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.status === c.status));
+  renderHandoff();
 }
 
 const timeFmt = new Intl.DateTimeFormat(LANG, { day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit' });
@@ -528,11 +609,12 @@ function submitReply(e) {
 
 function insertCanned() {
   const sel = $('canned');
-  const item = CANNED.find((c) => c.id === sel.value);
+  const item = S.canned.find((c) => c.id === sel.value);
   sel.value = '';
   if (!item) return;
   const c = S.convs.get(S.openId) || {};
-  const text = fillCanned(item, c.address_form || S.addressForm, { patient_name: c.patient_name || '', clinic_phone: c.clinic_phone || S.phone });
+  const form = c.address_form || S.addressForm;
+  const text = fillCanned(item, form, { patient_name: c.patient_name || '', clinic_phone: c.clinic_phone || S.phone, address_form: form });
   const ta = $('reply-text');
   ta.value = ta.value ? ta.value.replace(/\s*$/, ' ') + text : text;
   ta.focus();
@@ -547,13 +629,45 @@ function toggleTake() {
 }
 
 function setStatus(status) {
-  if (S.openId) send({ type: 'status', conversation: S.openId, status });
+  if (!S.openId) return;
+  if (status === 'snoozed') { openSnooze(); return; }
+  send({ type: 'status', conversation: S.openId, status });
+}
+
+/* ---------- snooze: ask for a time ---------- */
+
+function pad2(n) { return String(n).padStart(2, '0'); }
+function localInput(d) { return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`; }
+
+function snoozeTime(kind) {
+  const d = new Date();
+  if (kind === '1h') return new Date(d.getTime() + 3600e3);
+  if (kind === '4h') return new Date(d.getTime() + 4 * 3600e3);
+  if (kind === 'tomorrow') { d.setDate(d.getDate() + 1); d.setHours(8, 0, 0, 0); return d; }
+  return null;
+}
+
+function openSnooze() {
+  const dlg = $('snooze');
+  S.snoozeConv = S.openId;
+  $('snooze-error').textContent = '';
+  const at = $('snooze-at');
+  at.min = localInput(new Date());
+  at.value = localInput(snoozeTime('tomorrow'));
+  dlg.showModal();
+  dlg.querySelector('[data-snooze]').focus();
+}
+
+function snoozeUntil(d) {
+  if (!(d instanceof Date) || isNaN(d) || d.getTime() <= Date.now()) { $('snooze-error').textContent = t('snooze_bad'); return; }
+  if (S.snoozeConv) send({ type: 'status', conversation: S.snoozeConv, status: 'snoozed', until: d.toISOString() });
+  $('snooze').close();
 }
 
 /* ---------- keyboard ---------- */
 
 function onKey(e) {
-  if ($('app').hidden || $('keys').open) return;
+  if ($('app').hidden || $('keys').open || $('snooze').open) return;
   const inField = e.target.closest('input, textarea, select');
   if (e.target.id === 'reply-text' && e.key === 'Enter' && (e.altKey || e.ctrlKey || e.metaKey)) { e.preventDefault(); submitReply(); return; }
   if (e.key === 'Escape' && inField) {
@@ -581,10 +695,16 @@ function onKey(e) {
 function init() {
   document.documentElement.lang = LANG;
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
-  const sel = $('canned');
-  sel.append(new Option(t('canned_pick'), ''));
-  for (const c of CANNED) sel.append(new Option(c.title, c.id));
-  sel.addEventListener('change', insertCanned);
+  renderCannedOptions();
+  $('canned').addEventListener('change', insertCanned);
+  renderHandoff();
+  $('handoff').addEventListener('change', handOff);
+  $('handoff').addEventListener('focus', () => send({ type: 'staff_list' }));
+  $('shift').addEventListener('click', toggleShift);
+  $('snooze-quick').addEventListener('click', (e) => { const b = e.target.closest('button[data-snooze]'); if (b) snoozeUntil(snoozeTime(b.dataset.snooze)); });
+  $('snooze-form').addEventListener('submit', (e) => { e.preventDefault(); snoozeUntil(new Date($('snooze-at').value)); });
+  $('snooze-cancel').addEventListener('click', () => $('snooze').close());
+  $('snooze').addEventListener('close', () => $('status-btns').querySelector('[data-status="snoozed"]')?.focus());
   $('login-form').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
   $('keys-btn').addEventListener('click', () => $('keys').showModal());

@@ -35,7 +35,10 @@ export async function startFakeServer(opts = {}) {
     root: WIDGET_DIR, clinic: 'Reha-Klinik Sonnenhof', addressForm: 'Sie',
     office: { open: true, next_open: null, first_reply_minutes: 30 }, maxBytes: 8000,
     staff: [{ id: 's1', email: 'anna@demo-clinic.example', password: 'correct horse', role: 'agent', alias: 'Anna' },
-      { id: 's2', email: 'dpo@demo-clinic.example', password: 'correct horse', role: 'dpo', alias: 'DSB' }],
+      { id: 's2', email: 'dpo@demo-clinic.example', password: 'correct horse', role: 'dpo', alias: 'DSB' },
+      { id: 's3', email: 'ben@demo-clinic.example', password: 'correct horse', role: 'agent', alias: 'Ben', on_shift: false }],
+    canned: null,        // server canned answers [{id,title,text}]; null: no canned frame (console uses canned.js)
+    clinicPhone: null,   // welcome's clinic_phone; null: absent
     ...opts,
   };
   const sessions = new Map();      // token -> conversation id
@@ -48,7 +51,7 @@ export async function startFakeServer(opts = {}) {
   const now = () => new Date().toISOString();
 
   const summary = (c) => ({ type: 'conversation', id: c.id, status: c.status, channel: c.channel, lang: c.lang, assignee: c.assignee,
-    waiting_since: c.waiting_since, last_message_at: c.messages.at(-1)?.ts ?? null, preview: c.preview, address_form: o.addressForm, unread: c.unread });
+    waiting_since: c.waiting_since, snoozed_until: c.snoozed_until ?? null, last_message_at: c.messages.at(-1)?.ts ?? null, preview: c.preview, address_form: o.addressForm, unread: c.unread });
   const toStaff = (obj) => { for (const s of staffSockets) s.send(JSON.stringify(obj)); };
   const toPatients = (c, obj) => { for (const s of c.patients) s.send(JSON.stringify(obj)); };
   const pub = (m) => ({ type: 'msg', id: m.id, from: m.from, author: m.author, text: m.text, ts: m.ts });
@@ -177,10 +180,19 @@ export async function startFakeServer(opts = {}) {
 
   function staffConn(ws, st) {
     staffSockets.add(ws);
+    if (st.on_shift == null) st.on_shift = true;
+    const staffList = () => ({ type: 'staff_list', staff: o.staff.filter((x) => x.role !== 'dpo')
+      .map((x) => ({ id: x.id, alias: x.alias, role: x.role, on_shift: x.on_shift !== false })) });
+    ws.send(JSON.stringify({ type: 'welcome', staff: { id: st.id, role: st.role, alias: st.alias, on_shift: st.on_shift },
+      address_form: o.addressForm, clinic: o.clinic, ...(o.clinicPhone ? { clinic_phone: o.clinicPhone } : {}) }));
     ws.send(JSON.stringify({ type: 'queue', conversations: [...convs.values()].filter((c) => c.messages.length).map((c) => { const s = summary(c); delete s.type; return s; }) }));
+    ws.send(JSON.stringify(staffList()));
+    if (o.canned) ws.send(JSON.stringify({ type: 'canned', answers: o.canned }));
     ws.on('message', (data) => {
       let m;
       try { m = JSON.parse(String(data)); } catch { return err(ws, 'bad_json'); }
+      if (m.type === 'staff_list') return ws.send(JSON.stringify(staffList()));
+      if (m.type === 'shift') { st.on_shift = !!m.on; return ws.send(JSON.stringify({ type: 'shift', on: st.on_shift })); }
       const c = convs.get(String(m.conversation || ''));
       if (!c && m.type !== 'typing') return err(ws, 'not_found', { client_id: m.client_id });
       switch (m.type) {
@@ -213,7 +225,9 @@ export async function startFakeServer(opts = {}) {
         }
         case 'status':
           if (!['open', 'pending', 'snoozed', 'done'].includes(m.status)) return err(ws, 'bad_json');
+          if (m.status === 'snoozed' && !(Date.parse(m.until) > 0)) return err(ws, 'bad_request');
           c.status = m.status;
+          c.snoozed_until = m.status === 'snoozed' ? new Date(m.until).toISOString() : null;
           return toStaff(summary(c));
         case 'assign':
           c.assignee = m.staff == null ? null : String(m.staff);
@@ -241,6 +255,8 @@ export async function startFakeServer(opts = {}) {
     convs,
     setOffice(x) { o.office = x; },
     setAddressForm(f) { o.addressForm = f; },
+    setCanned(list) { o.canned = list; },
+    setClinicPhone(p) { o.clinicPhone = p; },
     refuse(v) { refuse = v; },
     dropSockets() { for (const c of wss.clients) c.terminate(); },
     async close() {
