@@ -330,6 +330,26 @@ test('console: keyboard shortcuts, notes, policy block with categories, take and
   await pctx.close();
 });
 
+test('console: a platform conversation shows its messaging window and a failed channel', async () => {
+  const pctx = await newContext(browser, fake.url);
+  const { f } = await openWidget(pctx);
+  await sendPatient(f, 'Frage zur Anreise per WhatsApp');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+  const sctx = await newContext(browser, fake.url);
+  const sp = await staffLogin(sctx);
+  await sp.keyboard.press('3');
+  await sp.locator('#list .item', { hasText: 'Frage zur Anreise per WhatsApp' }).click();
+  await sp.waitForSelector('.m.patient');
+  fake.setBridge({ platform: 'whatsapp', window: 'open', window_remaining_s: 2 * 3600 + 300, channel_state: 'active' });
+  await sp.waitForFunction(() => /Antwortfenster noch 2 h 5 min/.test(document.getElementById('conv-sub').textContent));
+  fake.setBridge({ platform: 'whatsapp', window: 'template_only', window_remaining_s: 0, channel_state: 'auth_failed' });
+  await sp.waitForFunction(() => /nur Vorlage/.test(document.getElementById('conv-sub').textContent) &&
+    /Kanal gestört/.test(document.getElementById('conv-sub').textContent));
+  fake.setBridge({ platform: 'web', window: null });
+  await sctx.close();
+  await pctx.close();
+});
+
 test('closed chat: unread badge on the launcher; typing indicators both ways', async () => {
   const pctx = await newContext(browser, fake.url);
   const { page, f } = await openWidget(pctx);

@@ -24,6 +24,7 @@ const STR = {
     reply_hint: 'Alt+Enter sendet · Esc zurück zur Liste', send: 'Senden', save_note: 'Notiz speichern', close: 'Schließen',
     take: 'Übernehmen', release: 'Freigeben', assigned_me: 'Ihnen zugewiesen', assigned_other: 'Zugewiesen an {who}',
     totp: 'Code aus der Authenticator-App', totp_required: 'Bitte geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.', totp_invalid: 'Der Code stimmt nicht. Bitte den aktuellen Code eingeben.', login_wait: 'Zu viele Fehlversuche. Bitte in {s} Sekunden erneut versuchen.', reply_due: 'Antwort fällig in {m} min', reply_over: 'Antwortziel um {m} min überschritten',
+    w_open: 'Antwortfenster noch {t}', w_human_agent: 'nur mit Kennzeichnung HUMAN_AGENT, noch {t}', w_template_only: '24-h-Fenster abgelaufen: nur Vorlage ohne Gesundheitsdaten', w_closed: 'Antwortfenster geschlossen', ch_auth_failed: 'Kanal gestört (Zugangsschlüssel ungültig), Admin informiert', ch_paused: 'Kanal pausiert',
     unassigned: 'Nicht zugewiesen', conv_title: 'Unterhaltung #{id}', waiting: 'wartet seit {t}', answered: 'beantwortet',
     patient: 'Patient', note: 'Notiz', sending: 'wird gesendet …', sent: 'gesendet', failed: 'nicht gesendet',
     unread: '{n} ungelesen', typing: 'Patient schreibt …', lang: 'Sprache {l}', no_preview: 'keine Vorschau',
@@ -58,6 +59,7 @@ const STR = {
     reply_hint: 'Alt+Enter sends · Esc back to the list', send: 'Send', save_note: 'Save note', close: 'Close',
     take: 'Take', release: 'Release', assigned_me: 'Assigned to you', assigned_other: 'Assigned to {who}',
     totp: 'Code from your authenticator app', totp_required: 'Please enter the 6-digit code from your authenticator app.', totp_invalid: 'The code is not right. Please enter the current code.', login_wait: 'Too many failed attempts. Please try again in {s} seconds.', reply_due: 'reply due in {m} min', reply_over: 'reply target exceeded by {m} min',
+    w_open: 'reply window: {t} left', w_human_agent: 'HUMAN_AGENT tag only, {t} left', w_template_only: '24-hour window over: template without health data only', w_closed: 'reply window closed', ch_auth_failed: 'channel down (access token invalid), admin informed', ch_paused: 'channel paused',
     unassigned: 'Unassigned', conv_title: 'Conversation #{id}', waiting: 'waiting {t}', answered: 'answered',
     patient: 'Patient', note: 'Note', sending: 'sending …', sent: 'sent', failed: 'not sent',
     unread: '{n} unread', typing: 'Patient is typing …', lang: 'language {l}', no_preview: 'no preview',
@@ -535,6 +537,14 @@ function renderConvHead() {
   if (c.lang) bits.push(t('lang', { l: String(c.lang).toUpperCase() }));
   if (c.waiting_since && c.status !== 'done') bits.push(t('waiting', { t: ago(c.waiting_since) }));
   if (c.status === 'snoozed' && c.snoozed_until && !isNaN(Date.parse(c.snoozed_until))) bits.push(t('snoozed_until', { t: timeFmt.format(new Date(c.snoozed_until)) }));
+  // WhatsApp / Messenger / Instagram: the platform's messaging window and the channel state.
+  const br = c.bridge;
+  if (br && br.window) {
+    const s = Math.max(0, Number(br.window_remaining_s) || 0);
+    const left = s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : `${Math.ceil(s / 60)} min`;
+    bits.push(t('w_' + br.window, { t: left }));
+  }
+  if (br && br.channel_state && br.channel_state !== 'active') bits.push(t('ch_' + br.channel_state));
   $('conv-sub').textContent = bits.join(' · ');
   const mine = S.me && c.assignee != null && String(c.assignee) === String(S.me.id);
   $('take').textContent = mine ? t('release') : t('take');

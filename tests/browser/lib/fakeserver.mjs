@@ -51,7 +51,7 @@ export async function startFakeServer(opts = {}) {
   const now = () => new Date().toISOString();
 
   const summary = (c) => ({ type: 'conversation', id: c.id, status: c.status, channel: c.channel, lang: c.lang, assignee: c.assignee,
-    waiting_since: c.waiting_since, snoozed_until: c.snoozed_until ?? null, last_message_at: c.messages.at(-1)?.ts ?? null, preview: c.preview, address_form: o.addressForm, unread: c.unread });
+    waiting_since: c.waiting_since, snoozed_until: c.snoozed_until ?? null, last_message_at: c.messages.at(-1)?.ts ?? null, preview: c.preview, address_form: o.addressForm, unread: c.unread, bridge: c.bridge ?? null });
   const toStaff = (obj) => { for (const s of staffSockets) s.send(JSON.stringify(obj)); };
   const toPatients = (c, obj) => { for (const s of c.patients) s.send(JSON.stringify(obj)); };
   const pub = (m) => ({ type: 'msg', id: m.id, from: m.from, author: m.author, text: m.text, ts: m.ts });
@@ -254,6 +254,8 @@ export async function startFakeServer(opts = {}) {
     port,
     convs,
     setOffice(x) { o.office = x; },
+    // Turns every conversation into a platform one with the given bridge field (window, state).
+    setBridge(b) { for (const c of convs.values()) { c.channel = b.platform || 'whatsapp'; c.bridge = b; toStaff(summary(c)); } },
     setAddressForm(f) { o.addressForm = f; },
     setCanned(list) { o.canned = list; },
     setClinicPhone(p) { o.clinicPhone = p; },
