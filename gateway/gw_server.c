@@ -887,10 +887,11 @@ int gw_server_start(gw_app *app)
     info.pcontext = &app->lws; /* lws NULLs it when destruction has completed */
     info.retry_and_idle_policy = &idle_policy;
     info.timeout_secs = 20;
-    /* Idle HTTP/1.1 keep-alive: longer than clients keep idle sockets (Node's fetch 4 s,
-     * browsers up to minutes), so the client closes first. With lws's 5 s default a client
-     * reusing a socket the gateway was just closing saw "other side closed" on a POST. */
-    info.keepalive_timeout = 65;
+    /* Idle HTTP/1.1 keep-alive stays at lws's default (5 s). A longer one (65 s) kept a
+     * connection alive after a 413 whose oversized body was never drained, and the next
+     * request on it hung; a short one lets a client reusing a socket just as it closes see
+     * "other side closed" (seen under heavy load only). The right fix is closing after
+     * error answers that leave a body unread. */
     info.max_http_header_data = 8192;
     info.fd_limit_per_thread = (unsigned)cfg->max_connections + 128u;
     if (*cfg->tls_cert_file) {
