@@ -198,11 +198,15 @@ const H = {
     if (id === S.openId) {
       addMessage(m);
       scrollDown();
-      if (m.from === 'patient') { setTyping(false); if (document.visibilityState === 'visible') markRead(); }
+      if (m.from === 'patient') {
+        setTyping(false);
+        if (document.visibilityState === 'visible') markRead(); else notify(id);
+      }
       return;
     }
     const c = S.convs.get(id);
     if (c && m.from === 'patient') { c.unread = (c.unread || 0) + 1; renderQueue(); }
+    if (m.from === 'patient') notify(id);
   },
   note(m) { if (String(m.conversation) === S.openId) addMessage({ ...m, from: 'note' }); },
   ack(m) {
@@ -413,6 +417,43 @@ function setShift(on) {
 function toggleShift() {
   if (S.onShift == null) return;
   send({ type: 'shift', on: !S.onShift });
+}
+
+/* ---------- desktop notifications ---------- */
+
+// A notification may show on a lock screen or a shared monitor, so it carries the short
+// conversation id and the channel only: no message text, no preview, no name. It is opt-in per
+// browser (localStorage) and needs the browser's permission, asked for on the click.
+const notifyOn = () => localStorage.getItem('caregate.notify') === '1' && window.Notification?.permission === 'granted';
+
+function renderNotify() {
+  const b = $('notify');
+  if (!('Notification' in window)) { b.hidden = true; return; }
+  b.hidden = false;
+  const on = notifyOn();
+  b.setAttribute('aria-pressed', String(on));
+  $('notify-label').textContent = t(on ? 'notify_on' : 'notify_off');
+}
+
+async function toggleNotify() {
+  if (notifyOn()) {
+    localStorage.removeItem('caregate.notify');
+  } else {
+    const p = Notification.permission === 'granted' ? 'granted' : await Notification.requestPermission();
+    if (p !== 'granted') { renderNotify(); $('notify-label').textContent = t('notify_denied'); return; }
+    localStorage.setItem('caregate.notify', '1');
+  }
+  renderNotify();
+}
+
+function notify(id) {
+  if (!notifyOn()) return;
+  const c = S.convs.get(id) || {};
+  const n = new Notification(t('n_title'), {
+    body: t('n_body', { id: shortId(id), ch: t('ch_' + (c.channel || 'web')) }),
+    tag: 'caregate-' + shortId(id), // one per conversation: a second message replaces the first
+  });
+  n.onclick = () => { window.focus(); openConv(id); n.close(); };
 }
 
 function setFilter(f) {
@@ -640,6 +681,8 @@ function init() {
   $('handoff').addEventListener('change', handOff);
   $('handoff').addEventListener('focus', () => send({ type: 'staff_list' }));
   $('shift').addEventListener('click', toggleShift);
+  $('notify').addEventListener('click', toggleNotify);
+  renderNotify();
   $('snooze-quick').addEventListener('click', (e) => { const b = e.target.closest('button[data-snooze]'); if (b) snoozeUntil(snoozeTime(b.dataset.snooze)); });
   $('snooze-form').addEventListener('submit', (e) => { e.preventDefault(); snoozeUntil(new Date($('snooze-at').value)); });
   $('snooze-cancel').addEventListener('click', () => $('snooze').close());

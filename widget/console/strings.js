@@ -37,6 +37,8 @@ export const STR = {
     handoff_none: 'Keine Kollegen', on_shift_mark: '(im Dienst)', snooze_title: 'Zurückstellen bis …', snooze_1h: '1 Stunde',
     snooze_4h: '4 Stunden', snooze_tomorrow: 'Morgen 08:00', snooze_custom: 'Eigene Zeit', snooze_go: 'Zurückstellen',
     snooze_bad: 'Bitte eine Zeit in der Zukunft wählen.', cancel: 'Abbrechen', snoozed_until: 'zurückgestellt bis {t}',
+    notify_on: 'Desktop-Hinweise an', notify_off: 'Desktop-Hinweise aus', notify_denied: 'Der Browser blockiert Hinweise für diese Seite.',
+    n_title: 'Neue Nachricht', n_body: 'Unterhaltung #{id} · {ch}',
   },
   en: {
     login_title: 'Sign in for clinic staff', email: 'Clinic e-mail address', password: 'Password', login: 'Sign in',
@@ -72,7 +74,10 @@ export const STR = {
     handoff_none: 'No colleagues', on_shift_mark: '(on shift)', snooze_title: 'Snooze until …', snooze_1h: '1 hour',
     snooze_4h: '4 hours', snooze_tomorrow: 'Tomorrow 08:00', snooze_custom: 'Custom time', snooze_go: 'Snooze',
     snooze_bad: 'Please choose a time in the future.', cancel: 'Cancel', snoozed_until: 'snoozed until {t}',
-  },  pl: {
+    notify_on: 'Desktop alerts on', notify_off: 'Desktop alerts off', notify_denied: 'The browser blocks notifications for this page.',
+    n_title: 'New message', n_body: 'Conversation #{id} · {ch}',
+  },
+  pl: {
     login_title: 'Logowanie dla personelu', email: 'Służbowy adres e-mail', password: 'Hasło',
     login: 'Zaloguj', login_fine: 'Tylko konto placówki. Każde logowanie i każdy dostęp są rejestrowane.',
     login_bad: 'Adres e-mail lub hasło są nieprawidłowe.',
@@ -117,6 +122,8 @@ export const STR = {
     snooze_1h: '1 godzina', snooze_4h: '4 godziny', snooze_tomorrow: 'Jutro 08:00',
     snooze_custom: 'Własny czas', snooze_go: 'Odłóż', snooze_bad: 'Wybierz czas w przyszłości.',
     cancel: 'Anuluj', snoozed_until: 'odłożona do {t}',
+    notify_on: 'Powiadomienia na pulpicie: wł.', notify_off: 'Powiadomienia na pulpicie: wył.', notify_denied: 'Przeglądarka blokuje powiadomienia dla tej strony.',
+    n_title: 'Nowa wiadomość', n_body: 'Rozmowa #{id} · {ch}',
   },
   hu: {
     login_title: 'Bejelentkezés a rendelő munkatársainak', email: 'A rendelő e-mail-címe', password: 'Jelszó',
@@ -165,6 +172,8 @@ export const STR = {
     snooze_1h: '1 óra', snooze_4h: '4 óra', snooze_tomorrow: 'Holnap 08:00', snooze_custom: 'Egyéni időpont',
     snooze_go: 'Elhalasztás', snooze_bad: 'Válasszon egy jövőbeli időpontot.', cancel: 'Mégse',
     snoozed_until: 'elhalasztva eddig: {t}',
+    notify_on: 'Asztali értesítés be', notify_off: 'Asztali értesítés ki', notify_denied: 'A böngésző letiltja az értesítéseket ezen az oldalon.',
+    n_title: 'Új üzenet', n_body: 'Beszélgetés #{id} · {ch}',
   },
 };
 
