@@ -66,6 +66,7 @@ typedef struct cent {
     bool human_agent;
     bool template_only;
     int64_t last_user_ms;
+    int64_t last_suggest_ms; /* last automatic secure-chat suggestion (wall clock), 0: none */
 } cent;
 
 struct gw_meta {
@@ -197,7 +198,10 @@ static cent *conv_put(gw_meta *m, const char *conv)
 
 #define SQL_CONV_STATE                                                                             \
     "SELECT bc.conversation_id, ch.platform, ch.human_agent, bc.template_only, "                   \
-    "(extract(epoch FROM bc.last_user_at) * 1000)::bigint FROM bridge_conversation bc JOIN "       \
+    "(extract(epoch FROM bc.last_user_at) * 1000)::bigint, "                                       \
+    "coalesce((SELECT (extract(epoch FROM max(sm.created_at)) * 1000)::bigint FROM message sm "    \
+    "WHERE sm.conversation_id = bc.conversation_id AND sm.sender = 'system' AND "                  \
+    "sm.client_id LIKE 'meta-secure:%'), 0) FROM bridge_conversation bc JOIN "                     \
     "channel ch ON ch.id = bc.channel_id "
 
 static void conv_rows(gw_meta *m, PGresult *res)
@@ -208,6 +212,10 @@ static void conv_rows(gw_meta *m, PGresult *res)
         e->human_agent = PQgetvalue(res, r, 2)[0] == 't';
         e->template_only = PQgetvalue(res, r, 3)[0] == 't';
         e->last_user_ms = strtoll(PQgetvalue(res, r, 4), NULL, 10);
+        /* the stored suggestions survive restarts and reach the other processes here */
+        int64_t sug = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+        if (sug > e->last_suggest_ms)
+            e->last_suggest_ms = sug;
     }
 }
 
@@ -746,6 +754,28 @@ static int store_one(req *q, const char *conv, const char *client_id, const char
     return 0;
 }
 
+/* Health data from a platform (decisions.inbound.<channel>.suggest_secure_chat): the
+ * patient gets the policy's RULES_TEXT_SECURE_CHANNEL text, at most once per conversation
+ * within decisions.suggest_secure_chat_every_hours, so a patient who keeps writing is not
+ * answered with the same text after every message. The last suggestion's time comes from
+ * the stored system messages (client_id "meta-secure:…", SQL_CONV_STATE), so a restart
+ * does not reset the clock. The client_id is derived from the triggering message, so a
+ * webhook retry stores nothing twice. */
+static void suggest_secure(req *q, group *g, const char *msg_hex)
+{
+    const rules *pol = q->m->app->rules;
+    cent *e = conv_put(q->m, g->conv);
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+    if (!pol || (e->last_suggest_ms &&
+                 now_ms - e->last_suggest_ms < (int64_t)rules_suggest_secure_every_s(pol) * 1000))
+        return;
+    e->last_suggest_ms = now_ms;
+    char cid[96];
+    snprintf(cid, sizeof cid, "meta-secure:%s", msg_hex);
+    const char *t = rules_text(pol, RULES_TEXT_SECURE_CHANNEL, g->lang);
+    store_one(q, g->conv, cid, "system", t, strlen(t), NULL, NULL);
+}
+
 static void stage_store(req *q)
 {
     char hx[2 * GW_BRIDGEKEY_HASH_BYTES + 1], cid[96], ph[48];
@@ -771,6 +801,8 @@ static void stage_store(req *q)
                                  : NULL;
             store_one(q, g->conv, cid, "patient", e->text, e->text_len, scan.findings, decision);
             json_decref(decision);
+            if (scan.suggest_secure)
+                suggest_secure(q, g, hx);
             gw_policy_scan_clear(&scan);
         } else {
             placeholder(e, ph, sizeof ph);

@@ -313,11 +313,12 @@ json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *la
     redact_finding *f = scan(app, lang, text, len, &n);
     fill_scan(f, n, s);
     decide_input in = {DECIDE_INBOUND, channel_of(channel), DECIDE_SINK_DELIVERY, 0, f, n, NULL,
-                       0};
+                       0, rules_decisions(app->rules)};
     decide_result r;
     memset(&r, 0, sizeof r);
     if (decide_message(&in, &r) != REDACT_OK)
         r.action = DECIDE_ALLOW;
+    s->suggest_secure = (r.flags & DECIDE_F_SUGGEST_SECURE) != 0;
     free(f);
     json_t *empty = json_object();
     json_t *d = details(app, &r, channel ? channel : "web", "inbound",
@@ -362,6 +363,37 @@ void gw_policy_out_clear(gw_policy_out *o)
     memset(o, 0, sizeof *o);
 }
 
+bool gw_policy_may_override(const gw_app *app, const char *role)
+{
+    return app->rules && rules_may_override(app->rules, role);
+}
+
+/* The explanation staff see with a refused reply: what was found, and whether and how
+ * they can still send it (decisions.outbound.<channel> in the policy file). */
+static const char *block_message(const gw_app *app, const char *channel, bool ids,
+                                 decide_action action, bool allowed_override)
+{
+    if (ids)
+        return action == DECIDE_NEEDS_CONFIRMATION
+                   ? (allowed_override ? "the reply contains a national id or IBAN: confirm with "
+                                         "\"override\":true to send it over this platform"
+                                       : "the reply contains a national id or IBAN and your role "
+                                         "cannot confirm it: use the secure web chat")
+                   : "national ids and IBANs must not be sent over this platform: use the secure "
+                     "web chat";
+    if (action == DECIDE_NEEDS_CONFIRMATION)
+        return allowed_override ? "the reply contains health data: confirm with "
+                                  "\"override\":true to send it with the health data redacted, "
+                                  "or use the secure web chat"
+                                : "the reply contains health data and your role cannot confirm "
+                                  "it: use the secure web chat";
+    bool can = allowed_override &&
+               rules_decisions(app->rules)->health_override[channel_of(channel)];
+    return can ? "health data must not be sent over this platform: use the secure web chat, or "
+                 "send redacted with \"override\":true"
+               : "health data must not be sent over this platform: use the secure web chat";
+}
+
 void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang,
                         const char *text, size_t len, bool override, bool allowed_override,
                         gw_policy_out *out)
@@ -384,7 +416,7 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
     fill_scan(f, n, &s);
     bool use_override = override && allowed_override;
     decide_input in = {DECIDE_OUTBOUND, channel_of(channel), DECIDE_SINK_DELIVERY,
-                       use_override ? 1 : 0, f, n, hits, nh};
+                       use_override ? 1 : 0, f, n, hits, nh, rules_decisions(app->rules)};
     decide_result r;
     memset(&r, 0, sizeof r);
     if (decide_message(&in, &r) != REDACT_OK) {
@@ -411,32 +443,34 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
             out->message = "personal contact details (phone, e-mail, handle or profile link) "
                            "that are not the clinic's official ones must not be sent";
         } else {
-            /* only health categories explain this block */
+            /* only the categories that caused the verdict explain it */
+            bool ids = r.reason == DECIDE_R_IDENTIFIER_TO_PLATFORM;
             json_t *h = json_object();
             const char *k;
             json_t *v;
-            json_object_foreach(cats, k, v) if (strcmp(k, "CONDITION") == 0 ||
-                                                strcmp(k, "MEDICATION") == 0 ||
-                                                strcmp(k, "TREATMENT") == 0 ||
-                                                strcmp(k, "HEALTH_ID") == 0)
-                json_object_set(h, k, v);
+            json_object_foreach(cats, k, v)
+            {
+                bool why = ids ? (strcmp(k, "NATIONAL_ID") == 0 || strcmp(k, "IBAN") == 0)
+                               : (strcmp(k, "CONDITION") == 0 || strcmp(k, "MEDICATION") == 0 ||
+                                  strcmp(k, "TREATMENT") == 0 || strcmp(k, "HEALTH_ID") == 0);
+                if (why)
+                    json_object_set(h, k, v);
+            }
             json_object_clear(cats);
             json_object_update(cats, h);
             json_decref(h);
-            out->message = allowed_override
-                               ? "health data must not be sent over this platform: use the "
-                                 "secure web chat, or send redacted with \"override\":true"
-                               : "health data must not be sent over this platform: use the "
-                                 "secure web chat";
+            out->message = block_message(app, channel, ids, r.action, allowed_override);
         }
         out->findings = findings_list(cats);
     } else if (r.action == DECIDE_REDACT) {
         out->event = (r.flags & DECIDE_F_OVERRIDE_USED) ? "policy.override" : "policy.decision";
-        /* send the text with health findings replaced */
+        /* send the text with the categories the decision names replaced */
         redact_finding *hf = xcalloc(n ? n : 1, sizeof *hf);
         size_t nhf = 0;
         for (size_t i = 0; i < n; i++)
-            if (is_health(f[i].cat))
+            if (((r.flags & DECIDE_F_REDACT_HEALTH) && is_health(f[i].cat)) ||
+                ((r.flags & DECIDE_F_REDACT_IDS) &&
+                 (f[i].cat == REDACT_NATIONAL_ID || f[i].cat == REDACT_IBAN)))
                 hf[nhf++] = f[i];
         size_t cap = redact_apply_size(len, hf, nhf) + 1;
         out->text = xcalloc(cap, 1);

@@ -53,6 +53,8 @@ typedef struct gw_policy_scan {
     json_t *rules;    /* {"rule.name":count} for audit records, NULL when empty */
     size_t n;         /* findings total */
     size_t n_health;  /* CONDITION, MEDICATION, TREATMENT, HEALTH_ID */
+    bool suggest_secure; /* inbound: the decision asks for the secure-chat suggestion
+                          * (decisions.inbound; the caller applies the rate limit) */
 } gw_policy_scan;
 
 void gw_policy_scan_clear(gw_policy_scan *s);
@@ -76,8 +78,13 @@ typedef struct gw_policy_out {
 
 void gw_policy_out_clear(gw_policy_out *o);
 
-/* Runs DLP and the channel decision over a staff reply. override: the staff member
- * asked to send redacted (honoured only when allowed_override). */
+/* May staff of this role confirm a held reply or override a block (the policy's
+ * decisions.override_roles)? Pass the result as allowed_override below. */
+bool gw_policy_may_override(const gw_app *app, const char *role);
+
+/* Runs DLP and the channel decision (the policy's decisions settings) over a staff reply.
+ * override: the staff member confirmed / asked to send redacted (honoured only when
+ * allowed_override). */
 void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang,
                         const char *text, size_t len, bool override, bool allowed_override,
                         gw_policy_out *out);

@@ -593,7 +593,7 @@ static void reply_ctx_done(void *arg, gw_db_status status, PGresult *res, const 
         replyop_free(op);
         return;
     }
-    bool may_override = strcmp(s->role, "admin") == 0 || strcmp(s->role, "agent") == 0;
+    bool may_override = gw_policy_may_override(s->app, s->role); /* decisions.override_roles */
     gw_policy_out out;
     gw_policy_outbound(s->app, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), op->text, op->len,
                        op->override, may_override, &out);

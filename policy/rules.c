@@ -8,6 +8,7 @@
  * Not here: reading the file, time-zone conversion (the gateway does both).
  */
 #include "rules.h"
+#include "decide.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -59,6 +60,9 @@ struct rules {
     long class_days[MAX_CLASSES];
     size_t nclasses;
     char *channel_default[4];
+    decide_settings decisions;
+    unsigned override_roles; /* RULES_ROLE_* */
+    long suggest_every_s;
 };
 
 /* Built-in texts. German is written for "Sie"; "Du" variants follow. */
@@ -344,6 +348,215 @@ static int set_defaults(rules *r)
     r->nclasses = 3;
     for (int i = 0; i < 4; i++)
         r->channel_default[i] = xstrdup("general");
+    decide_settings_default(&r->decisions);
+    r->override_roles = RULES_ROLE_AGENT | RULES_ROLE_ADMIN;
+    r->suggest_every_s = 24 * 3600;
+    return 0;
+}
+
+/* ---- decisions (issue 6) ---------------------------------------------------------------
+ * The privacy floor (SECURITY.md) is enforced here with an error that says why, and again
+ * in decide_message: no value sends health data unredacted to a third-party platform, no
+ * value unredacts previews, notifications, logs or analytics, and unofficial contacts stay
+ * blocked. Keys that exist only to be refused when changed are listed in floor_keys so a
+ * policy may spell the floor out. */
+
+#define FLOOR_WHY "(privacy floor, see SECURITY.md)"
+
+static const struct {
+    const char *key, *value, *why;
+} floor_keys[] = {
+    {"unofficial_contacts", "block",
+     "contact details that are not the clinic's official ones are never sent"},
+    {"previews", "redact", "previews are always redacted"},
+    {"notifications", "redact", "notifications are always redacted"},
+    {"logs", "redact", "logs never carry message text"},
+    {"analytics", "redact", "analytics only ever see categories and counts"},
+};
+
+static const struct {
+    const char *name;
+    decide_action action;
+} action_names[] = {
+    {"allow", DECIDE_ALLOW},
+    {"redact", DECIDE_REDACT},
+    {"block", DECIDE_BLOCK},
+    {"needs_confirmation", DECIDE_NEEDS_CONFIRMATION},
+};
+
+static int platform_index(const char *k)
+{
+    for (int c = 1; c < 4; c++) /* channels[0] is the web chat */
+        if (strcmp(k, channels[c]) == 0)
+            return c;
+    return -1;
+}
+
+static int channel_key(const char *path, const char *k, char *err, size_t errlen)
+{
+    if (strcmp(k, "web") == 0)
+        return fail(err, errlen, "%s.web: the web chat is the clinic's secure channel; its "
+                                 "decisions are fixed (allow, stored sealed)", path);
+    int c = platform_index(k);
+    if (c < 0)
+        return fail(err, errlen, "%s.%s: unknown channel (whatsapp, messenger, instagram)", path, k);
+    return c;
+}
+
+/* "block" | "needs_confirmation" | "redact" for one outbound key; "allow" is refused
+ * with floor_msg (health) or as not offered (identifiers). */
+static int parse_outbound_action(json_t *v, const char *path, bool health, decide_action *out,
+                                 char *err, size_t errlen)
+{
+    const char *s = json_string_value(v);
+    for (size_t i = 0; s && i < sizeof action_names / sizeof action_names[0]; i++)
+        if (strcmp(s, action_names[i].name) == 0) {
+            if (action_names[i].action == DECIDE_ALLOW) {
+                if (health)
+                    return fail(err, errlen, "%s: \"allow\" would send health data unredacted to a "
+                                             "third-party platform " FLOOR_WHY "; use block, "
+                                             "needs_confirmation or redact", path);
+                return fail(err, errlen, "%s: \"allow\" is not offered: an id or IBAN goes to a "
+                                         "platform only after the sender confirms; use "
+                                         "needs_confirmation, block or redact", path);
+            }
+            *out = action_names[i].action;
+            return 0;
+        }
+    return fail(err, errlen, "%s: expected \"block\", \"needs_confirmation\" or \"redact\"", path);
+}
+
+static int parse_outbound(rules *r, json_t *v, char *err, size_t errlen)
+{
+    if (!json_is_object(v))
+        return fail(err, errlen, "decisions.outbound: expected an object of channel: settings");
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x)
+    {
+        int c = channel_key("decisions.outbound", k, err, errlen);
+        if (c < 0)
+            return c;
+        if (!json_is_object(x))
+            return fail(err, errlen, "decisions.outbound.%s: expected an object (health, "
+                                     "health_override, identifiers)", k);
+        const char *sk;
+        json_t *sv;
+        json_object_foreach(x, sk, sv)
+        {
+            char path[96];
+            snprintf(path, sizeof path, "decisions.outbound.%s.%s", k, sk);
+            int rc = 0;
+            if (strcmp(sk, "health") == 0) {
+                rc = parse_outbound_action(sv, path, true, &r->decisions.outbound_health[c], err,
+                                           errlen);
+            } else if (strcmp(sk, "identifiers") == 0) {
+                rc = parse_outbound_action(sv, path, false, &r->decisions.outbound_identifiers[c],
+                                           err, errlen);
+            } else if (strcmp(sk, "health_override") == 0) {
+                if (!json_is_boolean(sv))
+                    return fail(err, errlen, "%s: expected true or false", path);
+                r->decisions.health_override[c] = json_is_true(sv);
+            } else {
+                return fail(err, errlen, "%s: unknown key (health, health_override, identifiers)",
+                            path);
+            }
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int parse_inbound(rules *r, json_t *v, char *err, size_t errlen)
+{
+    if (!json_is_object(v))
+        return fail(err, errlen, "decisions.inbound: expected an object of channel: settings");
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x)
+    {
+        int c = channel_key("decisions.inbound", k, err, errlen);
+        if (c < 0)
+            return c;
+        if (!json_is_object(x))
+            return fail(err, errlen, "decisions.inbound.%s: expected an object "
+                                     "(suggest_secure_chat)", k);
+        const char *sk;
+        json_t *sv;
+        json_object_foreach(x, sk, sv)
+        {
+            if (strcmp(sk, "suggest_secure_chat") != 0)
+                return fail(err, errlen, "decisions.inbound.%s.%s: unknown key "
+                                         "(suggest_secure_chat; what patients write is always "
+                                         "stored sealed and previewed redacted)", k, sk);
+            if (!json_is_boolean(sv))
+                return fail(err, errlen, "decisions.inbound.%s.%s: expected true or false", k, sk);
+            r->decisions.suggest_secure[c] = json_is_true(sv);
+        }
+    }
+    return 0;
+}
+
+static int parse_decisions(rules *r, json_t *v, char *err, size_t errlen)
+{
+    if (!json_is_object(v))
+        return fail(err, errlen, "decisions: expected an object");
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x)
+    {
+        int rc = 0;
+        bool floor = false;
+        for (size_t i = 0; i < sizeof floor_keys / sizeof floor_keys[0]; i++) {
+            if (strcmp(k, floor_keys[i].key) != 0)
+                continue;
+            floor = true;
+            if (!json_is_string(x) || strcmp(json_string_value(x), floor_keys[i].value) != 0)
+                return fail(err, errlen, "decisions.%s: only \"%s\" is allowed: %s " FLOOR_WHY, k,
+                            floor_keys[i].value, floor_keys[i].why);
+        }
+        if (floor)
+            continue;
+        if (strcmp(k, "outbound") == 0) {
+            rc = parse_outbound(r, x, err, errlen);
+        } else if (strcmp(k, "inbound") == 0) {
+            rc = parse_inbound(r, x, err, errlen);
+        } else if (strcmp(k, "override_roles") == 0) {
+            if (!json_is_array(x))
+                return fail(err, errlen, "decisions.override_roles: expected a list of roles "
+                                         "(agent, admin)");
+            r->override_roles = 0;
+            size_t i;
+            json_t *e;
+            json_array_foreach(x, i, e)
+            {
+                const char *s = json_string_value(e);
+                if (s && strcmp(s, "agent") == 0)
+                    r->override_roles |= RULES_ROLE_AGENT;
+                else if (s && strcmp(s, "admin") == 0)
+                    r->override_roles |= RULES_ROLE_ADMIN;
+                else if (s && strcmp(s, "dpo") == 0)
+                    return fail(err, errlen, "decisions.override_roles[%zu]: the DPO role cannot "
+                                             "write messages, so it cannot confirm or override", i);
+                else
+                    return fail(err, errlen, "decisions.override_roles[%zu]: expected \"agent\" or "
+                                             "\"admin\"", i);
+            }
+        } else if (strcmp(k, "suggest_secure_chat_every_hours") == 0) {
+            if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 8760)
+                return fail(err, errlen, "decisions.suggest_secure_chat_every_hours: expected an "
+                                         "integer from 1 to 8760");
+            r->suggest_every_s = (long)json_integer_value(x) * 3600;
+        } else {
+            return fail(err, errlen, "decisions.%s: unknown key (outbound, inbound, "
+                                     "override_roles, suggest_secure_chat_every_hours, "
+                                     "unofficial_contacts, previews, notifications, logs, "
+                                     "analytics)", k);
+        }
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -497,6 +710,10 @@ static int parse_root(rules *r, json_t *root, char *err, size_t errlen)
                     return fail(err, errlen, "retention.defaults.%s: class '%s' is not defined", channels[c],
                                 r->channel_default[c]);
             }
+        } else if (strcmp(k, "decisions") == 0) {
+            int rc = parse_decisions(r, v, err, errlen);
+            if (rc)
+                return rc;
         } else {
             return fail(err, errlen, "%s: unknown key", k);
         }
@@ -722,4 +939,25 @@ size_t rules_retention_count(const rules *r)
 const char *rules_retention_name(const rules *r, size_t i)
 {
     return i < r->nclasses ? r->class_name[i] : NULL;
+}
+
+const decide_settings *rules_decisions(const rules *r)
+{
+    return &r->decisions;
+}
+
+bool rules_may_override(const rules *r, const char *role)
+{
+    if (!role)
+        return false;
+    if (strcmp(role, "agent") == 0)
+        return (r->override_roles & RULES_ROLE_AGENT) != 0;
+    if (strcmp(role, "admin") == 0)
+        return (r->override_roles & RULES_ROLE_ADMIN) != 0;
+    return false;
+}
+
+long rules_suggest_secure_every_s(const rules *r)
+{
+    return r->suggest_every_s;
 }

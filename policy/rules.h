@@ -5,7 +5,8 @@
  * when does it open next (office hours, holidays), which form of address (Sie/Du), which
  * emergency numbers and automatic texts in the patient's language, the privacy notice
  * version, the first-reply target, the clinic's official contact details (for outbound
- * data-loss prevention) and the retention classes with their periods.
+ * data-loss prevention), the retention classes with their periods, and the per-channel
+ * decisions around redaction (the "decisions" section, docs/policy.md).
  *
  * Pure: the caller reads the file and passes its bytes; the caller passes local time as
  * a broken-down struct tm (the gateway converts with the policy's time zone). Nothing here
@@ -21,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+
+#include "decide.h"
 
 typedef struct rules rules;
 
@@ -102,5 +105,22 @@ bool rules_retention_days(const rules *r, const char *cls, long *days);
 const char *rules_retention_default(const rules *r, const char *channel);
 size_t rules_retention_count(const rules *r);
 const char *rules_retention_name(const rules *r, size_t i);
+
+/* Staff roles that may confirm a held reply or override a block (bit flags). */
+#define RULES_ROLE_AGENT (1u << 0)
+#define RULES_ROLE_ADMIN (1u << 1)
+
+/* The per-channel decision settings for decide_message (decide_input.settings): the
+ * "decisions" section over the built-in defaults. Borrowed; lives as long as r. The
+ * parser has already refused values below the privacy floor. */
+const decide_settings *rules_decisions(const rules *r);
+
+/* May a staff member of this role ("agent", "admin") confirm a reply that needs
+ * confirmation or override a block? ("decisions.override_roles"; default both.) */
+bool rules_may_override(const rules *r, const char *role);
+
+/* At most one automatic secure-chat suggestion per conversation within this many
+ * seconds ("decisions.suggest_secure_chat_every_hours"; default 24 h). */
+long rules_suggest_secure_every_s(const rules *r);
 
 #endif

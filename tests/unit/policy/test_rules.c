@@ -191,6 +191,174 @@ static void test_hash_changes_with_content(void **state)
     rules_free(b);
 }
 
+/* ---- decisions (issue 6) ---------------------------------------------------------------- */
+
+static void test_decisions_defaults(void **state)
+{
+    (void)state;
+    /* absent section == built-in behaviour == decide_settings_default */
+    rules *r = parse_ok("{}");
+    decide_settings d;
+    decide_settings_default(&d);
+    assert_memory_equal(rules_decisions(r), &d, sizeof d);
+    for (int c = DECIDE_CH_WHATSAPP; c <= DECIDE_CH_INSTAGRAM; c++) {
+        assert_int_equal(d.outbound_health[c], DECIDE_BLOCK);
+        assert_true(d.health_override[c]);
+        assert_int_equal(d.outbound_identifiers[c], DECIDE_NEEDS_CONFIRMATION);
+        assert_true(d.suggest_secure[c]);
+    }
+    assert_int_equal(d.outbound_health[DECIDE_CH_WEB], DECIDE_ALLOW);
+    assert_false(d.suggest_secure[DECIDE_CH_WEB]);
+    assert_true(rules_may_override(r, "agent"));
+    assert_true(rules_may_override(r, "admin"));
+    assert_false(rules_may_override(r, "dpo"));
+    assert_false(rules_may_override(r, NULL));
+    assert_int_equal(rules_suggest_secure_every_s(r), 24 * 3600);
+    rules_free(r);
+    /* an empty section and the sample policy's written-out defaults are the same */
+    r = parse_ok("{\"decisions\":{}}");
+    assert_memory_equal(rules_decisions(r), &d, sizeof d);
+    rules_free(r);
+    size_t len = 0;
+    char *json = read_file(GW_TEST_DATA "/../deploy/policy.json", &len);
+    char err[256] = "";
+    assert_int_equal(rules_parse(json, len, &r, err, sizeof err), RULES_OK);
+    assert_memory_equal(rules_decisions(r), &d, sizeof d);
+    assert_int_equal(rules_suggest_secure_every_s(r), 24 * 3600);
+    assert_true(rules_may_override(r, "agent"));
+    rules_free(r);
+    free(json);
+}
+
+static void test_decisions_each_value(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        decide_action a;
+    } health[] = {{"block", DECIDE_BLOCK},
+                  {"needs_confirmation", DECIDE_NEEDS_CONFIRMATION},
+                  {"redact", DECIDE_REDACT}};
+    static const char *const ch[] = {"whatsapp", "messenger", "instagram"};
+    for (size_t c = 0; c < 3; c++)
+        for (size_t i = 0; i < 3; i++) {
+            char js[512];
+            snprintf(js, sizeof js,
+                     "{\"decisions\":{\"outbound\":{\"%s\":{\"health\":\"%s\",\"identifiers\":"
+                     "\"%s\",\"health_override\":false}},\"inbound\":{\"%s\":"
+                     "{\"suggest_secure_chat\":false}}}}",
+                     ch[c], health[i].v, health[i].v, ch[c]);
+            rules *r = parse_ok(js);
+            const decide_settings *d = rules_decisions(r);
+            int idx = (int)c + 1; /* decide_channel: web first */
+            assert_int_equal(d->outbound_health[idx], health[i].a);
+            assert_int_equal(d->outbound_identifiers[idx], health[i].a);
+            assert_false(d->health_override[idx]);
+            assert_false(d->suggest_secure[idx]);
+            /* the other platforms keep their defaults */
+            int other = idx == 1 ? 2 : 1;
+            assert_int_equal(d->outbound_health[other], DECIDE_BLOCK);
+            assert_true(d->suggest_secure[other]);
+            rules_free(r);
+        }
+    rules *r = parse_ok("{\"decisions\":{\"override_roles\":[\"admin\"],"
+                        "\"suggest_secure_chat_every_hours\":1,\"unofficial_contacts\":\"block\","
+                        "\"previews\":\"redact\",\"notifications\":\"redact\",\"logs\":\"redact\","
+                        "\"analytics\":\"redact\"}}");
+    assert_false(rules_may_override(r, "agent"));
+    assert_true(rules_may_override(r, "admin"));
+    assert_int_equal(rules_suggest_secure_every_s(r), 3600);
+    rules_free(r);
+    r = parse_ok("{\"decisions\":{\"override_roles\":[]}}");
+    assert_false(rules_may_override(r, "agent"));
+    assert_false(rules_may_override(r, "admin"));
+    rules_free(r);
+    /* a changed decision is a new policy version (the config.loaded audit record) */
+    rules *a = parse_ok("{\"decisions\":{\"outbound\":{\"whatsapp\":{\"health\":\"block\"}}}}");
+    rules *b = parse_ok("{\"decisions\":{\"outbound\":{\"whatsapp\":{\"health\":\"redact\"}}}}");
+    assert_string_not_equal(rules_version_hash(a), rules_version_hash(b));
+    rules_free(a);
+    rules_free(b);
+}
+
+static void test_decisions_privacy_floor_refused(void **state)
+{
+    (void)state;
+    /* health data unredacted to a platform */
+    for (const char *const *c = (const char *const[]){"whatsapp", "messenger", "instagram", NULL};
+         *c; c++) {
+        char js[256], path[96];
+        snprintf(js, sizeof js, "{\"decisions\":{\"outbound\":{\"%s\":{\"health\":\"allow\"}}}}",
+                 *c);
+        snprintf(path, sizeof path, "decisions.outbound.%s.health: \"allow\" would send health "
+                                    "data unredacted", *c);
+        expect_error(js, path);
+        expect_error(js, "privacy floor");
+    }
+    /* previews, notifications, logs, analytics are never unredacted */
+    static const char *const sinks[] = {"previews", "notifications", "logs", "analytics"};
+    for (size_t i = 0; i < 4; i++) {
+        char js[128], path[96];
+        snprintf(js, sizeof js, "{\"decisions\":{\"%s\":\"allow\"}}", sinks[i]);
+        snprintf(path, sizeof path, "decisions.%s: only \"redact\" is allowed", sinks[i]);
+        expect_error(js, path);
+        expect_error(js, "privacy floor");
+        snprintf(js, sizeof js, "{\"decisions\":{\"%s\":false}}", sinks[i]);
+        expect_error(js, path);
+    }
+    /* unofficial contacts stay blocked (DLP) */
+    for (const char *const *v =
+             (const char *const[]){"\"allow\"", "\"redact\"", "\"needs_confirmation\"", "null", NULL};
+         *v; v++) {
+        char js[128];
+        snprintf(js, sizeof js, "{\"decisions\":{\"unofficial_contacts\":%s}}", *v);
+        expect_error(js, "decisions.unofficial_contacts: only \"block\" is allowed: contact details");
+    }
+    /* the web chat's decisions are fixed; the DPO cannot confirm */
+    expect_error("{\"decisions\":{\"outbound\":{\"web\":{\"health\":\"block\"}}}}",
+                 "decisions.outbound.web: the web chat is the clinic's secure channel");
+    expect_error("{\"decisions\":{\"inbound\":{\"web\":{\"suggest_secure_chat\":true}}}}",
+                 "decisions.inbound.web");
+    expect_error("{\"decisions\":{\"override_roles\":[\"agent\",\"dpo\"]}}",
+                 "decisions.override_roles[1]: the DPO role cannot write messages");
+    /* identifiers: allow is not offered */
+    expect_error("{\"decisions\":{\"outbound\":{\"instagram\":{\"identifiers\":\"allow\"}}}}",
+                 "decisions.outbound.instagram.identifiers: \"allow\" is not offered");
+}
+
+static void test_decisions_bad_values_name_the_key(void **state)
+{
+    (void)state;
+    expect_error("{\"decisions\":[]}", "decisions: expected an object");
+    expect_error("{\"decisions\":{\"outbnd\":{}}}", "decisions.outbnd: unknown key");
+    expect_error("{\"decisions\":{\"outbound\":{\"telegram\":{}}}}",
+                 "decisions.outbound.telegram: unknown channel");
+    expect_error("{\"decisions\":{\"outbound\":{\"whatsapp\":\"block\"}}}",
+                 "decisions.outbound.whatsapp: expected an object");
+    expect_error("{\"decisions\":{\"outbound\":{\"whatsapp\":{\"health\":\"Block\"}}}}",
+                 "decisions.outbound.whatsapp.health: expected \"block\", \"needs_confirmation\" or \"redact\"");
+    expect_error("{\"decisions\":{\"outbound\":{\"messenger\":{\"health\":1}}}}",
+                 "decisions.outbound.messenger.health: expected");
+    expect_error("{\"decisions\":{\"outbound\":{\"whatsapp\":{\"healt\":\"block\"}}}}",
+                 "decisions.outbound.whatsapp.healt: unknown key");
+    expect_error("{\"decisions\":{\"outbound\":{\"whatsapp\":{\"health_override\":\"yes\"}}}}",
+                 "decisions.outbound.whatsapp.health_override: expected true or false");
+    expect_error("{\"decisions\":{\"inbound\":{\"whatsapp\":{\"suggest_secure_chat\":1}}}}",
+                 "decisions.inbound.whatsapp.suggest_secure_chat: expected true or false");
+    expect_error("{\"decisions\":{\"inbound\":{\"whatsapp\":{\"action\":\"block\"}}}}",
+                 "decisions.inbound.whatsapp.action: unknown key");
+    expect_error("{\"decisions\":{\"override_roles\":\"admin\"}}",
+                 "decisions.override_roles: expected a list");
+    expect_error("{\"decisions\":{\"override_roles\":[\"boss\"]}}",
+                 "decisions.override_roles[0]: expected");
+    expect_error("{\"decisions\":{\"suggest_secure_chat_every_hours\":0}}",
+                 "decisions.suggest_secure_chat_every_hours: expected an integer from 1 to 8760");
+    expect_error("{\"decisions\":{\"suggest_secure_chat_every_hours\":8761}}",
+                 "decisions.suggest_secure_chat_every_hours");
+    expect_error("{\"decisions\":{\"suggest_secure_chat_every_hours\":\"24\"}}",
+                 "decisions.suggest_secure_chat_every_hours");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +368,10 @@ int main(void)
         cmocka_unit_test(test_texts_forms_and_languages),
         cmocka_unit_test(test_errors_name_the_path),
         cmocka_unit_test(test_hash_changes_with_content),
+        cmocka_unit_test(test_decisions_defaults),
+        cmocka_unit_test(test_decisions_each_value),
+        cmocka_unit_test(test_decisions_privacy_floor_refused),
+        cmocka_unit_test(test_decisions_bad_values_name_the_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
