@@ -115,8 +115,8 @@ static int ids_verdict(const decide_settings *st, decide_channel ch, int ovr, ve
         *v = (verdict){DECIDE_ALLOW, DECIDE_R_SECURE_CHANNEL, 0};
         return REDACT_OK;
     case DECIDE_REDACT:
-        *v = (verdict){DECIDE_REDACT, DECIDE_R_IDENTIFIER_TO_PLATFORM_REDACTED,
-                       DECIDE_F_REDACT_IDS};
+        *v =
+            (verdict){DECIDE_REDACT, DECIDE_R_IDENTIFIER_TO_PLATFORM_REDACTED, DECIDE_F_REDACT_IDS};
         return REDACT_OK;
     case DECIDE_BLOCK:
         *v = (verdict){DECIDE_BLOCK, DECIDE_R_IDENTIFIER_TO_PLATFORM, 0};

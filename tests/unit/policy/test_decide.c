@@ -103,7 +103,8 @@ static void test_identifier_needs_confirmation(void **state)
 /* ---- non-default settings (the policy file's "decisions" section) ---------------------- */
 
 static const redact_finding iban_f[] = {{5, 27, REDACT_IBAN, 0}};
-static const redact_finding both_f[] = {{0, 4, REDACT_MEDICATION, 0}, {10, 32, REDACT_NATIONAL_ID, 0}};
+static const redact_finding both_f[] = {{0, 4, REDACT_MEDICATION, 0},
+                                        {10, 32, REDACT_NATIONAL_ID, 0}};
 
 static decide_result run_s(const decide_settings *st, decide_direction dir, decide_channel ch,
                            int ovr, const redact_finding *f, size_t nf)
@@ -232,8 +233,8 @@ static void test_settings_below_floor_refused(void **state)
     decide_settings st;
     decide_settings_default(&st);
     st.outbound_health[DECIDE_CH_WHATSAPP] = DECIDE_ALLOW;
-    decide_input in = {DECIDE_OUTBOUND, DECIDE_CH_WHATSAPP, DECIDE_SINK_DELIVERY, 0, health, 1,
-                       NULL, 0, &st};
+    decide_input in = {
+        DECIDE_OUTBOUND, DECIDE_CH_WHATSAPP, DECIDE_SINK_DELIVERY, 0, health, 1, NULL, 0, &st};
     decide_result r;
     assert_int_equal(decide_message(&in, &r), REDACT_E_INVAL);
     decide_settings_default(&st);
