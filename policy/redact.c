@@ -451,13 +451,16 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
 #define NAME_KINDS_OK (RK_BIT(RK_FIRSTNAME) | RK_BIT(RK_CITY))
 
 /* A name word: letters only, capitalised, not a dictionary word other than a
- * first name (so "Hallo Praxis" or "Frau Doktor" are not names). */
+ * first name (so "Hallo Praxis" or "Frau Doktor" are not names). any_case
+ * marks the first word after a trigger; a following word (any_case 0) may
+ * also be a price or room word, since those are surnames too ("Daniel Price",
+ * "Anna Zimmer"). */
 static int name_word(const scan *sc, tok *w, int any_case)
 {
     if ((w->flags & TF_DIGIT) || !(w->flags & TF_ALPHA) || w->end - w->start < 2)
         return 0; /* "I", initials */
     w->kinds = word_kinds(sc, w->start, w->end);
-    if (w->kinds & ~NAME_KINDS_OK)
+    if (w->kinds & ~(NAME_KINDS_OK | (any_case ? 0 : RK_BIT(RK_CTX_NEG))))
         return 0;
     if (!(w->flags & TF_CAP) && !(any_case && (w->kinds & RK_BIT(RK_FIRSTNAME))))
         return 0;
@@ -899,6 +902,60 @@ static uint16_t phone_shape(const scan *sc, const run *r, const size_t *g, size_
     return R_NONE;
 }
 
+/* A lower-case word that joins the parts of a place name ("am", "vor der",
+ * "upon", "nad")? */
+static int place_join(const scan *sc, const tok *w)
+{
+    static const char *const joins[] = {"am",   "an", "der", "dem",   "vor", "ob", "im",
+                                        "in",   "bei", "upon", "on", "under", "nad", "pod"};
+    size_t l = w->end - w->start;
+    if (w->flags & (TF_CAP | TF_DIGIT))
+        return 0;
+    for (size_t k = 0; k < sizeof joins / sizeof joins[0]; k++)
+        if (strlen(joins[k]) == l && memcmp(sc->s + w->start, joins[k], l) == 0)
+            return 1;
+    return 0;
+}
+
+/* A capitalised word that may be part of a place name: letters only and no
+ * dictionary word other than a first name or a city. */
+static int place_word(const scan *sc, const tok *w)
+{
+    return (w->flags & TF_CAP) && !(w->flags & TF_DIGIT) &&
+           !(word_kinds(sc, w->start, w->end) & ~NAME_KINDS_OK);
+}
+
+/* The rest of a place name whose first word ends at e: "Frankfurt am Main",
+ * "Halle (Saale)", "Bad Homburg vor der Höhe", "Nowy Sącz". Joining words are
+ * taken only when a capitalised word follows them; without one, at most one
+ * more capitalised word is taken (`more`), so "10115 Berlin Mitte" stays
+ * short and a sentence after a city is not swallowed. Returns the new end. */
+static size_t place_tail(const scan *sc, size_t e, int more)
+{
+    tok w;
+    for (int k = 0; k < 3 && e + 2 < sc->n && sc->s[e] == ' '; k++) {
+        if (sc->s[e + 1] == '(') { /* "Halle (Saale)" */
+            if (next_word(sc, e + 2, 0, "", &w) && place_word(sc, &w) && w.end < sc->n &&
+                sc->s[w.end] == ')')
+                e = w.end + 1;
+            break;
+        }
+        size_t j = e + 1;
+        int joined = 0;
+        while (joined < 2 && next_word(sc, j, 0, "", &w) && place_join(sc, &w) && w.end < sc->n &&
+               sc->s[w.end] == ' ') {
+            j = w.end + 1;
+            joined++;
+        }
+        if (!next_word(sc, j, 0, "", &w) || !place_word(sc, &w))
+            break;
+        if (!joined && !more--)
+            break;
+        e = w.end;
+    }
+    return e;
+}
+
 /* Postal code + city: "10115 Berlin", "1010 Wien", "00-950 Warszawa". */
 static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
 {
@@ -925,6 +982,7 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
         sc->street_end != NO_CTX && r->start >= sc->street_end && r->start - sc->street_end <= 8;
     if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
         (pl_shape && !word_kinds(sc, w.start, w.end))) {
+        wend = place_tail(sc, wend, !city);
         emit(sc, r->start, wend, REDACT_ADDRESS, R_ADDR_POSTCODE);
         return wend;
     }
@@ -1177,6 +1235,33 @@ static size_t try_icd(scan *sc, const tok *t)
     return e;
 }
 
+/* English street without a street word before ", Town POSTCODE": a house
+ * number and one or two capitalised words ("52 Kingsway, Leeds LS6 2QN",
+ * "Flat 3, 12 Highfield, Sheffield S10 2TN"). `back` is the ring index of the
+ * last token before `start`. The postcode makes it an address. */
+static void uk_street_before(scan *sc, size_t start, size_t back)
+{
+    if (start < 2 || sc->s[start - 2] != ',' || sc->s[start - 1] != ' ')
+        return;
+    size_t end = start - 2, at = end;
+    int words = 0;
+    const tok *q;
+    while (words < 2 && (q = prev_tok(sc, back)) != NULL && q->end == at &&
+           (q->flags & TF_CAP) && !(q->flags & TF_DIGIT) && q->start >= sc->covered) {
+        at = q->start - 1;
+        back++;
+        words++;
+        if (q->start == 0 || sc->s[q->start - 1] != ' ')
+            break;
+    }
+    q = prev_tok(sc, back);
+    if (!words || !q || q->end != at || !is_digit(sc->s[q->start]) || q->end - q->start > 4 ||
+        q->start < sc->covered || sc->s[q->end] != ' ')
+        return;
+    emit(sc, q->start, end, REDACT_ADDRESS, R_ADDR_STREET);
+    sc->street_end = end;
+}
+
 /* UK postcode "SW1A 1AA", "M1 1AE": outward code token, space, inward code. */
 static size_t try_uk_postcode(scan *sc, const tok *t)
 {
@@ -1191,7 +1276,26 @@ static size_t try_uk_postcode(scan *sc, const tok *t)
     if (e + 4 > sc->n || s[e] != ' ' || !is_digit(s[e + 1]) || !is_upper_ascii(s[e + 2]) ||
         !is_upper_ascii(s[e + 3]) || is_word_at(sc, e + 4))
         return 0;
-    emit(sc, p, e + 4, REDACT_ADDRESS, R_ADDR_POSTCODE);
+    /* The town before it belongs to the same span: a known city ("Leeds",
+     * "Newcastle upon Tyne") or one capitalised word ("Bath"). */
+    size_t start = p;
+    size_t back = 0; /* ring index of the first token before the span */
+    if (sc->city_end != NO_CTX && sc->city_end + 1 == p && s[sc->city_end] == ' ' &&
+        sc->city_start >= sc->covered) {
+        start = sc->city_start;
+        while (back < 4 && prev_tok(sc, back) && prev_tok(sc, back)->start >= start)
+            back++;
+    } else {
+        const tok *q = prev_tok(sc, 0);
+        if (q && q->end + 1 == p && s[q->end] == ' ' && (q->flags & TF_CAP) && !q->kinds &&
+            !(q->flags & TF_DIGIT) && q->start >= sc->covered && q->end - q->start >= 3 &&
+            !is_upper_ascii(s[q->start + 1])) {
+            start = q->start;
+            back = 1;
+        }
+    }
+    uk_street_before(sc, start, back);
+    emit(sc, start, e + 4, REDACT_ADDRESS, R_ADDR_POSTCODE);
     return e + 4;
 }
 
@@ -1381,6 +1485,34 @@ static size_t dose_after(const scan *sc, size_t e)
     return e;
 }
 
+/* Does a sentence or line start at word start i? */
+static int sentence_start(const scan *sc, size_t i)
+{
+    while (i > 0 && (sc->s[i - 1] == ' ' || sc->s[i - 1] == '\t'))
+        i--;
+    return i == 0 || sc->s[i - 1] == '.' || sc->s[i - 1] == '!' || sc->s[i - 1] == '?' ||
+           sc->s[i - 1] == ':' || sc->s[i - 1] == '\n' || sc->s[i - 1] == '\r';
+}
+
+/* Hungarian married names end in "-né" ("Kovácsné", "Nagy Jánosné"). Polite
+ * conditional verbs end the same way ("Megnézné?"), but they are capitalised
+ * only at the start of a sentence, so there the word needs a family name
+ * before it. */
+static size_t hu_ne_name(scan *sc, const tok *t)
+{
+    size_t l = t->end - t->start;
+    if (l < 6 || (t->flags & TF_DIGIT) || memcmp(sc->s + t->end - 3, "n\xc3\xa9", 3) != 0)
+        return 0;
+    const tok *p = prev_tok(sc, 0);
+    size_t start = t->start;
+    if (sentence_start(sc, t->start))
+        return 0;
+    if (p && prev_is_name_word(sc, p, t->start) && !sentence_start(sc, p->start))
+        start = p->start; /* "Nagy Jánosné"; not "Beszéltem Kovácsné" */
+    emit_person(sc, start, t->end, R_PERSON_FIRSTNAME);
+    return t->end;
+}
+
 #define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
 #define CTX_KINDS                                                                                  \
     (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
@@ -1397,6 +1529,10 @@ static size_t on_word(scan *sc, tok *t)
     for (int c = 0; c < RK__COUNT; c++)
         if ((k & CTX_KINDS) & RK_BIT(c))
             sc->ctx[c] = mend;
+    if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
+        sc->city_start = t->start;
+        sc->city_end = mend;
+    }
 
     if (k & HEALTH_KINDS) {
         redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
@@ -1489,6 +1625,11 @@ static size_t on_word(scan *sc, tok *t)
         emit_person(sc, start, end, R_PERSON_FIRSTNAME);
         return end;
     }
+    if (!k && (t->flags & TF_CAP) && (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO)) {
+        size_t e = hu_ne_name(sc, t);
+        if (e)
+            return e;
+    }
     if (!k && (t->flags & TF_CAP)) {
         size_t after;
         if (street_compound(sc, t, &after)) {
@@ -1503,6 +1644,14 @@ static size_t on_word(scan *sc, tok *t)
                     start = p->start;
                     p = prev_tok(sc, b + 1);
                 }
+                /* "Offenbacher Landstraße 12", "Alte Poststraße 3": an
+                 * adjective before the compound */
+                if (start == t->start && p && (p->flags & TF_CAP) && !(p->flags & TF_DIGIT) &&
+                    !p->kinds && p->start >= sc->covered && p->end + 1 == start &&
+                    sc->s[p->end] == ' ' && p->end - p->start >= 4 &&
+                    ((sc->s[p->end - 2] == 'e' && sc->s[p->end - 1] == 'r') ||
+                     sc->s[p->end - 1] == 'e'))
+                    start = p->start;
                 emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
                 sc->street_end = hn;
                 return hn;

@@ -77,10 +77,51 @@ static void test_dob(void **state)
     CLEAN("Az időpont 2026. december 3., 14:00 óra.", HU);
 }
 
+/* Addresses: multi-word cities, a town before a UK postcode, an English street
+ * without a street word before it, German streets with an adjective. */
+static void test_address(void **state)
+{
+    (void)state;
+    EQ("Goethestraße 12a, 60313 Frankfurt am Main", DE, "[ADDRESS], [ADDRESS]");
+    EQ("Auf der Heide 21, 06108 Halle (Saale)", DE, "[ADDRESS], [ADDRESS]");
+    EQ("Adresse: 61348 Bad Homburg vor der Höhe, bitte", DE, "Adresse: [ADDRESS], bitte");
+    EQ("Post an Offenbacher Landstraße 12, bitte.", DE, "Post an [ADDRESS], bitte.");
+    EQ("Adres: pl. Wolności 3, 33-300 Nowy Sącz.", PL, "Adres: [ADDRESS], [ADDRESS].");
+    EQ("ul. Lipowa 8, 21-500 Biała Podlaska", PL, "[ADDRESS], [ADDRESS]");
+    EQ("6800 Hódmezővásárhely, Andrássy út 5.", HU, "[ADDRESS], [ADDRESS]");
+    EQ("Send it to 52 Kingsway, Leeds LS6 2QN please", EN, "Send it to [ADDRESS], [ADDRESS] please");
+    EQ("Flat 3, 12 Highfield, Sheffield S10 2TN", EN, "Flat 3, [ADDRESS], [ADDRESS]");
+    EQ("18 Parkside, Newcastle upon Tyne NE2 4AA", EN, "[ADDRESS], [ADDRESS]");
+    EQ("7 The Crescent, Bath BA1 2LR", EN, "[ADDRESS], [ADDRESS]");
+    /* negatives: a city in ordinary talk, a postcode-like number before a
+     * sentence, a room and an invoice number, German capitalised nouns */
+    CLEAN("Ich komme aus Frankfurt am Main und arbeite in Offenbach.", DE);
+    CLEAN("Die Praxis ist im Haus 3, Zimmer 12, Eingang Nord.", DE);
+    CLEAN("Invoice 20931, Room 12, Leeds office.", EN);
+    CLEAN("We have 12 Patients, Leeds Clinic.", EN);
+    CLEAN("Bitte 2 Tabletten am Morgen, Montag bis Freitag.", DE);
+}
+
+/* Names: Hungarian married names, a surname that is also a price/room word. */
+static void test_person(void **state)
+{
+    (void)state;
+    EQ("Beszéltem Kovácsné asszisztenssel.", HU, "Beszéltem [PERSON] asszisztenssel.");
+    EQ("Holnap Nagy Jánosné jön be.", HU, "Holnap [PERSON] jön be.");
+    EQ("I'm Daniel Price, I need my results.", EN, "I'm [PERSON], I need my results.");
+    EQ("Pozdrawiam\nGosia Zielińska", PL, "Pozdrawiam\n[PERSON]");
+    EQ("Szia, Zsuzsi vagyok, a fiam Pisti.", HU, "Szia, [PERSON] vagyok, a fiam [PERSON].");
+    /* negatives: a polite conditional verb at the start of a sentence */
+    CLEAN("Megnézné a leletemet? Elküldené holnap?", HU);
+    CLEAN("Der Preis ist 12 Euro.", DE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dob),
+        cmocka_unit_test(test_address),
+        cmocka_unit_test(test_person),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
