@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The patient chat (chat.html): speaks caregate.patient.v1 over /ws/patient. It keeps the resume
-// token, the accepted privacy-notice version and an outbox of unsent messages in localStorage, so a
-// reload or a lost network loses nothing: every message has a stable client_id and is re-sent after
-// each reconnect until the gateway acknowledges it (the gateway stores a client_id only once).
-// It never talks to anything but its own origin. The launcher and iframe live in embed.js.
+// The patient chat (chat.html), caregate.patient.v1 over /ws/patient. The resume token, accepted
+// privacy-notice version and outbox live in localStorage, so a reload or lost network loses
+// nothing: a message keeps its client_id and is re-sent on each reconnect until acknowledged
+// (stored once). Talks only to its own origin; the launcher and iframe live in embed.js.
 
 import { LANGS, LANG_NAMES, pickLang, translator } from './i18n.js';
 
-const PRIVACY_VERSION = '2026-01'; // keep equal to privacy_notice_version of the policy file
 const TYPING_EVERY_MS = 3000;
 const TYPING_SHOW_MS = 6000;
 
@@ -19,15 +17,18 @@ const el = (tag, cls, text) => {
   return e;
 };
 
-// localStorage can throw (storage disabled, partitioned or full): the chat then still works for
-// this page view, it just cannot resume.
+// localStorage can throw (disabled, partitioned, full): the chat then works but cannot resume.
 const store = {
   get(k, d) { try { const v = localStorage.getItem('caregate.' + k); return v == null ? d : JSON.parse(v); } catch { return d; } },
   set(k, v) { try { localStorage.setItem('caregate.' + k, JSON.stringify(v)); } catch { /* see above */ } },
   del(k) { try { localStorage.removeItem('caregate.' + k); } catch { /* see above */ } },
 };
 
-// randomUUID exists only in secure contexts; elsewhere 128 random bits in hex do the same job.
+// The privacy-notice version: built in until a welcome names the policy's; a newer one shows the
+// notice again before the next message.
+let PV = store.get('pv', '2026-01');
+
+// randomUUID exists only in secure contexts; elsewhere 128 random bits in hex.
 const uuid = () => crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => (b | 256).toString(16).slice(1)).join('');
 
 const params = new URLSearchParams(location.search);
@@ -38,7 +39,7 @@ const S = {
   form: store.get('form', 'Sie'),
   session: store.get('session', null),
   outbox: store.get('outbox', []),      // [{client_id, text, ts}] not yet acknowledged
-  accepted: store.get('privacy') === PRIVACY_VERSION,
+  accepted: store.get('privacy') === PV,
   clinic: store.get('clinic', '') || (params.get('clinic') || '').slice(0, 80),
   office: null,
   ws: null, welcomed: false, attempts: 0, timer: 0, everConnected: false,
@@ -49,7 +50,7 @@ const S = {
 };
 let t = translator(S.lang, S.form);
 
-// Rendered messages, in log order. Keyed by server id once known, pending ones by client_id.
+// Rendered messages in log order, by server id once known, pending ones by client_id.
 const byId = new Map();
 const byCid = new Map();
 
@@ -61,7 +62,9 @@ function applyStrings() {
   for (const e of document.querySelectorAll('[data-t]')) e.textContent = t(e.dataset.t);
   for (const e of document.querySelectorAll('[data-ta]')) e.setAttribute('aria-label', t(e.dataset.ta));
   for (const e of document.querySelectorAll('[data-tp]')) e.placeholder = t(e.dataset.tp);
-  $('privacy-version').textContent = t('privacy_version', { v: PRIVACY_VERSION });
+  $('privacy-version').textContent = t('privacy_version', { v: PV });
+  const pt = store.get('ptext'); // the policy's notice text, in the language it came in
+  if (pt && pt[0] === S.lang && pt[1]) $('privacy').children[1].textContent = pt[1];
   $('log').setAttribute('aria-label', t('title'));
   $('clinic').textContent = S.clinic || t('title');
   $('avatar').textContent = (S.clinic || '+').trim().charAt(0).toUpperCase();
@@ -74,7 +77,7 @@ function applyStrings() {
 function fillLangs() {
   const sel = $('lang');
   for (const l of LANGS) {
-    // Short codes keep the header usable at 360 px; the full native name is the accessible name.
+    // Short codes fit 360 px; the native name is the accessible name.
     const o = el('option', null, l.toUpperCase());
     o.title = LANG_NAMES[l];
     o.setAttribute('aria-label', l.toUpperCase() + ' · ' + LANG_NAMES[l]);
@@ -103,8 +106,8 @@ function connect() {
   S.ws = ws;
   renderStatus();
   ws.onopen = () => {
-    // privacy_notice is an extension field: the version the patient accepted (servers may ignore it).
-    send({ type: 'hello', session: S.session, lang: S.lang, privacy_notice: PRIVACY_VERSION });
+    // privacy_notice (extension): the version the patient accepted.
+    send({ type: 'hello', session: S.session, lang: S.lang, privacy_notice: store.get('privacy') });
   };
   ws.onmessage = (ev) => {
     let m;
@@ -120,8 +123,7 @@ function connect() {
   };
 }
 
-// Exponential backoff with jitter, capped at 30 s, so a restarted gateway is not hit by every
-// waiting browser in the same second.
+// Backoff with jitter, capped at 30 s: a restarted gateway is not hit by all browsers at once.
 function retry() {
   clearTimeout(S.timer);
   const d = Math.min(30000, 800 * 2 ** S.attempts) * (0.6 + Math.random() * 0.4);
@@ -154,17 +156,20 @@ const handlers = {
     if (name) { S.clinic = String(name); store.set('clinic', S.clinic); }
     S.office = m.office || null;
     S.maxBytes = (m.limits && Number(m.limits.max_message_bytes)) || 0;
-    // The history is the truth: rebuild the log from it, then put the still-unacknowledged
-    // messages after it and send them again (same client_id, so nothing is stored twice). A
-    // history entry that carries one of our client_ids was committed before the ack got lost.
+    // The history is the truth: rebuild the log, then re-send the unacknowledged messages (same
+    // client_id: stored once). A history entry with our client_id was committed, its ack lost.
     clearLog();
     for (const h of Array.isArray(m.history) ? m.history : []) {
       if (h.client_id) dropOutbox(h.client_id);
       addMsg(normal(h), false);
     }
     for (const o of S.outbox) addMsg({ cid: o.client_id, from: 'patient', text: o.text, ts: o.ts, state: 'sending' }, false);
+    const v = m.privacy_notice && m.privacy_notice.version;
+    if (v) store.set('ptext', [S.lang, m.privacy_notice.text]);
+    if (v && v !== PV) { PV = v; store.set('pv', v); S.accepted = store.get('privacy') === v; }
     applyStrings();
-    flush();
+    renderPrivacy();
+    if (S.accepted) flush();
     markRead();
     scrollDown(true);
   },
@@ -190,7 +195,7 @@ const handlers = {
     }
   },
   typing() { setTyping(true); },
-  // Receipts: the gateway may say how far the clinic has received / read the patient's messages.
+  // Receipts: how far the clinic has received / read the patient's messages.
   delivered(m) { receipt(m.id, 'delivered'); },
   read(m) { receipt(m.id, 'read'); },
   office(m) { S.office = m; renderOffice(); renderStatus(); },
@@ -228,7 +233,7 @@ function onError(m) {
   }
   if (!S.welcomed && !p) { if (S.ws) S.ws.close(); return; } // hello failed: retry with backoff
   if (code === 'rate_limited' || code === 'unavailable') {
-    // Not stored, but nothing wrong with the message: it stays in the outbox and goes again.
+    // Not stored, nothing wrong with it: it stays in the outbox and goes again.
     if (code === 'rate_limited') notice(t('e_rate_limited'));
     if (p) { p.sent = false; setTimeout(flush, code === 'rate_limited' ? 5000 : 2000); }
     return;
@@ -454,8 +459,10 @@ function renderIntro() {
 
 function acceptPrivacy() {
   S.accepted = true;
-  store.set('privacy', PRIVACY_VERSION);
+  store.set('privacy', PV);
   renderPrivacy();
+  // A new hello records the newly accepted version.
+  if (S.ws) { const w = S.ws; S.ws = null; w.onclose = null; w.close(); }
   connect();
   renderStatus();
   $('text').focus();
@@ -507,7 +514,7 @@ function init() {
   applyStrings();
   renderPrivacy();
   if (embedded) $('close').hidden = false;
-  // Messages typed in an earlier page view that never reached the gateway are shown at once.
+  // Messages from an earlier page view that never reached the gateway: shown at once.
   for (const o of S.outbox) addMsg({ cid: o.client_id, from: 'patient', text: o.text, ts: o.ts, state: 'queued' }, false);
 
   $('privacy-ok').addEventListener('click', acceptPrivacy);

@@ -478,3 +478,43 @@ test('console: server canned answers with {clinic_phone}, hand to a colleague by
     fake.setClinicPhone(null);
   }
 });
+
+test('a newer privacy-notice version from the gateway shows the notice again before the next message', async () => {
+  const ctx = await newContext(browser, fake.url);
+  try {
+    const { page, f } = await openWidget(ctx);
+    await sendPatient(f, 'Vor der neuen Fassung');
+    await f.waitForSelector('.msg.me[data-state="sent"]');
+    assert.equal(fake.hellos.at(-1).privacy_notice, '2026-01');
+
+    const text = 'Neue Fassung: Ihre Nachrichten werden nach 12 Monaten gelöscht.';
+    fake.setPrivacyVersion('2026-11', text);
+    await page.reload();
+    await page.locator('.launcher').waitFor();
+    const g = await chatFrame(page); // the panel re-opens itself (sessionStorage of the site)
+    await g.waitForSelector('#privacy:not([hidden])');
+    assert.match(await g.textContent('#privacy-version'), /2026-11/);
+    assert.match(await g.textContent('#privacy'), /nach 12 Monaten gelöscht/, 'the policy\'s own notice text is shown');
+    assert.equal(await g.isDisabled('#text'), true, 'no typing until the new version is accepted');
+    assert.equal(await g.locator('.msg', { hasText: 'Vor der neuen Fassung' }).count(), 1, 'the history stays visible');
+    const before = fake.hellos.length;
+    await g.click('#privacy-ok');
+    // A fresh hello records the newly accepted version with the gateway.
+    await g.waitForFunction(() => !document.getElementById('text').disabled);
+    for (let i = 0; i < 50 && fake.hellos.length === before; i++) await sleep(100);
+    assert.equal(fake.hellos.at(-1).privacy_notice, '2026-11');
+    await sendPatient(g, 'Nach der neuen Fassung');
+    await g.waitForSelector('.msg.me[data-state="sent"] >> text=Nach der neuen Fassung');
+
+    // Accepted once: a later reload does not ask again.
+    await page.reload();
+    await page.locator('.launcher').waitFor();
+    const h = await chatFrame(page);
+    await h.waitForSelector('.msg', { hasText: 'Nach der neuen Fassung' });
+    assert.equal(await h.isVisible('#privacy'), false);
+    clean(page, ctx);
+  } finally {
+    fake.setPrivacyVersion('2026-01');
+    await ctx.close();
+  }
+});

@@ -39,12 +39,15 @@ export async function startFakeServer(opts = {}) {
       { id: 's3', email: 'ben@demo-clinic.example', password: 'correct horse', role: 'agent', alias: 'Ben', on_shift: false }],
     canned: null,        // server canned answers [{id,title,text}]; null: no canned frame (console uses canned.js)
     clinicPhone: null,   // welcome's clinic_phone; null: absent
+    privacyVersion: '2026-01', // welcome's privacy_notice.version, as the policy file names it
+    privacyText: '',           // welcome's privacy_notice.text ('' when the policy has none)
     ...opts,
   };
   const sessions = new Map();      // token -> conversation id
   const convs = new Map();         // id -> {id,status,channel,assignee,waiting_since,preview,messages,cids,patients:Set}
   const staffSessions = new Map(); // cookie -> staff
   const staffSockets = new Set();
+  const hellos = [];               // every patient hello, as received (privacy_notice recorded)
   let refuse = false;
   let seq = 0;
   const nextId = () => String(++seq);
@@ -129,6 +132,7 @@ export async function startFakeServer(opts = {}) {
       let m;
       try { m = JSON.parse(String(data)); } catch { return err(ws, 'bad_json'); }
       if (m.type === 'hello') {
+        hellos.push(m);
         let id = m.session && sessions.get(m.session);
         let token = m.session;
         if (!id) {
@@ -140,7 +144,8 @@ export async function startFakeServer(opts = {}) {
         conv = convs.get(id);
         conv.patients.add(ws);
         ws.send(JSON.stringify({ type: 'welcome', session: token, conversation: id, clinic: o.clinic,
-          history: conv.messages.filter((x) => x.from !== 'note').map((x) => ({ ...pub(x), read: x.read })), office: o.office, address_form: o.addressForm }));
+          history: conv.messages.filter((x) => x.from !== 'note').map((x) => ({ ...pub(x), read: x.read })), office: o.office, address_form: o.addressForm,
+          privacy_notice: { version: o.privacyVersion, text: o.privacyText } }));
         return;
       }
       if (!conv) return err(ws, 'unauthorized');
@@ -259,6 +264,8 @@ export async function startFakeServer(opts = {}) {
     setAddressForm(f) { o.addressForm = f; },
     setCanned(list) { o.canned = list; },
     setClinicPhone(p) { o.clinicPhone = p; },
+    setPrivacyVersion(v, text = '') { o.privacyVersion = v; o.privacyText = text; },
+    hellos,
     refuse(v) { refuse = v; },
     dropSockets() { for (const c of wss.clients) c.terminate(); },
     async close() {
