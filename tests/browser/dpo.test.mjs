@@ -119,6 +119,24 @@ test('English UI, no message text anywhere, accessible, CSP clean', async () => 
   assert.deepEqual(ctx.foreign, []);
 });
 
+test('Polish and Hungarian UI: chain status, log and event names translated; axe clean', async () => {
+  for (const [l, chain, heading, opened] of [
+    ['pl', /Zweryfikowano do punktu kontrolnego 1 z /, /Dziennik audytu/, 'Otwarto rozmowę'],
+    ['hu', /Ellenőrizve a\(z\) 1\. ellenőrzőpontig/, /Auditnapló/, 'Beszélgetés megnyitva'],
+  ]) {
+    await page.selectOption('#lang', l);
+    await page.waitForFunction((x) => document.documentElement.lang === x, l);
+    assert.match(await page.locator('#chain-main').textContent(), chain);
+    assert.match(await page.locator('#timeline-h').textContent(), heading);
+    await page.locator('#tl-body tr[data-event="conversation.opened"]', { hasText: opened }).first().waitFor();
+    const v = await axe(page);
+    assert.deepEqual(v.map((x) => `${x.id}: ${x.nodes.map((n) => n.target).join(' ')}`), []);
+  }
+  await page.selectOption('#lang', 'en');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  assert.deepEqual(page.problems, []);
+});
+
 test('a tampered record is shown as the first bad record', async () => {
   await pgQuery(gw, `SELECT audit_append('conversation.opened', 'x', $1, '{}')`, [conv]);
   const seq = Number((await pgQuery(gw, 'SELECT max(seq) AS s FROM audit_log')).rows[0].s);

@@ -44,6 +44,7 @@ const STR = {
     v_legal_hold: 'Sperrvermerk', v_period: 'Frist läuft', v_due: 'fällig', v_open: 'offen', v_unknown_class: 'Klasse unbekannt', v_unknown: '—',
     ret_none: 'Keine Einträge.', forbidden: 'Diese Ansicht ist für Ihre Rolle nicht freigegeben.',
     unavailable: 'Server gerade nicht erreichbar. Bitte erneut versuchen.',
+    a_nav: 'Bereiche', a_bucket: 'Zeitraster', a_legend: 'Kategorien',
   },
   en: {
     login_title: 'Data protection console', email: 'E-mail address', password: 'Password', login: 'Sign in',
@@ -79,6 +80,93 @@ const STR = {
     v_legal_hold: 'legal hold', v_period: 'period running', v_due: 'due', v_open: 'open', v_unknown_class: 'unknown class', v_unknown: '—',
     ret_none: 'No records.', forbidden: 'This view is not available to your role.',
     unavailable: 'Server not reachable right now. Please try again.',
+    a_nav: 'Sections', a_bucket: 'Time buckets', a_legend: 'Categories',
+  },
+  pl: {
+    login_title: 'Konsola ochrony danych', email: 'Adres e-mail', password: 'Hasło', login: 'Zaloguj',
+    login_fine: 'Dostęp tylko do odczytu dla roli dpo. Treść wiadomości nigdy nie jest tu widoczna; każde wyświetlenie jest rejestrowane.',
+    login_bad: 'Adres e-mail lub hasło nie zostały przyjęte.',
+    login_err: 'Logowanie jest teraz niemożliwe ({code}).', login_missing: 'Podaj adres e-mail i hasło.',
+    login_role: 'To konto nie ma dostępu do konsoli ochrony danych.', console: 'Konsola ochrony danych',
+    language: 'Język', logout: 'Wyloguj', nav_chain: 'Integralność', nav_timeline: 'Dziennik',
+    nav_charts: 'Anonimizacje', nav_conv: 'Rozmowa', nav_ret: 'Przechowywanie', loading: 'Ładowanie …',
+    refresh: 'Odśwież', chain_title: 'Integralność dziennika', chain_check: 'Sprawdź ponownie',
+    chain_ok: 'Zweryfikowano do punktu kontrolnego {n} z {ts}',
+    chain_ok_none: 'Łańcuch nienaruszony do wpisu {seq}; brak jeszcze podpisanego punktu kontrolnego',
+    chain_ok_sub: 'Podpis kluczem {key} ważny. {after} nowszych wpisów sprawdzono w łańcuchu, ale jeszcze ich nie podpisano. Sprawdzono {at}.',
+    chain_bad: 'Wykryto manipulację: pierwszy błędny wpis nr {seq}', chain_bad_nos: 'Wykryto manipulację',
+    chain_bad_sub: '{reason}. Ostatni ważny: punkt kontrolny {n}.',
+    chain_unverifiable: 'Nie można zweryfikować: brak zaufanego klucza publicznego',
+    chain_err: 'Sprawdzenie jest teraz niemożliwe ({code}).', timeline_title: 'Dziennik audytu',
+    timeline_caption: 'Dziennik audytu, najnowsze wpisy najpierw', export: 'Eksportuj (JSON Lines)',
+    f_from: 'Od', f_to: 'Do', f_event: 'Zdarzenie', f_actor: 'Wykonawca (id)', f_conv: 'Rozmowa (id)',
+    apply: 'Zastosuj', reset: 'Wyczyść', more: 'Wczytaj starsze wpisy', all_events: 'Wszystkie zdarzenia',
+    c_seq: 'Nr', c_time: 'Czas', c_event: 'Zdarzenie', c_actor: 'Wykonawca', c_subject: 'Dotyczy',
+    c_details: 'Szczegóły', tl_count: 'Wyświetlono wpisów: {n}', tl_none: 'Brak wpisów dla tych filtrów.',
+    bad_filter: 'Nieprawidłowy filtr: {msg}', show_history: 'Pokaż dostępy', system: 'System',
+    gateway: 'Bramka', cli: 'Wiersz poleceń', nobody: '—',
+    charts_title: 'Anonimizacje i blokady według kategorii', b_day: 'Dni (30)', b_hour: 'Godziny (48)',
+    ch_redact: 'Zanonimizowane dane', ch_block: 'Zablokowane wiadomości', ch_table: 'Liczby w tabeli',
+    ch_empty: 'Brak wpisów w tym okresie.', ch_desc: '{title}: łącznie {total} od {from} do {to}.',
+    ch_time: 'Okres', conv_title: 'Dostępy do jednej rozmowy', conv_id: 'Id rozmowy',
+    conv_show: 'Pokaż historię', conv_bad: 'Podaj pełny identyfikator rozmowy.',
+    conv_gone: 'Rozmowa już nie istnieje – jej wpisy w dzienniku pozostają.',
+    conv_meta: 'Kanał {channel}, status {status}, klasa przechowywania {cls}, blokada prawna {hold}, utworzona {created}, zamknięta {closed}',
+    conv_none: 'Brak wpisów w dzienniku dla tej rozmowy.', yes: 'tak', no: 'nie', k_access: 'Dostęp',
+    k_export: 'Eksport', k_erase: 'Usunięcie', k_retention: 'Przechowywanie', k_policy: 'Zasady',
+    k_other: 'Inne', ret_title: 'Przechowywanie i usunięcia',
+    ret_kept: 'Przechowywane (blokada prawna lub trwający okres)', ret_deleted: 'Usunięte i przebiegi usuwania',
+    ret_summary: 'Rozmowy zamknięte lub zablokowane: {kept}, otwarte: {open}. Zasady: {policy}.',
+    r_id: 'Rozmowa', r_class: 'Klasa', r_hold: 'Blokada prawna', r_closed: 'Zamknięta',
+    r_due: 'Termin usunięcia', r_verdict: 'Stan', v_legal_hold: 'blokada prawna', v_period: 'okres trwa',
+    v_due: 'do usunięcia', v_open: 'otwarta', v_unknown_class: 'nieznana klasa', v_unknown: '—',
+    ret_none: 'Brak wpisów.', forbidden: 'Ten widok nie jest dostępny dla Twojej roli.',
+    unavailable: 'Serwer jest teraz nieosiągalny. Spróbuj ponownie.',
+    a_nav: 'Sekcje', a_bucket: 'Przedziały czasu', a_legend: 'Kategorie',
+  },
+  hu: {
+    login_title: 'Adatvédelmi konzol', email: 'E-mail-cím', password: 'Jelszó', login: 'Bejelentkezés',
+    login_fine: 'Csak olvasási hozzáférés a dpo szerepkörnek. Üzenetszöveg itt soha nem látható; minden megtekintést naplózunk.',
+    login_bad: 'Az e-mail-cím vagy a jelszó nem elfogadható.',
+    login_err: 'A bejelentkezés most nem lehetséges ({code}).',
+    login_missing: 'Adja meg az e-mail-címet és a jelszót.',
+    login_role: 'Ennek a fióknak nincs hozzáférése az adatvédelmi konzolhoz.', console: 'Adatvédelmi konzol',
+    language: 'Nyelv', logout: 'Kijelentkezés', nav_chain: 'Sértetlenség', nav_timeline: 'Napló',
+    nav_charts: 'Kitakarások', nav_conv: 'Beszélgetés', nav_ret: 'Megőrzés', loading: 'Betöltés …',
+    refresh: 'Frissítés', chain_title: 'A napló sértetlensége', chain_check: 'Ellenőrzés újra',
+    chain_ok: 'Ellenőrizve a(z) {n}. ellenőrzőpontig ({ts})',
+    chain_ok_none: 'A lánc sértetlen a(z) {seq}. bejegyzésig; még nincs aláírt ellenőrzőpont',
+    chain_ok_sub: 'Az aláírás a(z) {key} kulccsal érvényes. {after} újabb bejegyzés láncellenőrzött, de még nincs aláírva. Ellenőrizve: {at}.',
+    chain_bad: 'Manipuláció észlelve: az első hibás bejegyzés száma {seq}',
+    chain_bad_nos: 'Manipuláció észlelve', chain_bad_sub: '{reason}. Utolsó érvényes: {n}. ellenőrzőpont.',
+    chain_unverifiable: 'Nem ellenőrizhető: nincs megbízható nyilvános kulcs',
+    chain_err: 'Az ellenőrzés most nem lehetséges ({code}).', timeline_title: 'Auditnapló',
+    timeline_caption: 'Auditnapló, a legújabb bejegyzések elöl', export: 'Exportálás (JSON Lines)',
+    f_from: 'Ettől', f_to: 'Eddig', f_event: 'Esemény', f_actor: 'Végrehajtó (azonosító)',
+    f_conv: 'Beszélgetés (azonosító)', apply: 'Alkalmaz', reset: 'Visszaállítás',
+    more: 'Régebbi bejegyzések betöltése', all_events: 'Minden esemény', c_seq: 'Sorszám', c_time: 'Idő',
+    c_event: 'Esemény', c_actor: 'Végrehajtó', c_subject: 'Érintett', c_details: 'Részletek',
+    tl_count: '{n} bejegyzés látható', tl_none: 'Nincs bejegyzés ezekkel a szűrőkkel.',
+    bad_filter: 'Érvénytelen szűrő: {msg}', show_history: 'Hozzáférések mutatása', system: 'Rendszer',
+    gateway: 'Átjáró', cli: 'Parancssor', nobody: '—', charts_title: 'Kitakarások és tiltások kategóriánként',
+    b_day: 'Napok (30)', b_hour: 'Órák (48)', ch_redact: 'Kitakart adatok', ch_block: 'Letiltott üzenetek',
+    ch_table: 'Számok táblázatban', ch_empty: 'Nincs bejegyzés ebben az időszakban.',
+    ch_desc: '{title}: összesen {total}, {from} és {to} között.', ch_time: 'Időszak',
+    conv_title: 'Egy beszélgetés hozzáférései', conv_id: 'Beszélgetés azonosítója',
+    conv_show: 'Előzmények mutatása', conv_bad: 'Adja meg a beszélgetés teljes azonosítóját.',
+    conv_gone: 'A beszélgetés már nem létezik – a naplóbejegyzései megmaradnak.',
+    conv_meta: 'Csatorna {channel}, állapot {status}, megőrzési osztály {cls}, jogi zárolás {hold}, létrehozva {created}, lezárva {closed}',
+    conv_none: 'Ehhez a beszélgetéshez nincs naplóbejegyzés.', yes: 'igen', no: 'nem', k_access: 'Hozzáférés',
+    k_export: 'Export', k_erase: 'Törlés', k_retention: 'Megőrzés', k_policy: 'Szabályzat', k_other: 'Egyéb',
+    ret_title: 'Megőrzés és törlések', ret_kept: 'Megőrizve (jogi zárolás vagy futó határidő)',
+    ret_deleted: 'Törölve és törlési futások',
+    ret_summary: '{kept} lezárt vagy zárolt beszélgetés, {open} nyitott. Szabályzat: {policy}.',
+    r_id: 'Beszélgetés', r_class: 'Osztály', r_hold: 'Jogi zárolás', r_closed: 'Lezárva',
+    r_due: 'Törlés esedékes', r_verdict: 'Állapot', v_legal_hold: 'jogi zárolás', v_period: 'határidő fut',
+    v_due: 'esedékes', v_open: 'nyitott', v_unknown_class: 'ismeretlen osztály', v_unknown: '—',
+    ret_none: 'Nincs bejegyzés.', forbidden: 'Ez a nézet az Ön szerepköre számára nem elérhető.',
+    unavailable: 'A szerver most nem érhető el. Kérjük, próbálja újra.',
+    a_nav: 'Részek', a_bucket: 'Időbeosztás', a_legend: 'Kategóriák',
   },
 };
 
@@ -104,6 +192,31 @@ const EVENTS = {
     'key.rotate': 'Key rotation', 'policy.load': 'Policy loaded',
     conversation: 'All conversation events', login: 'All sign-in events', dpo: 'All DPO views', audit: 'All audit-log events',
   },
+  pl: {
+    'login.ok': 'Logowanie', 'login.failed': 'Nieudane logowanie', logout: 'Wylogowanie',
+    'conversation.created': 'Rozpoczęto rozmowę', 'conversation.opened': 'Otwarto rozmowę',
+    'conversation.status': 'Zmiana statusu', 'conversation.assigned': 'Przypisano',
+    'message.policy': 'Decyzja zasad', 'audit.checkpoint': 'Podpisano punkt kontrolny',
+    'audit.export': 'Wyeksportowano dziennik', 'dpo.viewed': 'Wgląd IOD', 'dpo.denied': 'Odmowa wglądu IOD',
+    'retention.run': 'Przebieg usuwania', 'data.erase': 'Usunięcie na żądanie',
+    'account.provisioned': 'Utworzono konto', 'channel.added': 'Dodano kanał',
+    'channel.removed': 'Usunięto kanał', 'key.rotate': 'Rotacja klucza', 'policy.load': 'Wczytano zasady',
+    conversation: 'Wszystkie zdarzenia rozmów', login: 'Wszystkie zdarzenia logowania',
+    dpo: 'Wszystkie wglądy IOD', audit: 'Wszystkie zdarzenia dziennika',
+  },
+  hu: {
+    'login.ok': 'Bejelentkezés', 'login.failed': 'Sikertelen bejelentkezés', logout: 'Kijelentkezés',
+    'conversation.created': 'Beszélgetés indult', 'conversation.opened': 'Beszélgetés megnyitva',
+    'conversation.status': 'Állapot módosult', 'conversation.assigned': 'Hozzárendelve',
+    'message.policy': 'Szabályzati döntés', 'audit.checkpoint': 'Ellenőrzőpont aláírva',
+    'audit.export': 'Napló exportálva', 'dpo.viewed': 'Adatvédelmi megtekintés',
+    'dpo.denied': 'Adatvédelmi megtekintés elutasítva', 'retention.run': 'Törlési futás',
+    'data.erase': 'Törlés kérésre', 'account.provisioned': 'Fiók létrehozva',
+    'channel.added': 'Csatorna hozzáadva', 'channel.removed': 'Csatorna eltávolítva',
+    'key.rotate': 'Kulcscsere', 'policy.load': 'Szabályzat betöltve',
+    conversation: 'Minden beszélgetés-esemény', login: 'Minden bejelentkezési esemény',
+    dpo: 'Minden adatvédelmi megtekintés', audit: 'Minden naplóesemény',
+  },
 };
 const FILTER_EVENTS = ['conversation.opened', 'conversation', 'message.policy', 'login', 'login.failed', 'dpo', 'dpo.denied',
   'audit.checkpoint', 'audit.export', 'retention.run', 'data.erase', 'account.provisioned', 'key.rotate'];
@@ -111,6 +224,7 @@ const PALETTE = ['#0b6b5d', '#1a56db', '#a8201a', '#7a4d00', '#6b3fa0', '#b3541e
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SVGNS = 'http://www.w3.org/2000/svg';
 
+const LOCALES = { de: 'de-DE', en: 'en-GB', pl: 'pl-PL', hu: 'hu-HU' };
 const $ = (id) => document.getElementById(id);
 let lang = pickLang();
 let tcat = translator(lang);
@@ -118,8 +232,12 @@ const state = { events: [], next: null, query: '', stats: null, bucket: 'day', c
 
 function pickLang() {
   const saved = localStorage.getItem('caregate.dpo.lang');
-  if (saved === 'de' || saved === 'en') return saved;
-  return String(navigator.language || 'de').slice(0, 2) === 'en' ? 'en' : 'de';
+  if (saved in STR) return saved;
+  for (const p of navigator.languages || [navigator.language]) {
+    const l = String(p).slice(0, 2).toLowerCase();
+    if (l in STR) return l;
+  }
+  return 'de';
 }
 
 function t(key, vars) {
@@ -151,12 +269,12 @@ function fmtTime(iso) {
   if (!iso) return t('nobody');
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
+  return new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
 }
 function fmtBucket(iso, bucket) {
   const d = new Date(iso);
   const o = bucket === 'hour' ? { day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit' } : { day: '2-digit', month: '2-digit' };
-  return new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', o).format(d);
+  return new Intl.DateTimeFormat(LOCALES[lang], o).format(d);
 }
 
 // ---- API ----------------------------------------------------------------------------------------
@@ -566,9 +684,9 @@ function applyStrings() {
   for (const n of document.querySelectorAll('[data-t]')) n.textContent = t(n.dataset.t);
   document.title = `caregate · ${t('console')}`;
   $('lang').value = lang;
-  $('nav').setAttribute('aria-label', lang === 'de' ? 'Bereiche' : 'Sections');
-  $('bucket').setAttribute('aria-label', lang === 'de' ? 'Zeitraster' : 'Time buckets');
-  $('legend').setAttribute('aria-label', lang === 'de' ? 'Kategorien' : 'Categories');
+  $('nav').setAttribute('aria-label', t('a_nav'));
+  $('bucket').setAttribute('aria-label', t('a_bucket'));
+  $('legend').setAttribute('aria-label', t('a_legend'));
   fillEventSelect();
   $('me').textContent = state.me ? `${state.me.alias || ''} (${state.me.role})` : '';
   renderChain();
@@ -590,7 +708,7 @@ function wire() {
   $('login-form').addEventListener('submit', login);
   $('logout').addEventListener('click', logout);
   $('lang').addEventListener('change', () => {
-    lang = $('lang').value === 'en' ? 'en' : 'de';
+    lang = $('lang').value in STR ? $('lang').value : 'de';
     localStorage.setItem('caregate.dpo.lang', lang);
     applyStrings();
   });
