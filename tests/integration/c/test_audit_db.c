@@ -6,6 +6,9 @@
  *    chain gap-free and valid;
  *  - gw_audit_checkpoint_tick on the event loop writes, skips when nothing is new, and
  *    two pools ticking at once produce exactly one checkpoint;
+ *  - audit_append_many() (one head lock per batch, used by the group commit) interleaved
+ *    with audit_append() on the same pool writes the records that audit_append() would
+ *    (seqs, hashes, UTF-8 lengths) and the head only moves forward onto a gap-free run;
  *  - gw_audit_verify_db accepts the result and rejects a superuser's edit.
  * The node test tests/integration/audit.test.mjs drives the same through the CLI.
  */
@@ -156,6 +159,85 @@ static void test_concurrent_appends_keep_chain(void **state)
     assert_int_equal(verify_db(), 0);
 }
 
+/* Batches of 1..9 records from four connections, interleaved with single appends. */
+static void test_append_many_keeps_chain(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    gw_db *db = gw_db_new(&loop, pg.conninfo, 4);
+    assert_int_equal(gw_db_start(db), 0);
+    counter c = {0};
+    int want = 0;
+    for (int i = 0; i < 60; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", i % 10); /* 0 records: no lock, returns NULL */
+        const char *vals[] = {n};
+        gw_db_params p = {.values = vals, .n = 1};
+        assert_int_equal(
+            gw_db_query(db,
+                        i % 3 == 0
+                            ? "SELECT audit_append('conversation.open', 'staff:1', 'x', "
+                              "jsonb_build_object('n', $1::int)), pg_sleep(0.001)"
+                            : "SELECT audit_append_many(array_agg('policy.decision'::text), "
+                              "array_agg(CASE WHEN g % 2 = 0 THEN 'staff:ü' END), "
+                              "array_agg('message:' || g), array_agg(CASE WHEN g % 3 <> 0 THEN "
+                              "jsonb_build_object('action', 'allow', 'i', g, 'note', 'grüße') "
+                              "END ORDER BY g)), pg_sleep(0.001) "
+                              "FROM generate_series(1, $1::int) g",
+                        &p, false, on_append, &c),
+            0);
+        want += i % 3 == 0 ? 1 : i % 10;
+    }
+    run_until(&loop, &c.calls, 60, 60000);
+    assert_int_equal(c.ok, 60);
+    stop_and_free(&loop, db);
+    assert_int_equal(uv_loop_close(&loop), 0);
+
+    char q[512];
+    snprintf(q, sizeof q,
+             "SELECT count(*) = %d + 400, max(seq) = count(*), "
+             "(SELECT seq FROM audit_head) = max(seq), "
+             "count(*) FILTER (WHERE actor = 'staff:ü' AND details LIKE '%%grüße%%') > 0, "
+             "count(*) FILTER (WHERE event = 'policy.decision' AND details = '{}') > 0 "
+             "FROM audit_log",
+             want);
+    PGresult *r = PQexec(admin, q);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    for (int col = 0; col < 5; col++)
+        assert_string_equal(PQgetvalue(r, 0, col), "t");
+    PQclear(r);
+    assert_int_equal(verify_db(), 0); /* recomputes every hash in C (policy/audit.c) */
+
+    /* Refused: details that are not an object, arrays of different lengths. */
+    static const char *bad[] = {
+        "SELECT audit_append_many('{a.b}', '{x}', '{y}', ARRAY['[1]'::jsonb])",
+        "SELECT audit_append_many('{a.b,a.c}', '{x}', '{y}', ARRAY['{}'::jsonb])",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        r = PQexec(admin, bad[i]);
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "22023");
+        PQclear(r);
+    }
+    /* The head moves only forward, onto an existing record after a gap-free run: not back,
+     * and not past a record deleted behind the triggers' back. */
+    r = PQexec(admin, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log "
+                      "WHERE seq = 3)");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
+    PQclear(r);
+    exec_ok("BEGIN; SET LOCAL session_replication_role = replica; "
+            "INSERT INTO audit_log SELECT seq + 2, ts, event, actor, subject, details, hash, hash "
+            "FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log); COMMIT");
+    r = PQexec(admin, "UPDATE audit_head SET seq = seq + 2, hash = (SELECT hash FROM audit_log "
+                      "WHERE seq = (SELECT max(seq) FROM audit_log))");
+    assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
+    PQclear(r);
+    exec_ok("BEGIN; SET LOCAL session_replication_role = replica; "
+            "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log); COMMIT");
+    assert_int_equal(verify_db(), 0);
+}
+
 static int tick_done, tick_result[4];
 static void on_tick(void *arg, int result)
 {
@@ -303,6 +385,7 @@ static int setup(void **state)
         return -1;
     exec_file("gateway/sql/001_core.sql");
     exec_file("gateway/sql/002_audit.sql");
+    exec_file("gateway/sql/060_audit_many.sql");
     uint8_t seed[AUDIT_SEED_BYTES];
     randombytes_buf(seed, sizeof seed);
     int rc = audit_signer_new(seed, &signer);
@@ -325,6 +408,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_appends_keep_chain),
+        cmocka_unit_test(test_append_many_keeps_chain),
         cmocka_unit_test(test_checkpoint_tick),
         cmocka_unit_test(test_checkpointer_timer),
         cmocka_unit_test(test_verify_detects_superuser_edit),
