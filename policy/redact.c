@@ -590,10 +590,17 @@ static void collect_digits(const scan *sc, size_t p, run *r)
             j++;
             k++;
         }
+        if (k == 2 && sc->s[i] == ' ' && (sc->s[i + 1] == '/' || sc->s[i + 1] == '-') &&
+            j < sc->n && sc->s[j] == ' ') {
+            j++; /* "0761 / 12 34 56", "0170 - 1234567" */
+            k = 3;
+        }
         if (k == 0 || j >= sc->n || sc->s[j] < '0' || sc->s[j] > '9')
             break;
         if (k == 2 && !(sc->s[i] == ')' || sc->s[i + 1] == '('))
             break;
+        if (k == 3)
+            s1 = (char)sc->s[i + 1];
         sep = s1;
         i = j;
     }
@@ -1410,6 +1417,21 @@ static size_t street_post(scan *sc, const tok *t, size_t mend)
     return 0;
 }
 
+/* " in 83022 Rosenheim", " in Linz" after a house number: the street is
+ * followed by its town. */
+static int town_follows(const scan *sc, size_t i)
+{
+    tok w;
+    if (i + 4 >= sc->n || sc->s[i] != ' ' || !next_word(sc, i + 1, 0, "", &w) ||
+        w.end - w.start != 2 || (memcmp(sc->s + w.start, "in", 2) != 0 &&
+                                 memcmp(sc->s + w.start, "im", 2) != 0))
+        return 0;
+    if (!next_word(sc, w.end, 1, " ", &w))
+        return 0;
+    return is_digit(sc->s[w.start]) ? (w.end - w.start == 4 || w.end - w.start == 5)
+                                     : place_word(sc, &w);
+}
+
 /* "ul. Marszałkowska 10/5", "al. Jana Pawła II 12", and in strict mode the
  * German "Am Sonnenhang 4": there the words must not be dictionary words
  * ("Am Montag 3 …") and the number must end the phrase (", 79098 Freiburg"). */
@@ -1441,7 +1463,8 @@ static size_t street_pre(scan *sc, size_t start, size_t mend, int strict)
     if (!hn)
         return 0;
     if (strict && hn < sc->n && !strchr(",;)\n\r", sc->s[hn]) && sc->s[hn] != 0 &&
-        !(sc->s[hn] == '.' && (hn + 1 >= sc->n || is_space(sc->s[hn + 1]))))
+        !(sc->s[hn] == '.' && (hn + 1 >= sc->n || is_space(sc->s[hn + 1]))) &&
+        !town_follows(sc, hn))
         return 0;
     size_t j = hn; /* "10 m. 5" (Polish flat number) */
     if (j + 4 < sc->n && memcmp(sc->s + j, " m. ", 4) == 0 && is_digit(sc->s[j + 4])) {
@@ -1494,6 +1517,87 @@ static int sentence_start(const scan *sc, size_t i)
            sc->s[i - 1] == ':' || sc->s[i - 1] == '\n' || sc->s[i - 1] == '\r';
 }
 
+/* Is the word after i (skipping spaces) one a writer starts with after
+ * giving their name: "ich", "I", "my", "chciałam", "szeretnék"? Title-case
+ * phrases ("Quick Question, are you open?") are not followed by these. */
+static int self_word_after(const scan *sc, size_t i)
+{
+    static const char *const words[] = {
+        "ich",       "wir",        "mein",       "meine",     "hier",      "i",
+        "my",        "we",         "here",       "this",      "chciałem",  "chciałam",
+        "chciałbym", "chciałabym", "piszę",      "dzwonię",   "jestem",    "mam",
+        "proszę",    "szeretnék",  "szeretném",  "érdeklődnék", "kérnék",  "kérdéses",
+        "én"};
+    tok w;
+    if (!next_word(sc, i, 2, " ", &w))
+        return 0;
+    size_t l = w.end - w.start;
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        if (strlen(words[k]) != l)
+            continue;
+        size_t c = 0;
+        while (c < l && (sc->s[w.start + c] | (sc->s[w.start + c] < 0x80 ? 0x20 : 0)) ==
+                            (unsigned char)words[k][c])
+            c++;
+        if (c == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does only white space or a full stop follow i up to the end of the text? */
+static int last_line(const scan *sc, size_t i)
+{
+    if (i < sc->n && sc->s[i] == '.')
+        i++;
+    while (i < sc->n && is_space(sc->s[i]))
+        i++;
+    return i == sc->n;
+}
+
+/* Two unknown capitalised words that open a message or a line, followed by a
+ * comma and a word a writer starts with after their name, or ending the
+ * message: "Herbert Maier, ich wollte fragen", "Gordon McAllister, I was
+ * wondering", a signature line "Ottokar Brenninger".
+ * German adjectives start messages the same way ("Kurze Frage,", "Frohe
+ * Weihnachten"), so in German a first word with an adjective ending is left
+ * alone; known first names are found by the first-name rule anyway. */
+static size_t name_pair_at_line_start(scan *sc, tok *t)
+{
+    size_t i = t->start;
+    while (i > 0 && (sc->s[i - 1] == ' ' || sc->s[i - 1] == '\t'))
+        i--;
+    if (i > 0 && sc->s[i - 1] != '\n' && sc->s[i - 1] != '\r' &&
+        !(i >= 3 && (unsigned char)sc->s[i - 3] == 0xe2 && sc->s[i - 2] == 0x80 &&
+          (sc->s[i - 1] == 0x94 || sc->s[i - 1] == 0x93)) && /* "— Name", "– Name" */
+        sc->s[i - 1] != '-')
+        return 0;
+    if ((t->flags & TF_DIGIT) || t->end - t->start < 3 || t->end >= sc->n ||
+        sc->s[t->end] != ' ' || !name_word(sc, t, 0))
+        return 0;
+    unsigned char b = sc->s[t->start + 1];
+    if (b >= 'A' && b <= 'Z')
+        return 0; /* "NHS", "AOK" */
+    if (sc->lang == REDACT_LANG_DE || sc->lang == REDACT_LANG_AUTO) {
+        const unsigned char *e = sc->s + t->end;
+        if (e[-1] == 'e' || ((e[-1] == 'n' || e[-1] == 'r' || e[-1] == 's' || e[-1] == 'm') &&
+                             e[-2] == 'e'))
+            return 0;
+    }
+    tok v;
+    if (!next_word(sc, t->end + 1, 0, "", &v) || !name_word(sc, &v, 0) ||
+        v.end - v.start < 2 || !(v.flags & TF_CAP))
+        return 0;
+    b = sc->s[v.start + 1];
+    if (b >= 'A' && b <= 'Z')
+        return 0;
+    size_t e = v.end;
+    if (!(e < sc->n && sc->s[e] == ',' && self_word_after(sc, e + 1)) && !last_line(sc, e))
+        return 0;
+    emit_person(sc, t->start, e, R_PERSON_FIRSTNAME);
+    return e;
+}
+
 /* Hungarian married names end in "-né" ("Kovácsné", "Nagy Jánosné"). Polite
  * conditional verbs end the same way ("Megnézné?"), but they are capitalised
  * only at the start of a sentence, so there the word needs a family name
@@ -1505,8 +1609,11 @@ static size_t hu_ne_name(scan *sc, const tok *t)
         return 0;
     const tok *p = prev_tok(sc, 0);
     size_t start = t->start;
-    if (sentence_start(sc, t->start))
-        return 0;
+    tok v;
+    if (sentence_start(sc, t->start) &&
+        !(t->end < sc->n && sc->s[t->end] == ' ' && next_word(sc, t->end + 1, 0, "", &v) &&
+          name_word(sc, &v, 0)))
+        return 0; /* "Megnézné?" is a verb; "Horváthné Kiss Mária" a name */
     if (p && prev_is_name_word(sc, p, t->start) && !sentence_start(sc, p->start))
         start = p->start; /* "Nagy Jánosné"; not "Beszéltem Kovácsné" */
     emit_person(sc, start, t->end, R_PERSON_FIRSTNAME);
@@ -1627,6 +1734,11 @@ static size_t on_word(scan *sc, tok *t)
     }
     if (!k && (t->flags & TF_CAP) && (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO)) {
         size_t e = hu_ne_name(sc, t);
+        if (e)
+            return e;
+    }
+    if (!k && (t->flags & TF_CAP)) {
+        size_t e = name_pair_at_line_start(sc, t);
         if (e)
             return e;
     }

@@ -111,9 +111,46 @@ static void test_person(void **state)
     EQ("I'm Daniel Price, I need my results.", EN, "I'm [PERSON], I need my results.");
     EQ("Pozdrawiam\nGosia Zielińska", PL, "Pozdrawiam\n[PERSON]");
     EQ("Szia, Zsuzsi vagyok, a fiam Pisti.", HU, "Szia, [PERSON] vagyok, a fiam [PERSON].");
-    /* negatives: a polite conditional verb at the start of a sentence */
+    EQ("Horváthné Kiss Mária vagyok.", HU, "[PERSON] [PERSON] vagyok.");
+    EQ("Umówiłam się u doktora Nowaka na czwartek.", PL, "Umówiłam się u doktora [PERSON] na czwartek.");
+    /* unknown names opening a message or a line, and a signature line */
+    EQ("Herbert Maier, ich wollte fragen.", DE, "[PERSON], ich wollte fragen.");
+    EQ("Gordon McAllister, I was wondering.", EN, "[PERSON], I was wondering.");
+    EQ("Zdzisław Kowalczyk, chciałem zapytać.", PL, "[PERSON], chciałem zapytać.");
+    EQ("Danke!\nOttokar Brenninger", DE, "Danke!\n[PERSON]");
+    /* negatives: a polite conditional verb at the start of a sentence,
+     * title-case phrases and German adjective + noun openings */
     CLEAN("Megnézné a leletemet? Elküldené holnap?", HU);
     CLEAN("Der Preis ist 12 Euro.", DE);
+    CLEAN("Quick Question, are you open?", EN);
+    CLEAN("Kurze Frage, ich habe morgen Zeit.", DE);
+    CLEAN("Wesołych Świąt, pozdrawiam.", PL);
+    CLEAN("Boldog Karácsonyt, üdv.", HU);
+    CLEAN("Noch Fragen, melden Sie sich.", DE);
+}
+
+/* Phones with spaced separators; look-alikes stay untouched. */
+static void test_phone(void **state)
+{
+    (void)state;
+    EQ("Bitte unter 0761 / 12 34 56 anrufen.", DE, "Bitte unter [PHONE] anrufen.");
+    EQ("Festnetz 0170 - 1234567", DE, "Festnetz [PHONE]");
+    EQ("Call +44 (0)20 7946 0958 or 212.555.0187.", EN, "Call [PHONE] or [PHONE].");
+    EQ("Hívjon: 06-30/123-4567 vagy +36 (30) 123-4567", HU, "Hívjon: [PHONE] vagy [PHONE]");
+    EQ("Mój numer: +48 601-234-567.", PL, "Mój numer: [PHONE].");
+    CLEAN("Zeitraum 2019 - 2023, Kosten 100 - 200 EUR, Zimmer 4 - 5.", DE);
+    CLEAN("Invoice 2026 / 0441 dated 01/10/2026, room 12 - 14.", EN);
+    CLEAN("Faktura nr 2026/11/0345 na kwotę 250,00 zł.", PL);
+}
+
+/* German streets without a street word, followed by their town. */
+static void test_street_pre_town(void **state)
+{
+    (void)state;
+    EQ("Wir wohnen An der Mühle 7 in 83022 Rosenheim.", DE, "Wir wohnen [ADDRESS] in [ADDRESS].");
+    EQ("Meine Adresse: Im Winkel 3, 4020 Linz", DE, "Meine Adresse: [ADDRESS], [ADDRESS]");
+    CLEAN("Am Montag 3 in der Früh?", DE);
+    CLEAN("Im Jahr 2019 in Berlin war ich gesund.", DE);
 }
 
 int main(void)
@@ -122,6 +159,8 @@ int main(void)
         cmocka_unit_test(test_dob),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_person),
+        cmocka_unit_test(test_phone),
+        cmocka_unit_test(test_street_pre_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
