@@ -1150,28 +1150,11 @@ static int on_receive(struct lws *wsi, pss *p, const void *in, size_t len)
 {
     gw_conn *c = p->conn;
     ssess *s = sess(c);
-    int st = gw_wsframe_feed(&p->rx, wsi, in, len, (size_t)s->app->cfg->max_frame_bytes);
-    if (st == GW_WSFRAME_MORE)
-        return 0;
-    if (st == GW_WSFRAME_TOO_LARGE) {
-        gw_info(gw_conn_tag(c), "frame over max_frame_bytes: too_large, closing 1009");
-        gw_conn_send_error(c, "too_large", "frame larger than the limit", NULL);
-        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
-            st = GW_WSFRAME_DISCARDED;
-        else
-            return 0;
-    }
-    if (st == GW_WSFRAME_DISCARDED) {
-        gw_wsframe_reset(&p->rx);
-        gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
-        return 0;
-    }
-    if (st == GW_WSFRAME_ABUSE) {
-        gw_wsframe_reset(&p->rx);
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-        return -1;
-    }
-    if (!gw_conn_alive(c) || s->auth_failed) {
+    gw_wsframe_rx st =
+        gw_wsframe_receive(&p->rx, wsi, c, in, len, (size_t)s->app->cfg->max_frame_bytes);
+    if (st != GW_WSFRAME_RX_DONE)
+        return st == GW_WSFRAME_RX_CLOSE ? -1 : 0;
+    if (s->auth_failed) {
         gw_wsframe_reset(&p->rx);
         return 0;
     }

@@ -6,6 +6,7 @@
  * 10 MB frame is refused at its first chunk instead of after 10 MB of allocation.
  */
 #include "gw_wsframe.h"
+#include "gw_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,37 @@ int gw_wsframe_feed(gw_wsframe *f, struct lws *wsi, const void *in, size_t len, 
     if (rest == 0 && lws_is_final_fragment(wsi))
         return GW_WSFRAME_DONE;
     return GW_WSFRAME_MORE;
+}
+
+gw_wsframe_rx gw_wsframe_receive(gw_wsframe *f, struct lws *wsi, gw_conn *c, const void *in,
+                                 size_t len, size_t max)
+{
+    int st = gw_wsframe_feed(f, wsi, in, len, max);
+    if (st == GW_WSFRAME_MORE)
+        return GW_WSFRAME_RX_MORE;
+    if (st == GW_WSFRAME_TOO_LARGE) {
+        gw_info(gw_conn_tag(c), "frame over max_frame_bytes: too_large, closing 1009");
+        gw_conn_send_error(c, "too_large", "frame larger than the limit", NULL);
+        /* a single-chunk oversize message has already ended: there is nothing to drain */
+        if (!(lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0))
+            return GW_WSFRAME_RX_MORE;
+        st = GW_WSFRAME_DISCARDED;
+    }
+    if (st == GW_WSFRAME_DISCARDED) {
+        gw_wsframe_reset(f);
+        gw_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
+        return GW_WSFRAME_RX_MORE;
+    }
+    if (st == GW_WSFRAME_ABUSE) {
+        gw_wsframe_reset(f);
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        return GW_WSFRAME_RX_CLOSE;
+    }
+    if (!gw_conn_alive(c)) {
+        gw_wsframe_reset(f);
+        return GW_WSFRAME_RX_MORE;
+    }
+    return GW_WSFRAME_RX_DONE;
 }
 
 void gw_wsframe_reset(gw_wsframe *f)

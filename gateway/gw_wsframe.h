@@ -40,6 +40,25 @@ typedef enum {
  */
 int gw_wsframe_feed(gw_wsframe *f, struct lws *wsi, const void *in, size_t len, size_t max);
 
+/* What gw_wsframe_receive leaves the RECEIVE callback to do. */
+typedef enum {
+    GW_WSFRAME_RX_MORE = 1,   /* nothing to handle now: return 0 */
+    GW_WSFRAME_RX_DONE = 0,   /* a whole message is in f->buf[0..len) on a live connection:
+                               * handle it, then gw_wsframe_reset */
+    GW_WSFRAME_RX_CLOSE = -1, /* hang up at once: return -1 from the callback */
+} gw_wsframe_rx;
+
+/*
+ * gw_wsframe_feed plus what both protocols do with its answer, so the oversize policy
+ * lives in one place: over the cap, c gets too_large and, once the rest of that message
+ * has been drained, close 1009; a client that keeps sending far past the cap is hung up
+ * on (ABUSE). A message completing on a connection that is already closing is dropped.
+ * c is borrowed. After MORE or CLOSE nothing is left for the caller to do with f; after
+ * DONE the caller handles the message and then calls gw_wsframe_reset.
+ */
+gw_wsframe_rx gw_wsframe_receive(gw_wsframe *f, struct lws *wsi, gw_conn *c, const void *in,
+                                 size_t len, size_t max);
+
 /* Forgets the buffered message (after handling it), keeping nothing. */
 void gw_wsframe_reset(gw_wsframe *f);
 

@@ -5,7 +5,9 @@
  * typed getters, or be answered with exactly one error code (bad_json / bad_request) —
  * never a crash, leak or out-of-bounds read. gw_conn_send_error is replaced by a recorder
  * here, so the frame layer runs without a socket (this object file is linked before the
- * gateway library, so the library's gw_conn.o is not pulled in for it).
+ * gateway library, so the library's gw_conn.o is not pulled in for it). The other gw_conn
+ * calls gw_wsframe.o makes (from gw_wsframe_receive, which needs a live lws socket and is
+ * not fuzzed here) get stand-ins that must never run.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -28,6 +30,26 @@ int gw_conn_send_error(gw_conn *c, const char *code, const char *message, const 
     errors_sent++;
     last_code = code;
     return 0;
+}
+
+const char *gw_conn_tag(const gw_conn *c)
+{
+    (void)c;
+    abort();
+}
+
+bool gw_conn_alive(const gw_conn *c)
+{
+    (void)c;
+    abort();
+}
+
+void gw_conn_close(gw_conn *c, int status, const char *reason)
+{
+    (void)c;
+    (void)status;
+    (void)reason;
+    abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
