@@ -36,9 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define BODY_MAX 8192
+/* After an answer given with the request body unread: how long, and how much of the rest
+ * of the body, to read and drop before closing (see linger_close). */
+#define LINGER_SECS 2
+#define LINGER_MAX (1u << 20)
 #define STAFF_TOKEN_BYTES 32u
 
 static size_t login_inflight;
@@ -54,6 +59,11 @@ typedef struct {
     char *body;
     size_t body_len;
     bool body_over;
+    bool body_pending;   /* a POST whose body lws has not finished delivering */
+    bool close_after;    /* answered with the body (partly) unread: close, never reuse */
+    bool answered;       /* with close_after: the answer has been written */
+    bool shut;           /* with close_after: our side of the socket is shut down */
+    size_t dropped;      /* with close_after: body bytes read and dropped */
     login_op *op; /* the operation answering this request, or NULL */
     /* the response, written in HTTP_WRITEABLE */
     bool resp_ready;
@@ -114,9 +124,14 @@ static void op_free(login_op *op)
     free(op);
 }
 
-/* Queues a JSON response on the request's connection (op may already be detached). */
+/* Queues a JSON response on the request's connection (op may already be detached). An
+ * answer given before the request body has been read closes the connection after it:
+ * the unread rest of the body would otherwise be parsed as the next request on a
+ * kept-alive connection, or leave the client waiting to send it. */
 static void respond(struct lws *wsi, hpss *p, unsigned status, const char *json)
 {
+    if (p->body_pending)
+        p->close_after = true;
     free(p->resp);
     p->resp = xstrdup(json);
     p->status = status;
@@ -133,6 +148,31 @@ static void op_respond(login_op *op, unsigned status, const char *json, const ch
     op->p->op = NULL;
     respond(op->wsi, op->p, status, json);
     op->p = NULL;
+}
+
+/*
+ * Ends a connection whose request was answered before its body was read. Closing at once
+ * would leave unread bytes in the socket, and the kernel would answer with a reset that
+ * can destroy the answer before the client reads it, or fail the client's write of the
+ * rest of its body before it looks for an answer. So: once the answer has left lws's
+ * buffer, shut our side down (the client sees the end of the answer), read and drop what
+ * the client still sends, and close when the body ends, after LINGER_MAX bytes, or after
+ * LINGER_SECS. Returns what the lws callback returns (-1: close now).
+ */
+static int linger_close(struct lws *wsi, hpss *p)
+{
+    if (!p->body_pending)
+        return -1; /* nothing left unread */
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi); /* lws sends the rest first, then calls us again */
+        return 0;
+    }
+    if (!p->shut) {
+        p->shut = true;
+        shutdown(lws_get_socket_fd(wsi), SHUT_WR);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LINGER_SECS);
+    }
+    return 0;
 }
 
 /* ---- headers ------------------------------------------------------------------------- */
@@ -192,6 +232,10 @@ static int write_response(gw_app *app, struct lws *wsi, hpss *p)
                                     end) ||
         add_security_headers(app, wsi, &q, end))
         return -1;
+    if (p->close_after &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &q, end))
+        return -1;
     if (p->cookie[0] &&
         lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
                                     (const unsigned char *)p->cookie, (int)strlen(p->cookie), &q,
@@ -211,6 +255,10 @@ static int write_response(gw_app *app, struct lws *wsi, hpss *p)
     p->resp = NULL;
     if (n < (int)blen)
         return -1;
+    if (p->close_after) {
+        p->answered = true;
+        return linger_close(wsi, p);
+    }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -656,6 +704,32 @@ static int on_http(gw_app *app, struct lws *wsi, hpss *p, const char *uri)
     p->route = R_NONE;
     p->body_len = 0;
     p->body_over = false;
+    p->close_after = p->answered = p->shut = false;
+    p->dropped = 0;
+    p->body_pending = post;
+    if (post) {
+        /* Bodies come with a Content-Length no larger than BODY_MAX; they are refused
+         * before being read. Without a length lws would read a chunked body as raw bytes
+         * until 100 MB arrived, so the client would hang: 411 instead. A request with a
+         * Transfer-Encoding is refused too, whatever its Content-Length says (smuggling). */
+        char cl[24] = "";
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+            lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+            respond(wsi, p, 411, "{\"error\":\"length_required\"}");
+            return 0;
+        }
+        char *e = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &e, 10);
+        if (errno || e == cl || *e || cl[0] == '-') {
+            respond(wsi, p, 400, "{\"error\":\"bad_request\",\"message\":\"bad content-length\"}");
+            return 0;
+        }
+        if (n > BODY_MAX) {
+            respond(wsi, p, 413, "{\"error\":\"too_large\"}");
+            return 0;
+        }
+    }
     if (strcmp(uri, "/healthz") == 0) {
         respond(wsi, p, 200, "{\"ok\":true}");
         return 0;
@@ -695,6 +769,10 @@ static int on_http(gw_app *app, struct lws *wsi, hpss *p, const char *uri)
 
 static int on_body(hpss *p, const void *in, size_t len)
 {
+    if (p->close_after) { /* already answered: read only to close cleanly (linger_close) */
+        p->dropped += len;
+        return p->dropped > LINGER_MAX ? -1 : 0;
+    }
     if (p->body_over || p->body_len + len > BODY_MAX) {
         p->body_over = true;
         return 0;
@@ -712,7 +790,13 @@ static int on_body(hpss *p, const void *in, size_t len)
 static int on_body_done(gw_app *app, struct lws *wsi, hpss *p)
 {
     int rc = 0;
-    if (p->body_over)
+    p->body_pending = false;
+    if (p->close_after) {
+        /* answered before the body was read: that answer stands, then the connection
+         * closes (now, if the answer has been written) */
+        if (p->answered)
+            rc = -1;
+    } else if (p->body_over)
         respond(wsi, p, 413, "{\"error\":\"too_large\"}");
     else if (app->draining)
         respond(wsi, p, 503, "{\"error\":\"unavailable\",\"message\":\"restarting\"}");
@@ -808,6 +892,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (p && p->dpo) /* DPO hook */
             return gw_dpo_writeable(wsi, &p->dpo);
+        if (p && p->answered)
+            return linger_close(wsi, p);
         return p && p->resp_ready ? write_response(app, wsi, p) : 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -887,11 +973,12 @@ int gw_server_start(gw_app *app)
     info.pcontext = &app->lws; /* lws NULLs it when destruction has completed */
     info.retry_and_idle_policy = &idle_policy;
     info.timeout_secs = 20;
-    /* Idle HTTP/1.1 keep-alive stays at lws's default (5 s). A longer one (65 s) kept a
-     * connection alive after a 413 whose oversized body was never drained, and the next
-     * request on it hung; a short one lets a client reusing a socket just as it closes see
-     * "other side closed" (seen under heavy load only). The right fix is closing after
-     * error answers that leave a body unread. */
+    /* Idle HTTP/1.1 keep-alive: longer than clients' own idle timeouts (browsers, Node's
+     * 4 s), so the client is the one to drop an idle socket and never reuses one just as
+     * the server closes it ("other side closed" under load with lws's 5 s default). Safe
+     * because an answer given with a request body unread closes the connection (respond),
+     * so no kept-alive socket carries the rest of an old body. */
+    info.keepalive_timeout = 65;
     info.max_http_header_data = 8192;
     info.fd_limit_per_thread = (unsigned)cfg->max_connections + 128u;
     if (*cfg->tls_cert_file) {
