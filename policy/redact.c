@@ -1054,6 +1054,30 @@ static size_t house_number(const scan *sc, size_t i)
     return j;
 }
 
+/* "My address is 52 Kingsway.": a house number and one or two capitalised
+ * words right after an address word, ending the phrase (English order
+ * without a street word). */
+static size_t street_after_addr_word(scan *sc, const run *r, size_t ng)
+{
+    if (ng != 1 || r->n > 4 || !ctx_recent(sc, RK_CTX_ADDR, r->start, 16))
+        return 0;
+    size_t e = house_number(sc, r->start);
+    tok w;
+    int words = 0;
+    while (e && words < 2 && e < sc->n && sc->s[e] == ' ' && next_word(sc, e + 1, 0, "", &w) &&
+           place_word(sc, &w)) {
+        e = w.end;
+        words++;
+    }
+    if (!words || (e < sc->n && (sc->s[e] == 0 || !strchr(",.;\n\r", sc->s[e]))))
+        return 0;
+    if (e < sc->n && sc->s[e] == '.' && e + 1 < sc->n && !is_space(sc->s[e + 1]))
+        return 0;
+    emit(sc, r->start, e, REDACT_ADDRESS, R_ADDR_STREET);
+    sc->street_end = e;
+    return e;
+}
+
 /* A digit token at t. Returns where scanning resumes. */
 static size_t on_number(scan *sc, const tok *t)
 {
@@ -1164,6 +1188,9 @@ static size_t on_number(scan *sc, const tok *t)
         if (e)
             return e;
         e = postcode(sc, &r, g, ng);
+        if (e)
+            return e;
+        e = street_after_addr_word(sc, &r, ng);
         if (e)
             return e;
     }
@@ -1508,6 +1535,23 @@ static size_t dose_after(const scan *sc, size_t e)
     return e;
 }
 
+/* A child's name that is also a month word ("Córka Maja", "Tochter April"):
+ * after a kinship word a capitalised month not followed by a number is a name. */
+static size_t kin_month_name(scan *sc, size_t pos)
+{
+    tok w;
+    if (!next_word(sc, pos, 4, " ,", &w) || !(w.flags & TF_CAP) || (w.flags & TF_DIGIT) ||
+        word_kinds(sc, w.start, w.end) != RK_BIT(RK_MONTH))
+        return pos;
+    size_t j = w.end;
+    while (j < sc->n && (sc->s[j] == ' ' || sc->s[j] == ','))
+        j++;
+    if (j < sc->n && is_digit(sc->s[j]))
+        return pos;
+    emit_person(sc, w.start, w.end, R_PERSON_INTRO);
+    return w.end;
+}
+
 /* Does a sentence or line start at word start i? */
 static int sentence_start(const scan *sc, size_t i)
 {
@@ -1656,7 +1700,8 @@ static size_t on_word(scan *sc, tok *t)
         return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
     if (k & RK_BIT(RK_CTX_KIN)) {
         sc->kin_end = mend;
-        return person_after(sc, mend, " ,", 0, 0, R_PERSON_INTRO);
+        size_t e = person_after(sc, mend, " ,", 0, 0, R_PERSON_INTRO);
+        return e != mend ? e : kin_month_name(sc, mend);
     }
     if (k & RK_BIT(RK_TITLE))
         return person_after(sc, mend, " .", 1, 0, R_PERSON_TITLE);

@@ -113,6 +113,10 @@ static void test_person(void **state)
     EQ("Szia, Zsuzsi vagyok, a fiam Pisti.", HU, "Szia, [PERSON] vagyok, a fiam [PERSON].");
     EQ("Horváthné Kiss Mária vagyok.", HU, "[PERSON] [PERSON] vagyok.");
     EQ("Umówiłam się u doktora Nowaka na czwartek.", PL, "Umówiłam się u doktora [PERSON] na czwartek.");
+    EQ("Córka Maja ma gorączkę.", PL, "Córka [PERSON] ma [CONDITION].");
+    EQ("Hi, this is Trevor Hollis, ringing about my wife.", EN,
+       "Hi, this is [PERSON], ringing about my wife.");
+    CLEAN("ul. 3 Maja to ulica, córka 3 maja miała urodziny", PL);
     /* unknown names opening a message or a line, and a signature line */
     EQ("Herbert Maier, ich wollte fragen.", DE, "[PERSON], ich wollte fragen.");
     EQ("Gordon McAllister, I was wondering.", EN, "[PERSON], I was wondering.");
@@ -149,6 +153,9 @@ static void test_street_pre_town(void **state)
     (void)state;
     EQ("Wir wohnen An der Mühle 7 in 83022 Rosenheim.", DE, "Wir wohnen [ADDRESS] in [ADDRESS].");
     EQ("Meine Adresse: Im Winkel 3, 4020 Linz", DE, "Meine Adresse: [ADDRESS], [ADDRESS]");
+    EQ("My address is 52 Kingsway.", EN, "My address is [ADDRESS].");
+    EQ("I live at 9 Elm Grove, near the park.", EN, "I live at [ADDRESS], near the park.");
+    CLEAN("Ich wohne 5 Minuten entfernt.", DE);
     CLEAN("Am Montag 3 in der Früh?", DE);
     CLEAN("Im Jahr 2019 in Berlin war ich gesund.", DE);
 }
