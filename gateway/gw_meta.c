@@ -760,20 +760,17 @@ static int store_one(req *q, const char *conv, const char *client_id, const char
  * answered with the same text after every message. The last suggestion's time comes from
  * the stored system messages (client_id "meta-secure:…", SQL_CONV_STATE), so a restart
  * does not reset the clock. The client_id is derived from the triggering message, so a
- * webhook retry stores nothing twice. */
-static void suggest_secure(req *q, group *g, const char *msg_hex)
+ * webhook retry stores nothing twice. Returns true (and starts the clock) when one is due. */
+static bool suggest_due(req *q, group *g)
 {
     const rules *pol = q->m->app->rules;
     cent *e = conv_put(q->m, g->conv);
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     if (!pol || (e->last_suggest_ms &&
                  now_ms - e->last_suggest_ms < (int64_t)rules_suggest_secure_every_s(pol) * 1000))
-        return;
+        return false;
     e->last_suggest_ms = now_ms;
-    char cid[96];
-    snprintf(cid, sizeof cid, "meta-secure:%s", msg_hex);
-    const char *t = rules_text(pol, RULES_TEXT_SECURE_CHANNEL, g->lang);
-    store_one(q, g->conv, cid, "system", t, strlen(t), NULL, NULL);
+    return true;
 }
 
 static void stage_store(req *q)
@@ -799,10 +796,19 @@ static void stage_store(req *q)
                 q->m->app->rules ? gw_policy_inbound(q->m->app, gw_meta_platform_name(g->platform),
                                                      g->lang, e->text, e->text_len, &scan)
                                  : NULL;
+            /* the decision record says whether the suggestion went out (the rate limit may
+             * hold it back), so a DPO sees every automatic answer */
+            bool suggest = scan.suggest_secure && suggest_due(q, g);
+            if (decision && scan.suggest_secure)
+                json_object_set_new(decision, "secure_chat_suggested", json_boolean(suggest));
             store_one(q, g->conv, cid, "patient", e->text, e->text_len, scan.findings, decision);
+            if (suggest) {
+                char scid[96];
+                snprintf(scid, sizeof scid, "meta-secure:%s", hx);
+                const char *t = rules_text(q->m->app->rules, RULES_TEXT_SECURE_CHANNEL, g->lang);
+                store_one(q, g->conv, scid, "system", t, strlen(t), NULL, NULL);
+            }
             json_decref(decision);
-            if (scan.suggest_secure)
-                suggest_secure(q, g, hx);
             gw_policy_scan_clear(&scan);
         } else {
             placeholder(e, ph, sizeof ph);

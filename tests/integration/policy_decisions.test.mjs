@@ -129,6 +129,7 @@ test('WhatsApp needs_confirmation: held until the admin confirms, then sent reda
   admin.send({ type: 'reply', conversation: conv, client_id: 'nc-1', text: HEALTH });
   const e1 = await admin.next((m) => m.type === 'error' && m.client_id === 'nc-1', 10000);
   assert.equal(e1.code, 'policy_blocked');
+  assert.equal(e1.action, 'needs_confirmation');
   assert.match(e1.message, /confirm with "override":true/);
   assert.deepEqual(e1.findings.map((f) => f.category).sort(), ['CONDITION', 'MEDICATION']);
   // an agent is not in override_roles: confirming does not help
@@ -167,6 +168,7 @@ test('Messenger: health data blocked with no override; an IBAN is redacted witho
   admin.send({ type: 'reply', conversation: conv, client_id: 'fb-1', text: HEALTH, override: true });
   const e = await admin.next((m) => m.type === 'error' && m.client_id === 'fb-1', 10000);
   assert.equal(e.code, 'policy_blocked');
+  assert.equal(e.action, 'block');
   assert.doesNotMatch(e.message, /override/, 'no override offered when the policy has none');
   const bl = JSON.parse((await rows("SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = $1", [conv]))[0].details);
   assert.equal(bl.action, 'block');
@@ -198,6 +200,9 @@ test('inbound health data: one secure-chat suggestion per 24 h on WhatsApp, also
   await inbound('/_fake/wa/inbound', from, 'Außerdem habe ich Diabetes.');
   await sleep(800);
   assert.equal((await suggestions(conv)).length, 1);
+  // each inbound decision record says whether the suggestion went out
+  const said = (await rows("SELECT a.details FROM audit_log a JOIN message m ON a.subject = m.id::text WHERE a.event = 'policy.decision' AND m.conversation_id = $1 AND m.sender = 'patient' ORDER BY a.seq", [conv])).map((r) => JSON.parse(r.details).secure_chat_suggested);
+  assert.deepEqual(said, [true, false, false]);
   // the clock survives a restart (it is read back from the stored suggestion)
   admin.close();
   agent.close();
