@@ -249,3 +249,12 @@ test('a policy below the privacy floor stops start-up with the reason; each star
   admin = await connect(ADMIN);
   agent = await connect(AGENT);
 });
+
+test('the gateway stops cleanly without a sanitizer report', async () => {
+  admin.close();
+  agent.close();
+  admin = agent = null;
+  const { code } = await gw.stop();
+  assert.equal(code, 0, gw.logs().slice(-2000));
+  assert.doesNotMatch(gw.logs(), /AddressSanitizer|LeakSanitizer|runtime error/);
+});
