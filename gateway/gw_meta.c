@@ -78,6 +78,7 @@ struct gw_meta {
     chan *chans;
     size_t nchans;
     bool chans_loaded;
+    bool convs_loaded; /* the full SQL_CONV_STATE load has completed once */
     cent *conv[CONV_BUCKETS];
     gw_outbox *outbox;
     size_t inflight;
@@ -233,6 +234,15 @@ static void conv_loaded(void *arg, gw_db_status st, PGresult *res, const char *s
     conv_rows(m, res);
 }
 
+static void conv_loaded_all(void *arg, gw_db_status st, PGresult *res, const char *sqlstate,
+                            const char *errmsg)
+{
+    gw_meta *m = arg;
+    conv_loaded(arg, st, res, sqlstate, errmsg);
+    if (st == GW_DB_OK)
+        m->convs_loaded = true;
+}
+
 static void conv_refresh(gw_meta *m, const char *conv)
 {
     const char *vals[1] = {conv};
@@ -240,7 +250,7 @@ static void conv_refresh(gw_meta *m, const char *conv)
     m->inflight++;
     if (gw_db_query(m->app->db,
                     conv ? SQL_CONV_STATE "WHERE bc.conversation_id = $1::uuid" : SQL_CONV_STATE,
-                    conv ? &p : NULL, false, conv_loaded, m) != 0)
+                    conv ? &p : NULL, false, conv ? conv_loaded : conv_loaded_all, m) != 0)
         m->inflight--;
 }
 
@@ -760,10 +770,14 @@ static int store_one(req *q, const char *conv, const char *client_id, const char
  * answered with the same text after every message. The last suggestion's time comes from
  * the stored system messages (client_id "meta-secure:…", SQL_CONV_STATE), so a restart
  * does not reset the clock. The client_id is derived from the triggering message, so a
- * webhook retry stores nothing twice. Returns true (and starts the clock) when one is due. */
+ * webhook retry stores nothing twice. Until the first full load has completed (just after a
+ * start) the clock is unknown and no suggestion is sent: one missed courtesy text is better
+ * than a repeated one. Returns true (and starts the clock) when one is due. */
 static bool suggest_due(req *q, group *g)
 {
     const rules *pol = q->m->app->rules;
+    if (!q->m->convs_loaded)
+        return false;
     cent *e = conv_put(q->m, g->conv);
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     if (!pol || (e->last_suggest_ms &&

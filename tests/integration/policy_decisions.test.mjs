@@ -241,7 +241,9 @@ test('a policy below the privacy floor stops start-up with the reason; each star
   // a changed (valid) policy: the next start records a new version, flagged as changed
   const changed = alwaysOpenPolicy(join(secrets), { decisions: { ...DECISIONS, suggest_secure_chat_every_hours: 48 } });
   gw = await gw.restart({ config: { policy_file: changed } });
-  const after = await loaded();
+  // config.loaded is queued at start and may commit just after /readyz answers
+  const after = await waitFor(async () => { const a = await loaded(); return a.length > before.length && a; }, 10000, 'config.loaded');
+  assert.equal(after.length, before.length + 1, 'the refused starts wrote no config.loaded');
   const last = after[after.length - 1];
   assert.equal(last.policy_changed, true);
   assert.notEqual(last.policy_hash, before[before.length - 1].policy_hash);
