@@ -56,6 +56,8 @@ enum {
     R_DICT_CONDITION,
     R_DICT_MEDICATION,
     R_DICT_TREATMENT,
+    R_HEALTH_TAIL, /* compound head or medical suffix found from the word end */
+    R_HEALTH_LAY,  /* body part next to a pain/symptom word */
     R__COUNT
 };
 
@@ -88,7 +90,9 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "icd10",
                                                  "dict.condition",
                                                  "dict.medication",
-                                                 "dict.treatment"};
+                                                 "dict.treatment",
+                                                 "health.tail",
+                                                 "health.lay"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -107,6 +111,7 @@ static const char *const cat_names[REDACT_CAT__COUNT] = {
 
 struct redact_engine {
     const redact__tables *t;
+    const redact__tables *tail; /* reversed tail lists, walked from a word end */
 };
 
 typedef struct {
@@ -137,6 +142,9 @@ typedef struct {
     size_t city_start, city_end; /* last known city, for "Leeds LS6 2QN" */
     tok prev[4];           /* ring of the last tokens, newest at (nprev-1) & 3 */
     size_t nprev;
+    const redact__tables *tail;
+    size_t pre_start, pre_end;   /* last run of modifier/body words, NO_CTX if none */
+    size_t body_start, body_end; /* last body-part word, NO_CTX if none */
 } scan;
 
 typedef struct {
@@ -178,6 +186,7 @@ redact_engine *redact_engine_new(void)
     if (!e)
         return NULL;
     e->t = &redact__dict;
+    e->tail = &redact__tail;
     return e;
 }
 
@@ -1669,6 +1678,223 @@ static size_t hu_ne_name(scan *sc, const tok *t)
     (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
      RK_BIT(RK_CTX_ADDR) | RK_BIT(RK_CTX_ICD))
 
+/* ------------------------------------------------------- health phrases */
+
+/* A compound must keep at least this many letters before its head, so the
+ * head alone ("Kolik") or a word that merely ends like one ("Hose", "lose")
+ * is left to the forward dictionary. */
+#define TAIL_MIN_PREFIX 3
+#define TAIL_MIN_WORD 6   /* bytes; shorter words cannot hold prefix + head */
+#define MOD_GAP 6         /* bytes between a modifier run and its finding: " 2 ", "-2-" */
+#define LAY_WIN_BYTES 28  /* body part before a pain word: "knee really hurts" */
+#define LAY_WORDS 3       /* words between a pain word and a body part after it */
+#define POST_ROUNDS 3     /* complements after a finding: "Typ 2", "of the left knee" */
+
+/* Kinds of the longest tail-list entry that ends the word [p, e), read
+ * backwards through the reversed tail trie. 0 when there is none, when the
+ * longest entry is a stop word ("Steckdose", "Abbruch"), or when fewer than
+ * TAIL_MIN_PREFIX letters stand before the head. The walk is bounded by the
+ * longest tail term, so it adds a constant per word. */
+static uint32_t tail_match(const scan *sc, size_t p, size_t e)
+{
+    const redact__tables *t = sc->tail;
+    uint32_t node = 0, best = 0;
+    size_t best_pos = e, i = e, depth = 0;
+    while (i > p && depth <= t->max_depth) {
+        size_t j = i - 1;
+        while (j > p && (sc->s[j] & 0xC0) == 0x80 && i - j < 4)
+            j--;
+        uint32_t cp;
+        char f[2];
+        unsigned cls;
+        size_t l = redact__utf8(sc->s, j, sc->n, &cp);
+        if (j + l != i)
+            return 0; /* invalid UTF-8 inside the word: no compound */
+        size_t k = redact__fold(cp, f, &cls);
+        i = j;
+        if (k == 0)
+            continue; /* combining mark */
+        for (size_t q = k; q-- > 0;) {
+            node = step(t, node, (uint8_t)f[q]);
+            if (!node)
+                goto done;
+        }
+        depth += k;
+        const redact__node *nd = &t->nodes[node];
+        if (nd->term) {
+            const redact__term *tm = &t->terms[nd->term];
+            uint32_t kinds = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (sc->langbits & (1u << sl))
+                    kinds |= tm->exact[sl];
+            if (kinds) {
+                best = kinds;
+                best_pos = i;
+            }
+        }
+    }
+done:
+    if (!best || (best & RK_BIT(RK_STOP)))
+        return 0;
+    size_t pre = 0;
+    for (size_t q = p; q < best_pos && pre < TAIL_MIN_PREFIX; q++)
+        if ((sc->s[q] & 0xC0) != 0x80)
+            pre++;
+    return pre >= TAIL_MIN_PREFIX ? best : 0;
+}
+
+/* True when [a, b) holds no clause boundary, so a body part and a pain word
+ * on either side of it belong to the same complaint. */
+static int same_clause(const scan *sc, size_t a, size_t b)
+{
+    for (size_t i = a; i < b; i++)
+        if (strchr(".,;:!?()\n\r", sc->s[i]) && sc->s[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* Start of a finding at s widened over the modifier/body run just before it
+ * ("vascular dementia", "knee arthroscopy", "chronische Bronchitis", "type 2
+ * diabetes", "2-es típusú cukorbetegség"). Only spaces, hyphens and a short
+ * number may stand between the run and the finding. */
+static size_t mod_start(const scan *sc, size_t s)
+{
+    if (sc->pre_end == NO_CTX || sc->pre_end > s || s - sc->pre_end > MOD_GAP ||
+        sc->pre_start < sc->covered)
+        return s;
+    for (size_t i = sc->pre_end; i < s; i++)
+        if (!is_space(sc->s[i]) && sc->s[i] != '-' && !is_digit(sc->s[i]))
+            return s;
+    size_t st = sc->pre_start;
+    /* "2-es típusú": the number before the run */
+    if (st >= 2 && (sc->s[st - 1] == '-' || sc->s[st - 1] == ' ') && is_digit(sc->s[st - 2])) {
+        size_t b = st - 1, d = 0;
+        while (b > 0 && is_digit(sc->s[b - 1]) && d < 2) {
+            b--;
+            d++;
+        }
+        if (b >= sc->covered)
+            st = b;
+    }
+    return st;
+}
+
+/* End of a short number or Roman numeral right after e ("Typ 2", "stage
+ * IV", "w stopniu 2"), or e. */
+static size_t grade_after(const scan *sc, size_t e)
+{
+    size_t j = e;
+    if (j < sc->n && (sc->s[j] == ' ' || sc->s[j] == '-'))
+        j++;
+    size_t d = 0;
+    while (j + d < sc->n && d < 3 &&
+           (is_digit(sc->s[j + d]) || sc->s[j + d] == 'I' || sc->s[j + d] == 'V'))
+        d++;
+    if (d == 0 || is_word_at(sc, j + d))
+        return e;
+    return j + d;
+}
+
+/* End of a body part reached from p over link and modifier words only
+ * ("of the left knee", "im Rücken", "w klatce piersiowej"), or 0. */
+static size_t body_after(const scan *sc, size_t p, int words)
+{
+    for (int r = 0; r < words; r++) {
+        tok w;
+        dmatch m;
+        if (!next_word(sc, p, 2, " -", &w) || !dict_match(sc, w.start, &m))
+            return 0;
+        if (m.kinds & RK_BIT(RK_BODY))
+            return m.end;
+        if (!(m.kinds & (RK_BIT(RK_LINK) | RK_BIT(RK_MODPRE))))
+            return 0;
+        p = m.end;
+    }
+    return 0;
+}
+
+/* End of a finding at e widened over what belongs to it after it: a
+ * complement (Polish genitive "Alzheimera", "typu 2", "Grad 3") or a body
+ * part behind a link word ("fracture of the left wrist", "Arthrose im Knie").
+ * Polish puts body parts right after the noun ("zapalenie ucha"). */
+static size_t mod_end(const scan *sc, size_t e)
+{
+    for (int r = 0; r < POST_ROUNDS; r++) {
+        tok w;
+        dmatch m;
+        if (!next_word(sc, e, 2, " -", &w) || !dict_match(sc, w.start, &m))
+            break;
+        if (m.kinds & RK_BIT(RK_MODPOST)) {
+            e = grade_after(sc, m.end);
+            continue;
+        }
+        if ((m.kinds & RK_BIT(RK_BODY)) &&
+            (sc->lang == REDACT_LANG_PL || sc->lang == REDACT_LANG_AUTO)) {
+            e = m.end;
+            continue;
+        }
+        if (m.kinds & RK_BIT(RK_LINK)) {
+            size_t b = body_after(sc, m.end, 3);
+            if (b) {
+                e = b;
+                continue;
+            }
+        }
+        break;
+    }
+    return e;
+}
+
+/* Body part after a pain word within LAY_WORDS words of the same clause,
+ * whatever the words in between ("boli mnie brzuch", "fáj a hátam", "pain
+ * in my shoulder"). Returns its end or 0, and remembers it as the last
+ * body part. */
+static size_t body_near_after(scan *sc, size_t p)
+{
+    size_t i = p;
+    for (int r = 0; r <= LAY_WORDS; r++) {
+        tok w;
+        dmatch m;
+        if (!next_word(sc, i, 2, " -", &w))
+            return 0;
+        if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_BODY))) {
+            /* remembered for a pain word after it: "tut mir der Bauch weh" */
+            sc->body_start = w.start;
+            sc->body_end = m.end;
+            return m.end;
+        }
+        i = w.end;
+    }
+    return 0;
+}
+
+/* Start of the body part (with its modifiers) shortly before a pain word at
+ * p in the same clause ("my knee hurts", "das Knie tut weh"), or NO_CTX. */
+static size_t body_near_before(const scan *sc, size_t p)
+{
+    if (sc->body_end == NO_CTX || sc->body_end > p || p - sc->body_end > LAY_WIN_BYTES ||
+        !same_clause(sc, sc->body_end, p))
+        return NO_CTX;
+    if (sc->pre_end == sc->body_end && sc->pre_start != NO_CTX)
+        return sc->pre_start;
+    return sc->body_start;
+}
+
+/* A lay complaint around a pain/symptom word [ws, we): the body part before
+ * or after it makes the whole stretch a CONDITION. Returns the end of the
+ * emitted finding or 0 when no body part is near. */
+static size_t lay_phrase(scan *sc, size_t ws, size_t we)
+{
+    size_t b = body_near_before(sc, ws);
+    size_t a = body_near_after(sc, we);
+    if (b == NO_CTX && !a)
+        return 0;
+    size_t start = b != NO_CTX ? b : ws;
+    size_t end = a ? mod_end(sc, a) : we;
+    emit(sc, start, end, REDACT_CONDITION, R_HEALTH_LAY);
+    return end;
+}
+
 static size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};
@@ -1676,6 +1902,7 @@ static size_t on_word(scan *sc, tok *t)
     uint32_t k = hit ? m.kinds : 0;
     size_t mend = hit ? m.end : t->end;
     t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
+    uint16_t tail_rule = 0;
 
     for (int c = 0; c < RK__COUNT; c++)
         if ((k & CTX_KINDS) & RK_BIT(c))
@@ -1685,16 +1912,75 @@ static size_t on_word(scan *sc, tok *t)
         sc->city_end = mend;
     }
 
+    /* A compound or a suffix the lists do not hold as a whole word
+     * ("Nierenkoliken", "prosztatarákkal", "tonsillectomy"). */
+    if (!(k & (HEALTH_KINDS | RK_BIT(RK_FIRSTNAME))) && mend <= t->end &&
+        t->end - t->start >= TAIL_MIN_WORD && !(t->flags & TF_DIGIT)) {
+        uint32_t tk = tail_match(sc, t->start, t->end);
+        if (tk & HEALTH_KINDS) {
+            k = tk;
+            mend = t->end;
+            tail_rule = R_HEALTH_TAIL;
+        }
+    }
+
     if (k & HEALTH_KINDS) {
         redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
                               : (k & RK_BIT(RK_MEDICATION)) ? REDACT_MEDICATION
                                                             : REDACT_TREATMENT;
-        uint16_t rule = cat == REDACT_CONDITION    ? R_DICT_CONDITION
+        uint16_t rule = tail_rule                  ? tail_rule
+                        : cat == REDACT_CONDITION  ? R_DICT_CONDITION
                         : cat == REDACT_MEDICATION ? R_DICT_MEDICATION
                                                    : R_DICT_TREATMENT;
-        size_t e = cat == REDACT_MEDICATION ? dose_after(sc, mend) : mend;
-        emit(sc, t->start, e, cat, rule);
+        size_t start = t->start, e;
+        if (cat == REDACT_MEDICATION) {
+            e = dose_after(sc, mend);
+        } else {
+            start = mod_start(sc, t->start);
+            e = mod_end(sc, mend);
+            if (cat == REDACT_CONDITION && (k & RK_BIT(RK_PAIN))) {
+                /* "Schmerzen im Rücken", "knee pain", "ból w klatce piersiowej" */
+                size_t b = body_near_before(sc, t->start), a = body_near_after(sc, mend);
+                if (b != NO_CTX && b < start && b >= sc->covered)
+                    start = b;
+                if (a) {
+                    a = mod_end(sc, a);
+                    if (a > e)
+                        e = a;
+                }
+            }
+        }
+        emit(sc, start, e, cat, rule);
+        sc->pre_end = NO_CTX;
         return e;
+    }
+    if (k & (RK_BIT(RK_MODPRE) | RK_BIT(RK_BODY))) {
+        /* remember the run for a finding that may follow */
+        if (sc->pre_end != NO_CTX && sc->pre_end <= t->start && t->start - sc->pre_end <= 2 &&
+            same_clause(sc, sc->pre_end, t->start) && sc->pre_start >= sc->covered)
+            sc->pre_end = mend;
+        else {
+            sc->pre_start = t->start;
+            sc->pre_end = mend;
+        }
+        if (k & RK_BIT(RK_BODY)) {
+            sc->body_start = t->start;
+            sc->body_end = mend;
+        }
+    }
+    if (k & RK_BIT(RK_PAIN)) {
+        size_t e = lay_phrase(sc, t->start, mend);
+        if (e)
+            return e;
+    }
+    if (k & RK_BIT(RK_DISEASE)) {
+        /* "chorobę Alzheimera", "choroby serca", "disease of the liver" */
+        size_t e = mod_end(sc, mend);
+        if (e > mend) {
+            emit(sc, mod_start(sc, t->start), e, REDACT_CONDITION, R_HEALTH_LAY);
+            sc->pre_end = NO_CTX;
+            return e;
+        }
     }
     if (k & RK_BIT(RK_CTX_NAME))
         return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
@@ -1887,6 +2173,8 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.person_end = NO_CTX;
     sc.kin_end = NO_CTX;
     sc.city_start = sc.city_end = NO_CTX;
+    sc.tail = eng->tail;
+    sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
     for (int k = 0; k < RK__COUNT; k++)
         sc.ctx[k] = NO_CTX;
     if (max == 0 && len > 0) {

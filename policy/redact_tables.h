@@ -42,6 +42,12 @@ enum {
     RK_CTX_KIN,       /* kinship words before a name: Sohn, daughter, córka, a fiam */
     RK_NAME_POST,     /* Hungarian "vagyok": family and given name stand before it */
     RK_STREET_PRE_DE, /* German "Am", "An der", "Im": street names without a street word */
+    RK_BODY,          /* body parts with their inflected forms: knee, Rücken, brzuch, hátam */
+    RK_MODPRE,        /* modifiers before a finding: chronic, beidseitige, przewlekłe, krónikus */
+    RK_MODPOST,       /* complements after a finding: type/Typ/typu (+ number), Alzheimera */
+    RK_PAIN,          /* pain/symptom words that make a body part a finding: hurts, weh, boli */
+    RK_LINK,          /* words between a finding and its body part: of the, im, am */
+    RK_DISEASE,       /* "choroba", "disease", "Morbus": a finding only with a complement */
     RK__COUNT
 };
 
@@ -86,8 +92,15 @@ typedef struct {
     size_t max_depth;     /* longest folded term, bounds the walk */
 } redact__tables;
 
-/* Defined in the generated redact_tables.c. */
+/* Defined in the generated redact_tables.c. redact__dict is walked forwards
+ * from a word start. redact__tail holds the tail lists (policy/dict/
+ * tail_<kind>.<lang>.txt) with every folded term reversed, so it is walked
+ * backwards from a word end: it finds health heads and suffixes at the end of
+ * compounds ("Nieren|kolik", "prosztata|rák", "arthro|scopy"). Its kinds are
+ * RK_CONDITION, RK_MEDICATION, RK_TREATMENT, and RK_STOP for ordinary words
+ * that end the same way (Hose, Dose, Abbruch); stem marks are not used. */
 extern const redact__tables redact__dict;
+extern const redact__tables redact__tail;
 
 /* Decodes one code point at s[i] (i < n). Returns its byte length (>= 1).
  * Invalid or truncated sequences yield U+FFFD with length 1, so every byte is
