@@ -460,6 +460,11 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
             json_object_update(cats, h);
             json_decref(h);
             out->message = block_message(app, channel, ids, r.action, allowed_override);
+            /* what block_message offers, so the console can offer the same button */
+            out->can_override =
+                !use_override && allowed_override &&
+                (r.action == DECIDE_NEEDS_CONFIRMATION ||
+                 (!ids && rules_decisions(app->rules)->health_override[channel_of(channel)]));
         }
         out->findings = findings_list(cats);
     } else if (r.action == DECIDE_REDACT) {

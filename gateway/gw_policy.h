@@ -74,6 +74,7 @@ typedef struct gw_policy_out {
     char *text;          /* the text to send: original (allow) or redacted (override), new */
     size_t text_len;
     const char *message; /* human explanation for a block */
+    bool can_override;   /* blocked, but this sender may send it with "override":true */
 } gw_policy_out;
 
 void gw_policy_out_clear(gw_policy_out *o);

@@ -536,6 +536,7 @@ typedef struct {
     bool override;
     json_t *findings;  /* blocked: the error's findings */
     const char *why;
+    bool can_override; /* blocked: this sender may resend with "override":true */
     const char *action; /* blocked: "block" | "needs_confirmation" (static string) */
 } replyop;
 
@@ -562,10 +563,10 @@ static void blocked_audited(void *arg, gw_db_status status, PGresult *res, const
     if (status != GW_DB_OK)
         gw_warn(gw_conn_tag(op->c), "policy.blocked audit failed: status=%d", (int)status);
     if (gw_conn_alive(op->c)) {
-        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:s}", "type", "error", "code",
-                              "policy_blocked", "message", op->why, "client_id", op->client_id,
-                              "findings", op->findings, "conversation", op->conv, "action",
-                              op->action);
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:b}", "type", "error",
+                              "code", "policy_blocked", "message", op->why, "client_id",
+                              op->client_id, "findings", op->findings, "conversation", op->conv,
+                              "action", op->action, "override_allowed", op->can_override);
         gw_conn_send_json(op->c, e);
         json_decref(e);
     }
@@ -603,6 +604,7 @@ static void reply_ctx_done(void *arg, gw_db_status status, PGresult *res, const 
         gw_info(gw_conn_tag(c), "reply blocked by policy");
         op->findings = json_incref(out.findings);
         op->why = out.message;
+        op->can_override = out.can_override;
         op->action = decide_action_name((decide_action)out.action);
         char *d = json_dumps(out.details, JSON_COMPACT);
         const char *vals[3] = {s->staff_id, op->conv, d};

@@ -518,3 +518,44 @@ test('a newer privacy-notice version from the gateway shows the notice again bef
     await ctx.close();
   }
 });
+
+test('console: health data to WhatsApp is blocked with an override button that sends it redacted; a private phone number has none', async () => {
+  const pctx = await newContext(browser, fake.url);
+  const { f } = await openWidget(pctx);
+  await sendPatient(f, 'Frage zu Schmerzmitteln per WhatsApp');
+  await f.waitForSelector('.msg.me[data-state="sent"]');
+  const sctx = await newContext(browser, fake.url);
+  const sp = await staffLogin(sctx);
+  try {
+    await sp.keyboard.press('3');
+    await sp.locator('#list .item', { hasText: 'Frage zu Schmerzmitteln per WhatsApp' }).click();
+    await sp.waitForSelector('.m.patient');
+    fake.setBridge({ platform: 'whatsapp', window: 'open', window_remaining_s: 3600, channel_state: 'active' });
+
+    await sp.fill('#reply-text', 'Sie können 400 mg Ibuprofen nehmen.');
+    await sp.keyboard.press('Alt+Enter');
+    await sp.waitForSelector('#reply-error:not([hidden]) #override');
+    assert.equal((await sp.textContent('#override')).trim(), 'Mit geschwärzten Gesundheitsdaten senden');
+    assert.match(await sp.textContent('#reply-error'), /Prüfprotokoll/);
+    assert.equal(await sp.inputValue('#reply-text'), 'Sie können 400 mg Ibuprofen nehmen.', 'the text is back in the input');
+    assert.equal(fake.overrides.length, 0);
+    let v = await axe(sp);
+    assert.deepEqual(v, [], JSON.stringify(v, null, 1));
+    await sp.click('#override');
+    await sp.waitForSelector('.m.staff[data-state="sent"]');
+    assert.equal(fake.overrides.length, 1, 'the reply went out with "override":true');
+    await f.locator('.msg.staff', { hasText: '[MEDICATION]' }).waitFor();
+    assert.equal(await f.locator('.msg.staff', { hasText: 'Ibuprofen' }).count(), 0, 'the patient got the redacted text');
+    assert.equal(await sp.isHidden('#reply-error'), true);
+
+    await sp.fill('#reply-text', 'Rufen Sie mich privat an: 0171 2345678');
+    await sp.keyboard.press('Alt+Enter');
+    await sp.waitForSelector('#reply-error:not([hidden])');
+    assert.equal(await sp.locator('#override').count(), 0, 'no override for a private phone number');
+    assert.deepEqual(sp.problems, []);
+  } finally {
+    fake.setBridge({ platform: 'web', window: null });
+    await sctx.close();
+    await pctx.close();
+  }
+});

@@ -130,6 +130,7 @@ test('WhatsApp needs_confirmation: held until the admin confirms, then sent reda
   const e1 = await admin.next((m) => m.type === 'error' && m.client_id === 'nc-1', 10000);
   assert.equal(e1.code, 'policy_blocked');
   assert.equal(e1.action, 'needs_confirmation');
+  assert.equal(e1.override_allowed, true, 'the console may offer the confirm button');
   assert.match(e1.message, /confirm with "override":true/);
   assert.deepEqual(e1.findings.map((f) => f.category).sort(), ['CONDITION', 'MEDICATION']);
   // an agent is not in override_roles: confirming does not help
@@ -137,6 +138,7 @@ test('WhatsApp needs_confirmation: held until the admin confirms, then sent reda
   const e2 = await agent.next((m) => m.type === 'error' && m.client_id === 'nc-2', 10000);
   assert.equal(e2.code, 'policy_blocked');
   assert.match(e2.message, /your role cannot confirm/);
+  assert.equal(e2.override_allowed, false);
   const held = await rows("SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = $1 ORDER BY seq", [conv]);
   assert.equal(held.length, 2);
   for (const h of held) {
@@ -170,6 +172,7 @@ test('Messenger: health data blocked with no override; an IBAN is redacted witho
   assert.equal(e.code, 'policy_blocked');
   assert.equal(e.action, 'block');
   assert.doesNotMatch(e.message, /override/, 'no override offered when the policy has none');
+  assert.equal(e.override_allowed, false);
   const bl = JSON.parse((await rows("SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = $1", [conv]))[0].details);
   assert.equal(bl.action, 'block');
   assert.equal(bl.reason, 'health_to_platform');

@@ -277,8 +277,19 @@ function onError(m) {
     for (const f of m.findings) ul.append(el('li', null, `${cats(f.category)} · ${f.category} · ${f.count ?? 1}`));
     box.append(ul);
   }
+  // The gateway says when this sender may send it anyway: health data then goes out redacted,
+  // an id or IBAN as written; either way the override is audited (policy.override).
+  if (code === 'policy_blocked' && m.override_allowed === true && p && p.kind === 'reply') {
+    const health = (m.findings || []).some((f) => HEALTH.includes(f.category));
+    const b = el('button', 'btn', t(health ? 'ov_redact' : 'ov_confirm'));
+    b.type = 'button';
+    b.id = 'override';
+    b.addEventListener('click', () => submitReply(null, true));
+    box.append(b, el('p', 'small', t('ov_logged')));
+  }
   box.hidden = false;
 }
+const HEALTH = ['CONDITION', 'MEDICATION', 'TREATMENT', 'HEALTH_ID'];
 
 /* ---------- queue ---------- */
 
@@ -568,7 +579,7 @@ function setMode(m) {
   $('reply-send').textContent = t(m === 'note' ? 'save_note' : 'send');
 }
 
-function submitReply(e) {
+function submitReply(e, override = false) {
   if (e) e.preventDefault();
   const text = $('reply-text').value.trim();
   if (!text || !S.openId) return;
@@ -576,7 +587,7 @@ function submitReply(e) {
   const client_id = uuid();
   const frame = kind === 'note'
     ? { type: 'note', conversation: S.openId, client_id, text }
-    : { type: 'reply', conversation: S.openId, client_id, text };
+    : { type: 'reply', conversation: S.openId, client_id, text, ...(override ? { override: true } : {}) };
   if (!send(frame)) { onError({ code: 'offline' }); return; }
   const r = addMessage({ from: kind === 'note' ? 'note' : 'staff', author: kind === 'note' ? S.me?.alias : S.me?.alias || t('m_reply'), text, ts: new Date().toISOString() });
   r.el.dataset.state = 'sending';

@@ -39,6 +39,7 @@ export const STR = {
     snooze_bad: 'Bitte eine Zeit in der Zukunft wählen.', cancel: 'Abbrechen', snoozed_until: 'zurückgestellt bis {t}',
     notify_on: 'Desktop-Hinweise an', notify_off: 'Desktop-Hinweise aus', notify_denied: 'Der Browser blockiert Hinweise für diese Seite.',
     n_title: 'Neue Nachricht', n_body: 'Unterhaltung #{id} · {ch}',
+    ov_redact: 'Mit geschwärzten Gesundheitsdaten senden', ov_confirm: 'Bestätigen und senden', ov_logged: 'Die Freigabe wird im Prüfprotokoll vermerkt.',
   },
   en: {
     login_title: 'Sign in for clinic staff', email: 'Clinic e-mail address', password: 'Password', login: 'Sign in',
@@ -76,6 +77,7 @@ export const STR = {
     snooze_bad: 'Please choose a time in the future.', cancel: 'Cancel', snoozed_until: 'snoozed until {t}',
     notify_on: 'Desktop alerts on', notify_off: 'Desktop alerts off', notify_denied: 'The browser blocks notifications for this page.',
     n_title: 'New message', n_body: 'Conversation #{id} · {ch}',
+    ov_redact: 'Send with the health data redacted', ov_confirm: 'Confirm and send', ov_logged: 'The override is recorded in the audit log.',
   },
   pl: {
     login_title: 'Logowanie dla personelu', email: 'Służbowy adres e-mail', password: 'Hasło',
@@ -124,6 +126,7 @@ export const STR = {
     cancel: 'Anuluj', snoozed_until: 'odłożona do {t}',
     notify_on: 'Powiadomienia na pulpicie: wł.', notify_off: 'Powiadomienia na pulpicie: wył.', notify_denied: 'Przeglądarka blokuje powiadomienia dla tej strony.',
     n_title: 'Nowa wiadomość', n_body: 'Rozmowa #{id} · {ch}',
+    ov_redact: 'Wyślij z zanonimizowanymi danymi o zdrowiu', ov_confirm: 'Potwierdź i wyślij', ov_logged: 'Zgoda zostanie odnotowana w dzienniku audytu.',
   },
   hu: {
     login_title: 'Bejelentkezés a rendelő munkatársainak', email: 'A rendelő e-mail-címe', password: 'Jelszó',
@@ -174,6 +177,7 @@ export const STR = {
     snoozed_until: 'elhalasztva eddig: {t}',
     notify_on: 'Asztali értesítés be', notify_off: 'Asztali értesítés ki', notify_denied: 'A böngésző letiltja az értesítéseket ezen az oldalon.',
     n_title: 'Új üzenet', n_body: 'Beszélgetés #{id} · {ch}',
+    ov_redact: 'Küldés kitakart egészségügyi adatokkal', ov_confirm: 'Megerősítés és küldés', ov_logged: 'A jóváhagyás bekerül az auditnaplóba.',
   },
 };
 

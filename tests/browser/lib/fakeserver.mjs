@@ -47,6 +47,7 @@ export async function startFakeServer(opts = {}) {
   const convs = new Map();         // id -> {id,status,channel,assignee,waiting_since,preview,messages,cids,patients:Set}
   const staffSessions = new Map(); // cookie -> staff
   const staffSockets = new Set();
+  const overrides = [];            // staff replies sent with "override":true
   const hellos = [];               // every patient hello, as received (privacy_notice recorded)
   let refuse = false;
   let seq = 0;
@@ -208,10 +209,20 @@ export async function startFakeServer(opts = {}) {
           return;
         case 'reply': {
           const hit = STAFF_BLOCK.find(([re]) => re.test(m.text || ''));
-          if (hit) return err(ws, 'policy_blocked', { client_id: m.client_id, findings: [{ category: hit[1], count: 1 }] });
+          // Like the gateway's default policy: health data to a platform may go out redacted with
+          // "override":true (audited there); a private phone number never.
+          const health = hit && hit[1] !== 'PHONE' && c.channel !== 'web';
+          let text = String(m.text || '');
+          if (hit && health && m.override === true) {
+            text = text.replace(new RegExp(hit[0].source, 'gi'), `[${hit[1]}]`);
+            overrides.push({ conversation: c.id, client_id: m.client_id });
+          } else if (hit) {
+            return err(ws, 'policy_blocked', { client_id: m.client_id, findings: [{ category: hit[1], count: 1 }],
+              action: 'block', override_allowed: Boolean(health) });
+          }
           const dup = c.cids.get(m.client_id);
           if (dup) return ws.send(JSON.stringify({ type: 'ack', client_id: m.client_id, id: dup.id, ts: dup.ts }));
-          const msg = { id: nextId(), from: 'staff', author: o.clinic, text: String(m.text || ''), ts: now() };
+          const msg = { id: nextId(), from: 'staff', author: o.clinic, text, ts: now() };
           c.messages.push(msg);
           c.cids.set(m.client_id, msg);
           c.waiting_since = null;
@@ -266,6 +277,7 @@ export async function startFakeServer(opts = {}) {
     setClinicPhone(p) { o.clinicPhone = p; },
     setPrivacyVersion(v, text = '') { o.privacyVersion = v; o.privacyText = text; },
     hellos,
+    overrides,
     refuse(v) { refuse = v; },
     dropSockets() { for (const c of wss.clients) c.terminate(); },
     async close() {
