@@ -724,8 +724,8 @@ static void date_found(scan *sc, size_t start, size_t end, int year)
     } else if (year >= 1900 && birth_after(sc, end)) {
         rule = R_DOB_CONTEXT;
     } else if (year >= 1900 &&
-               (just_after(sc, sc->kin_end, start, 4) ||
-                (just_after(sc, sc->person_end, start, 4) && !time_after(sc, end)))) {
+               (just_after(sc, sc->kin_end, start, 4) || just_after(sc, sc->person_end, start, 4)) &&
+               !time_after(sc, end)) {
         /* A full date right after a child's name or a kinship word is how
          * parents write the child's birth date: "Córka (12.06.2011)". */
         rule = R_DOB_CONTEXT;
@@ -1055,6 +1055,11 @@ static size_t house_number(const scan *sc, size_t i)
         j++;
         for (d = 0; j < sc->n && is_digit(sc->s[j]) && d < 4; d++)
             j++;
+    } else if (j + 1 < sc->n && sc->s[j] == '/' &&
+               ((sc->s[j + 1] >= 'a' && sc->s[j + 1] <= 'z') ||
+                (sc->s[j + 1] >= 'A' && sc->s[j + 1] <= 'Z')) &&
+               !is_word_at(sc, j + 2)) {
+        j += 2; /* "7/B" (Hungarian staircase) */
     }
     if (j < sc->n && is_word_at(sc, j))
         return 0; /* "12mg", "5Tabletten" */

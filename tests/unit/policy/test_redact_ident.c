@@ -114,6 +114,10 @@ static void test_person(void **state)
     EQ("Horváthné Kiss Mária vagyok.", HU, "[PERSON] [PERSON] vagyok.");
     EQ("Umówiłam się u doktora Nowaka na czwartek.", PL, "Umówiłam się u doktora [PERSON] na czwartek.");
     EQ("Córka Maja ma gorączkę.", PL, "Córka [PERSON] ma [CONDITION].");
+    EQ("Dzwonię w imieniu męża, Andrzeja Lewandowskiego.", PL, "Dzwonię w imieniu męża, [PERSON].");
+    EQ("Für meine Schwiegermutter Erna Lutz (03.02.1938) bitte.", DE,
+       "Für meine Schwiegermutter [PERSON] ([DOB]) bitte.");
+    CLEAN("Mamy 12.03.2027 wizytę, syna 12.03.2027 o 9:00.", PL);
     EQ("Hi, this is Trevor Hollis, ringing about my wife.", EN,
        "Hi, this is [PERSON], ringing about my wife.");
     CLEAN("ul. 3 Maja to ulica, córka 3 maja miała urodziny", PL);
@@ -153,6 +157,7 @@ static void test_street_pre_town(void **state)
     (void)state;
     EQ("Wir wohnen An der Mühle 7 in 83022 Rosenheim.", DE, "Wir wohnen [ADDRESS] in [ADDRESS].");
     EQ("Meine Adresse: Im Winkel 3, 4020 Linz", DE, "Meine Adresse: [ADDRESS], [ADDRESS]");
+    EQ("Címem: 1117 Budapest, Bogdánfy utca 7/B.", HU, "Címem: [ADDRESS], [ADDRESS]");
     EQ("My address is 52 Kingsway.", EN, "My address is [ADDRESS].");
     EQ("I live at 9 Elm Grove, near the park.", EN, "I live at [ADDRESS], near the park.");
     CLEAN("Ich wohne 5 Minuten entfernt.", DE);
