@@ -1541,6 +1541,9 @@ static size_t dose_after(const scan *sc, size_t e)
         if (j >= sc->n || sc->s[j] == ',' || sc->s[j] == '.' || sc->s[j] == ')' ||
             sc->s[j] == '!' || sc->s[j] == '?' || sc->s[j] == '\n')
             return j;
+        /* Hungarian case suffix on the strength: "Euthyrox 50-et szedek" */
+        if (sc->s[j] == '-' && j + 1 < sc->n && (cls_at(sc, j + 1, NULL) & RF_ALPHA))
+            return j;
         return e;
     }
     dmatch m;
@@ -1825,10 +1828,12 @@ static size_t body_after(const scan *sc, size_t p, int words)
 }
 
 /* End of a finding at e widened over what belongs to it after it: a
- * complement (Polish genitive "Alzheimera", "typu 2", "Grad 3") or a body
- * part behind a link word ("fracture of the left wrist", "Arthrose im Knie").
+ * complement (Polish genitive "Alzheimera", "typu 2", "Grad 3") and, with
+ * link_body, a body part behind a link word ("pain in my left shoulder",
+ * "Schmerzen im Rücken"). Without link_body the location stays out: in
+ * "Arthrose im Knie" or "rash on her chest" the diagnosis alone carries it.
  * Polish puts body parts right after the noun ("zapalenie ucha"). */
-static size_t mod_end(const scan *sc, size_t e)
+static size_t mod_end(const scan *sc, size_t e, int link_body)
 {
     for (int r = 0; r < POST_ROUNDS; r++) {
         tok w;
@@ -1844,7 +1849,7 @@ static size_t mod_end(const scan *sc, size_t e)
             e = m.end;
             continue;
         }
-        if (m.kinds & RK_BIT(RK_LINK)) {
+        if (link_body && (m.kinds & RK_BIT(RK_LINK))) {
             size_t b = body_after(sc, m.end, 3);
             if (b) {
                 e = b;
@@ -1901,7 +1906,7 @@ static size_t lay_phrase(scan *sc, size_t ws, size_t we)
     if (b == NO_CTX && !a)
         return 0;
     size_t start = b != NO_CTX ? b : ws;
-    size_t end = a ? mod_end(sc, a) : we;
+    size_t end = a ? mod_end(sc, a, 1) : we;
     emit(sc, start, end, REDACT_CONDITION, R_HEALTH_LAY);
     return end;
 }
@@ -1949,14 +1954,15 @@ static size_t on_word(scan *sc, tok *t)
             e = dose_after(sc, mend);
         } else {
             start = mod_start(sc, t->start);
-            e = mod_end(sc, mend);
-            if (cat == REDACT_CONDITION && (k & RK_BIT(RK_PAIN))) {
+            int pain = cat == REDACT_CONDITION && (k & RK_BIT(RK_PAIN));
+            e = mod_end(sc, mend, pain);
+            if (pain) {
                 /* "Schmerzen im Rücken", "knee pain", "ból w klatce piersiowej" */
                 size_t b = body_near_before(sc, t->start), a = body_near_after(sc, mend);
                 if (b != NO_CTX && b < start && b >= sc->covered)
                     start = b;
                 if (a) {
-                    a = mod_end(sc, a);
+                    a = mod_end(sc, a, 1);
                     if (a > e)
                         e = a;
                 }
@@ -1987,7 +1993,7 @@ static size_t on_word(scan *sc, tok *t)
     }
     if (k & RK_BIT(RK_DISEASE)) {
         /* "chorobę Alzheimera", "choroby serca", "disease of the liver" */
-        size_t e = mod_end(sc, mend);
+        size_t e = mod_end(sc, mend, 1);
         if (e > mend) {
             emit(sc, mod_start(sc, t->start), e, REDACT_CONDITION, R_HEALTH_LAY);
             sc->pre_end = NO_CTX;

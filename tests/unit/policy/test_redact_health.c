@@ -135,6 +135,12 @@ static void test_modifiers(void **state)
                         "Anyámnak [CONDITION] van.");
     assert_string_equal(red("Apámnak krónikus hörghurutja van.", REDACT_LANG_HU),
                         "Apámnak [CONDITION] van.");
+    /* the location of a diagnosis stays out; a pain word takes it in */
+    assert_string_equal(red("Arthrose im Knie, Schmerzen im Knie.", REDACT_LANG_DE),
+                        "[CONDITION] im Knie, [CONDITION].");
+    assert_string_equal(red("A rash on her chest.", REDACT_LANG_EN), "A [CONDITION] on her chest.");
+    /* a Hungarian case suffix on a strength */
+    assert_string_equal(red("Euthyrox 50-et szedek.", REDACT_LANG_HU), "[MEDICATION]-et szedek.");
     /* a modifier or a disease word alone is never a finding */
     const char *en[] = {"A chronic lack of parking, severe delays.", "Turn left at the type 2 sign.",
                         "Which disease? We only need the form."};
