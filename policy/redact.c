@@ -343,6 +343,10 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
     uint32_t node = 0;
     size_t i = p, depth = 0;
     int found = 0;
+    /* Stems passed in the current word: they match up to its end too, so a
+     * longer term ending there ("bedagadt" as a pain word) keeps their kinds
+     * ("bedagad*" as a condition) instead of hiding them. */
+    uint32_t path_stems = 0;
     while (i < sc->n && depth <= t->max_depth) {
         uint32_t cp;
         char f[2];
@@ -381,6 +385,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 return found;
             i = j;
             depth++;
+            path_stems = 0;
             continue;
         } else if (cp == '.' && node != 0) {
             node = step(t, node, '.');
@@ -388,6 +393,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 return found;
             i += 1;
             depth++;
+            path_stems = 0;
         } else if ((cp == '\'' || cp == 0x2019) && node != 0) {
             i += l;
             continue;
@@ -405,13 +411,14 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 }
             if ((exact | stem) && !is_word_at(sc, i)) {
                 m->end = i;
-                m->kinds = exact | stem;
+                m->kinds = exact | stem | path_stems;
                 found = 1;
             } else if (stem) {
                 m->end = word_end(sc, i);
-                m->kinds = stem;
+                m->kinds = stem | path_stems;
                 found = 1;
             }
+            path_stems |= stem;
         }
     }
     return found;
