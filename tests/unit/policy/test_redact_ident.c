@@ -135,6 +135,8 @@ static void test_person(void **state)
     CLEAN("Wesołych Świąt, pozdrawiam.", PL);
     CLEAN("Boldog Karácsonyt, üdv.", HU);
     CLEAN("Noch Fragen, melden Sie sich.", DE);
+    CLEAN("Thanks!\nSee You", EN);
+    CLEAN("Danke\nBis Bald", DE);
 }
 
 /* Phones with spaced separators; look-alikes stay untouched. */
