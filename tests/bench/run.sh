@@ -4,14 +4,19 @@
 # docs/benchmarks.md. Not part of the test suite: figures depend on the machine.
 #   bash tests/bench/run.sh                all scenarios
 #   SCENARIOS="closed open" bash tests/bench/run.sh
+#   IDLE=2000 SCENARIOS=idle bash tests/bench/run.sh     fewer idle sockets (a loaded machine)
+#   SKIP_BUILD=1 BUILD=/other/build bash tests/bench/run.sh   an existing build (A/B runs)
 # The gateway, its embedded PostgreSQL and the load generator share the machine, as in
 # the targets of the gateway-core issue.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 BUILD=${BUILD:-$ROOT/build/bench}
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j2 --target caregate bench_loadgen >/dev/null
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD" -j2 --target caregate bench_loadgen >/dev/null
+fi
+IDLE=${IDLE:-10000}
 BIN=$BUILD/gateway/caregate
 LOADGEN=$BUILD/tests/bench_loadgen
 
@@ -49,7 +54,7 @@ for s in ${SCENARIOS:-closed open idle}; do
             "$LOADGEN" $COMMON --patients 200 --staff 1 --window 8 --duration 15 ;;
     open)   echo "== open loop: 2000 msg/s, 200 patients, 1 staff console, 15 s"
             "$LOADGEN" $COMMON --patients 200 --staff 1 --rate 2000 --duration 15 ;;
-    idle)   echo "== idle: 10000 patient connections (hello/welcome done)"
-            "$LOADGEN" --port $PORT --origin http://localhost:$PORT --pid $GW --idle 10000 ;;
+    idle)   echo "== idle: $IDLE patient connections (hello/welcome done)"
+            "$LOADGEN" --port $PORT --origin http://localhost:$PORT --pid $GW --idle "$IDLE" ;;
   esac
 done
