@@ -136,6 +136,9 @@ static void test_person(void **state)
     CLEAN("Boldog Karácsonyt, üdv.", HU);
     CLEAN("Noch Fragen, melden Sie sich.", DE);
     CLEAN("Thanks!\nSee You", EN);
+    CLEAN("Sehr geehrte Damen und Herren, bitte um Rückruf.", DE);
+    CLEAN("Dear Sir or Madam, please call.", EN);
+    CLEAN("Tisztelt Uram, kérdeznék valamit.", HU);
     CLEAN("Danke\nBis Bald", DE);
 }
 
