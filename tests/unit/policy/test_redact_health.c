@@ -89,6 +89,11 @@ static void test_tail_compounds(void **state)
                         "A fiamnak [CONDITION] van.");
     assert_string_equal(red("A térdműtét után.", REDACT_LANG_HU), "A [TREATMENT] után.");
     assert_string_equal(red("Derékfájással küzdök.", REDACT_LANG_HU), "[CONDITION] küzdök.");
+    assert_string_equal(red("Erst die Magenspiegelung, dann eine Rektoskopie.", REDACT_LANG_DE),
+                        "Erst die [TREATMENT], dann eine [TREATMENT].");
+    /* "tension" is a modifier of the headache, so it goes with it */
+    assert_string_equal(red("Tension headaches and his psychoses.", REDACT_LANG_EN),
+                        "[CONDITION] and his [CONDITION].");
     assert_string_equal(rule_of("Nierenkoliken", REDACT_LANG_DE), "health.tail");
     /* the head alone is the forward dictionary's business; a suffix needs a prefix */
     assert_string_equal(red("itis ektomie", REDACT_LANG_DE), "itis ektomie");
@@ -101,8 +106,13 @@ static void test_tail_stops(void **state)
     const char *de[] = {"Die Hose, die Dose und die Rose.", "Der Abbruch, der Einbruch, der Umbruch.",
                         "Eine Stromstörung im Haus.", "Mein Diplom und das Aroma.",
                         "Die Steckdose ist kaputt, die Diagnose kommt per Post.",
-                        "Sympathie und Akademie."};
+                        "Sympathie und Akademie.",
+                        "Fehlerbehandlung und Sicherungskopie, eine Zugriffsverletzung.",
+                        "Bitte die Rechnungskopie mitbringen; Datenschutzverletzung gemeldet.",
+                        "Gleichbehandlung aller Gäste ist uns wichtig."};
     const char *en[] = {"Thanks for your sympathy.", "The diagnosis and the prognosis are in.",
+                        "For these purposes it exposes the approaches.",
+                        "She teaches and coaches; he closes the doors.",
                         "Oklahoma, a diploma, the aroma.", "Photography and geography lessons.",
                         "A nostalgia trip to academia."};
     const char *pl[] = {"Dziękuję za sympatię.", "Akademia i diagnoza.", "Symbol i futbol."};
