@@ -586,7 +586,9 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
         seterr(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    /* One snapshot for the whole export; the audit record commits with it. */
+    /* One snapshot for the whole export. The audit record is appended after the snapshot
+     * ends: appending inside a REPEATABLE READ transaction fails with a serialization error
+     * as soon as the running gateway has appended anything since the snapshot began. */
     PGresult *b = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     bool began = PQresultStatus(b) == PGRES_COMMAND_OK;
     PQclear(b);
@@ -594,6 +596,7 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
         seterr(err, errlen, "database: %s", PQerrorMessage(c));
         return -1;
     }
+    bool in_tx = true;
     long nmsg = 0, nconv = 0;
     json_t *doc = collect(c, kr, conv, contact, &nmsg, &nconv, err, errlen);
     char jpath[4096] = "", hpath[4096] = "", name[80];
@@ -623,6 +626,14 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
         seterr(err, errlen, "cannot write the export files: %s", strerror(errno));
         goto out;
     }
+    PGresult *e = PQexec(c, "COMMIT"); /* read only so far: ends the snapshot */
+    bool ended = PQresultStatus(e) == PGRES_COMMAND_OK;
+    in_tx = false;
+    if (!ended)
+        seterr(err, errlen, "database: %s", PQresultErrorMessage(e));
+    PQclear(e);
+    if (!ended)
+        goto out;
     char nm[24], nc[24];
     snprintf(nm, sizeof nm, "%ld", nmsg);
     snprintf(nc, sizeof nc, "%ld", nconv);
@@ -637,13 +648,6 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
         seterr(err, errlen, "audit: %s", PQresultErrorMessage(a));
     PQclear(a);
     if (ok) {
-        a = PQexec(c, "COMMIT");
-        ok = PQresultStatus(a) == PGRES_COMMAND_OK;
-        if (!ok)
-            seterr(err, errlen, "database: %s", PQresultErrorMessage(a));
-        PQclear(a);
-    }
-    if (ok) {
         rc = 0;
         if (nmsg_out)
             *nmsg_out = nmsg;
@@ -656,7 +660,8 @@ out:
     json_decref(doc);
     if (rc != 0) {
         /* No record, no files: an export that was not audited must not exist. */
-        PQclear(PQexec(c, "ROLLBACK"));
+        if (in_tx)
+            PQclear(PQexec(c, "ROLLBACK"));
         if (*jpath)
             unlink(jpath);
         if (*hpath)

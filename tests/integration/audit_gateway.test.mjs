@@ -124,14 +124,20 @@ test('every start records the policy and configuration hashes; a changed policy 
     assert.match(rows[0].policy_hash, /^[0-9a-f]{64}$/);
     assert.match(rows[0].config_hash, /^[0-9a-f]{64}$/);
     assert.equal(rows[0].policy_changed, true, 'first start: nothing before it');
+    // config.loaded is appended once the database answers, which may be just after ready.
+    const atLeast = async (n) => {
+      let r = await q();
+      for (let i = 0; i < 100 && r.length < n; i++) { await new Promise((res) => setTimeout(res, 100)); r = await q(); }
+      return r;
+    };
     const same = await g.restart();
-    rows = await q();
+    rows = await atLeast(2);
     assert.equal(rows.length, 2);
     assert.equal(rows[1].policy_changed, false);
     assert.equal(rows[1].config_changed, false);
     assert.equal(rows[1].policy_hash, rows[0].policy_hash);
     const changed = await same.restart({ config: { clinic_name: 'Andere Praxis' } });
-    rows = await q();
+    rows = await atLeast(3);
     assert.equal(rows.length, 3);
     assert.equal(rows[2].config_changed, true, 'a different configuration is flagged');
     assert.equal(rows[2].policy_changed, false);
