@@ -413,6 +413,14 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 m->end = i;
                 m->kinds = exact | stem | path_stems;
                 found = 1;
+            } else if ((exact & RK_BIT(RK_MEDICATION)) && depth >= 5 &&
+                       (sc->langbits & (RL_PL | RL_HU)) && word_end(sc, i) - i <= 3) {
+                /* Polish and Hungarian decline brand names too ("Lasixom",
+                 * "Alantanu", "Furadantint"): a drug name of five letters or
+                 * more takes a case ending of up to three letters. */
+                m->end = word_end(sc, i);
+                m->kinds = exact | stem | path_stems;
+                found = 1;
             } else if (stem) {
                 m->end = word_end(sc, i);
                 m->kinds = stem | path_stems;
@@ -1556,6 +1564,11 @@ static size_t dose_after(const scan *sc, size_t e)
     dmatch m;
     if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
         return m.end;
+    /* "Diclofenac 75 nehmen", "Controloc 40 od roku": a bare strength of up to
+     * four digits right after the name belongs to it (a date or time does not:
+     * "12.03." and "8:30" go on with a separator, not a space and a word). */
+    if (d <= 4 && sc->s[e] == ' ' && sc->s[j] == ' ')
+        return j;
     return e;
 }
 
@@ -1958,6 +1971,10 @@ static size_t on_word(scan *sc, tok *t)
                                                    : R_DICT_TREATMENT;
         size_t start = t->start, e;
         if (cat == REDACT_MEDICATION) {
+            /* "Nurofen-Saft", "Metronidazol-Gel": a compound on a drug name is
+             * the drug in a form */
+            if (mend + 1 < sc->n && sc->s[mend] == '-' && (cls_at(sc, mend + 1, NULL) & RF_ALPHA))
+                mend = word_end(sc, mend + 1);
             e = dose_after(sc, mend);
         } else {
             start = mod_start(sc, t->start);

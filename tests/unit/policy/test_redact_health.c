@@ -94,6 +94,15 @@ static void test_tail_compounds(void **state)
     /* "tension" is a modifier of the headache, so it goes with it */
     assert_string_equal(red("Tension headaches and his psychoses.", REDACT_LANG_EN),
                         "[CONDITION] and his [CONDITION].");
+    /* drug in a form, a bare strength, a Polish/Hungarian case ending on a brand */
+    assert_string_equal(red("Darf er Nurofen-Saft und Diclofenac 75 nehmen?", REDACT_LANG_DE),
+                        "Darf er [MEDICATION] und [MEDICATION] nehmen?");
+    assert_string_equal(red("Termin für Euthyrox 50 am 12.03. um 8:30", REDACT_LANG_DE),
+                        "Termin für [MEDICATION] am 12.03. um 8:30");
+    assert_string_equal(red("Kifogyott a Lasixom.", REDACT_LANG_HU), "Kifogyott a [MEDICATION].");
+    assert_string_equal(red("Czy mogę używać Alantanu?", REDACT_LANG_PL),
+                        "Czy mogę używać [MEDICATION]?");
+    assert_string_equal(red("Lasixom", REDACT_LANG_DE), "Lasixom"); /* only pl/hu decline */
     assert_string_equal(rule_of("Nierenkoliken", REDACT_LANG_DE), "health.tail");
     /* the head alone is the forward dictionary's business; a suffix needs a prefix */
     assert_string_equal(red("itis ektomie", REDACT_LANG_DE), "itis ektomie");
