@@ -103,6 +103,8 @@ static void test_tail_compounds(void **state)
     assert_string_equal(red("Czy mogę używać Alantanu?", REDACT_LANG_PL),
                         "Czy mogę używać [MEDICATION]?");
     assert_string_equal(red("Lasixom", REDACT_LANG_DE), "Lasixom"); /* only pl/hu decline */
+    assert_string_equal(red("Dane są w systemie, problemie nie ma; mam anemię.", REDACT_LANG_PL),
+                        "Dane są w systemie, problemie nie ma; mam [CONDITION].");
     assert_string_equal(rule_of("Nierenkoliken", REDACT_LANG_DE), "health.tail");
     /* the head alone is the forward dictionary's business; a suffix needs a prefix */
     assert_string_equal(red("itis ektomie", REDACT_LANG_DE), "itis ektomie");

@@ -106,6 +106,9 @@ static void test_address(void **state)
 static void test_person(void **state)
 {
     (void)state;
+    /* a surname that folds like a dose unit stem ("Hub*" once matched "Hübner") */
+    EQ("Hallo, ich bin Jonas Hübner.", DE, "Hallo, ich bin [PERSON].");
+    EQ("Bitte 2 Hübe Salbutamol.", DE, "Bitte 2 Hübe [MEDICATION].");
     EQ("Beszéltem Kovácsné asszisztenssel.", HU, "Beszéltem [PERSON] asszisztenssel.");
     EQ("Holnap Nagy Jánosné jön be.", HU, "Holnap [PERSON] jön be.");
     EQ("I'm Daniel Price, I need my results.", EN, "I'm [PERSON], I need my results.");
