@@ -58,6 +58,7 @@ enum {
     R_DICT_TREATMENT,
     R_HEALTH_TAIL, /* compound head or medical suffix found from the word end */
     R_HEALTH_LAY,  /* body part next to a pain/symptom word */
+    R_PERSON_BIRTH, /* a name right before a birth word: "Selin Aydın, geb." */
     R__COUNT
 };
 
@@ -92,7 +93,7 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "dict.medication",
                                                  "dict.treatment",
                                                  "health.tail",
-                                                 "health.lay"};
+                                                 "health.lay", "person.before_birth"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -1701,6 +1702,29 @@ static size_t hu_ne_name(scan *sc, const tok *t)
     return t->end;
 }
 
+/* "Selin Aydın, geb. …", "Maisie Hughes, born …", "Zenon Kubacki (ur. …": two
+ * capitalised words (or a known first name) standing right before a birth
+ * word, separated from it only by a comma, a space or a bracket, are the
+ * person the date belongs to. The words were scanned already and nothing was
+ * emitted over them (sc->covered), so the finding still comes in order. */
+static void person_before_birth(scan *sc, size_t at)
+{
+    const tok *p0 = prev_tok(sc, 0), *p1 = prev_tok(sc, 1);
+    if (!p0 || !(p0->flags & TF_CAP) || (p0->flags & TF_DIGIT) || p0->start < sc->covered ||
+        (p0->kinds & ~NAME_KINDS_OK) || p0->end >= at || at - p0->end > 3)
+        return;
+    for (size_t i = p0->end; i < at; i++)
+        if (sc->s[i] != ',' && sc->s[i] != ' ' && sc->s[i] != '(')
+            return;
+    size_t start = p0->start;
+    if (p1 && (p1->flags & TF_CAP) && !(p1->flags & TF_DIGIT) && p1->start >= sc->covered &&
+        !(p1->kinds & ~NAME_KINDS_OK) && p1->end + 1 == p0->start && sc->s[p1->end] == ' ')
+        start = p1->start;
+    else if (!(p0->kinds & RK_BIT(RK_FIRSTNAME)))
+        return; /* one capitalised word alone may be any German noun ("Patientin") */
+    emit_person(sc, start, p0->end, R_PERSON_BIRTH);
+}
+
 #define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
 #define CTX_KINDS                                                                                  \
     (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
@@ -1944,6 +1968,8 @@ static size_t on_word(scan *sc, tok *t)
      * cost a sixth of the scan time. */
     for (uint32_t ck = k & CTX_KINDS; ck; ck &= ck - 1)
         sc->ctx[__builtin_ctz(ck)] = mend;
+    if (k & RK_BIT(RK_CTX_BIRTH))
+        person_before_birth(sc, t->start);
     if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
         sc->city_start = t->start;
         sc->city_end = mend;

@@ -108,6 +108,11 @@ static void test_person(void **state)
     (void)state;
     /* a surname that folds like a dose unit stem ("Hub*" once matched "Hübner") */
     EQ("Hallo, ich bin Jonas Hübner.", DE, "Hallo, ich bin [PERSON].");
+    /* a name right before the birth word */
+    EQ("Versichertennummer neu. Selin Aydın, geb. 17.04.1990", DE,
+       "Versichertennummer neu. [PERSON], geb. [DOB]");
+    EQ("For Maisie Hughes, born 14th February 2017: thanks", EN, "For [PERSON], born [DOB]: thanks");
+    EQ("Die Patientin, geb. 1950, hat Fragen.", DE, "Die Patientin, geb. [DOB], hat Fragen.");
     EQ("Bitte 2 Hübe Salbutamol.", DE, "Bitte 2 Hübe [MEDICATION].");
     EQ("Beszéltem Kovácsné asszisztenssel.", HU, "Beszéltem [PERSON] asszisztenssel.");
     EQ("Holnap Nagy Jánosné jön be.", HU, "Holnap [PERSON] jön be.");
