@@ -11,7 +11,11 @@
  * Exits 1 when a target from issue 6 is missed, so ctest fails:
  * identifiers with check digits >= 99.5 % recall, overall recall >= 95 %,
  * byte precision >= 90 %, <= 5 % of clean messages touched.
- * With -v it prints every miss and every false-positive span; with --report
+ * With -v it prints every miss and every false-positive span; with
+ * --floor RECALL it does not judge the issue's targets but fails when entity
+ * recall drops below RECALL percent, identifiers below 99.5 %, byte precision
+ * below 90 % or clean messages touched above 5 % (a regression guard for the
+ * held-out sets, set just under their measured figures); with --report
  * it only reports (used for the held-out sets, whose figures are documented
  * in docs/redaction.md rather than gated: they are small and blind).
  *
@@ -56,16 +60,19 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     int verbose = 0, report = 0;
+    double floor_recall = -1; /* --floor: regression guard instead of the targets */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
+        else if (strcmp(argv[i], "--floor") == 0 && i + 1 < argc)
+            floor_recall = atof(argv[++i]);
         else if (strcmp(argv[i], "--report") == 0)
             report = 1;
         else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: redact_score [-v] [--report] corpus.jsonl\n");
+        fprintf(stderr, "usage: redact_score [-v] [--report | --floor RECALL] corpus.jsonl\n");
         return 2;
     }
     FILE *f = fopen(path, "r");
@@ -194,7 +201,12 @@ int main(int argc, char **argv)
         printf("FAIL: identifier recall below 99.5%%\n");
         fail = 1;
     }
-    if (total.found * 100 < total.gold * 95) {
+    if (floor_recall >= 0) {
+        if ((double)total.found * 100.0 < (double)total.gold * floor_recall) {
+            printf("FAIL: entity recall below the floor of %.1f%%\n", floor_recall);
+            fail = 1;
+        }
+    } else if (total.found * 100 < total.gold * 95) {
         printf("FAIL: overall entity recall below 95%%\n");
         fail = 1;
     }
@@ -206,6 +218,8 @@ int main(int argc, char **argv)
         printf("FAIL: more than 5%% of clean messages touched\n");
         fail = 1;
     }
-    printf("%s\n", fail ? "redact_score: targets missed" : "redact_score: all targets met");
+    printf("%s\n", fail ? "redact_score: targets missed"
+                         : floor_recall >= 0 ? "redact_score: at or above the floor"
+                                             : "redact_score: all targets met");
     return report ? 0 : fail;
 }
