@@ -16,11 +16,11 @@
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include "gw_retention.h"
+#include "gw_clidb.h"
 
 #include "retain.h"
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,17 +28,6 @@
 
 /* pg_try_advisory_lock key of the retention runner ("cgRT" in ASCII). */
 #define RETENTION_LOCK_KEY "1667715668"
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
-                                                         ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- test hook and progress ----------------------------------------------------------- */
 
@@ -128,36 +117,6 @@ int gw_retention_parse_time(const char *s, int64_t *out)
     return 0;
 }
 
-/* Runs a statement with text parameters; returns the result when its status is `want`,
- * else NULL with err set (and the result cleared). */
-static PGresult *exec(PGconn *c, ExecStatusType want, const char *sql, int n,
-                      const char *const *vals, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        seterr(err, errlen, "database: %s%s%s", st ? st : "", st ? " " : "",
-               PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-static int cmd(PGconn *c, const char *sql, int n, const char *const *vals, char *err, size_t errlen)
-{
-    PGresult *res = exec(c, PGRES_COMMAND_OK, sql, n, vals, err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
-static void rollback(PGconn *c)
-{
-    PQclear(PQexec(c, "ROLLBACK"));
-}
-
 /* ---- the two steps --------------------------------------------------------------------- */
 
 static const char *reason_name(gw_ret_reason reason)
@@ -172,22 +131,22 @@ static const char *reason_name(gw_ret_reason reason)
 static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const rules *r, int64_t now,
                      const char *actor, gw_ret_counts *counts, char *err, size_t errlen)
 {
-    if (cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     const char *v1[1] = {conv};
-    PGresult *res = exec(c, PGRES_TUPLES_OK,
-                         "SELECT coalesce(extract(epoch FROM closed_at)::bigint, 0), "
-                         "retention_class, legal_hold, shredded_at IS NOT NULL, "
-                         "erase_requested_at IS NOT NULL, coalesce(shred_reason, '') "
-                         "FROM conversation WHERE id = $1::uuid FOR UPDATE",
-                         1, v1, err, errlen);
+    PGresult *res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                                  "SELECT coalesce(extract(epoch FROM closed_at)::bigint, 0), "
+                                  "retention_class, legal_hold, shredded_at IS NOT NULL, "
+                                  "erase_requested_at IS NOT NULL, coalesce(shred_reason, '') "
+                                  "FROM conversation WHERE id = $1::uuid FOR UPDATE",
+                                  1, v1, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_NOT_FOUND;
     }
     bool hold = PQgetvalue(res, 0, 2)[0] == 't';
@@ -205,23 +164,26 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
         go = r && retain_decide(r, &rc, now, NULL) == RETAIN_DUE;
     PQclear(res);
     if (shredded) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return 1;
     }
     if (!go) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return 0;
     }
     const char *v2[2] = {conv, reason_name(reason)};
-    if (cmd(c, "UPDATE conversation SET shredded_at = now(), shred_reason = $2 WHERE id = $1::uuid",
-            2, v2, err, errlen) != 0) {
-        rollback(c);
+    if (gw_clidb_cmd(c,
+                     "UPDATE conversation SET shredded_at = now(), shred_reason = $2 WHERE id = "
+                     "$1::uuid",
+                     2, v2, err, errlen) != 0) {
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
-    res = exec(c, PGRES_COMMAND_OK, "DELETE FROM data_key WHERE conversation_id = $1::uuid", 1, v1,
-               err, errlen);
+    res =
+        gw_clidb_exec(c, PGRES_COMMAND_OK, "DELETE FROM data_key WHERE conversation_id = $1::uuid",
+                      1, v1, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     long keys = strtol(PQcmdTuples(res), NULL, 10);
@@ -231,17 +193,17 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
     char nkeys[24];
     snprintf(nkeys, sizeof nkeys, "%ld", keys);
     const char *v3[4] = {event, actor, conv, nkeys};
-    res = exec(c, PGRES_TUPLES_OK,
-               "SELECT audit_append($1, $2, 'conversation:' || $3, "
-               "jsonb_build_object('data_keys', $4::bigint)), "
-               "pg_notify('caregate_shred', $3)",
-               4, v3, err, errlen);
+    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                        "SELECT audit_append($1, $2, 'conversation:' || $3, "
+                        "jsonb_build_object('data_keys', $4::bigint)), "
+                        "pg_notify('caregate_shred', $3)",
+                        4, v3, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     PQclear(res);
-    if (cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     if (counts)
         counts->keys_destroyed += keys;
@@ -253,21 +215,22 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
 static int delete_rows(PGconn *c, const char *conv, const char *actor, gw_ret_counts *counts,
                        char *err, size_t errlen)
 {
-    if (cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     const char *v1[1] = {conv};
-    PGresult *res = exec(c, PGRES_TUPLES_OK,
-                         "SELECT contact_id::text, coalesce(shred_reason, 'retention') "
-                         "FROM conversation WHERE id = $1::uuid AND shredded_at IS NOT NULL "
-                         "FOR UPDATE",
-                         1, v1, err, errlen);
+    PGresult *res =
+        gw_clidb_exec(c, PGRES_TUPLES_OK,
+                      "SELECT contact_id::text, coalesce(shred_reason, 'retention') "
+                      "FROM conversation WHERE id = $1::uuid AND shredded_at IS NOT NULL "
+                      "FOR UPDATE",
+                      1, v1, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_OK;
     }
     char contact[40], event[64];
@@ -278,48 +241,48 @@ static int delete_rows(PGconn *c, const char *conv, const char *actor, gw_ret_co
     /* The same statement deletes everything and counts it; other tables referring to the
      * conversation (outbox, channel threads) cascade. The contact goes only when no other
      * conversation refers to it (a platform patient may have several). */
-    res =
-        exec(c, PGRES_TUPLES_OK,
-             "WITH m AS (DELETE FROM message WHERE conversation_id = $1::uuid RETURNING 1), "
-             "s AS (DELETE FROM patient_session WHERE conversation_id = $1::uuid RETURNING 1), "
-             "k AS (DELETE FROM data_key WHERE conversation_id = $1::uuid RETURNING 1) "
-             "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM k)",
-             1, v1, err, errlen);
+    res = gw_clidb_exec(
+        c, PGRES_TUPLES_OK,
+        "WITH m AS (DELETE FROM message WHERE conversation_id = $1::uuid RETURNING 1), "
+        "s AS (DELETE FROM patient_session WHERE conversation_id = $1::uuid RETURNING 1), "
+        "k AS (DELETE FROM data_key WHERE conversation_id = $1::uuid RETURNING 1) "
+        "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM k)",
+        1, v1, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     char nmsg[24], nsess[24];
     snprintf(nmsg, sizeof nmsg, "%s", PQgetvalue(res, 0, 0));
     snprintf(nsess, sizeof nsess, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (cmd(c, "DELETE FROM conversation WHERE id = $1::uuid", 1, v1, err, errlen) != 0) {
-        rollback(c);
+    if (gw_clidb_cmd(c, "DELETE FROM conversation WHERE id = $1::uuid", 1, v1, err, errlen) != 0) {
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     const char *v2[1] = {contact};
-    res = exec(c, PGRES_COMMAND_OK,
-               "DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
-               "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid)",
-               1, v2, err, errlen);
+    res = gw_clidb_exec(c, PGRES_COMMAND_OK,
+                        "DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
+                        "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid)",
+                        1, v2, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     long ncontact = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     const char *v3[7] = {event, actor, conv, nmsg, nsess, contact, ncontact ? "t" : "f"};
-    res = exec(c, PGRES_TUPLES_OK,
-               "SELECT audit_append($1, $2, 'conversation:' || $3, jsonb_build_object("
-               "'messages', $4::bigint, 'sessions', $5::bigint, 'contact', $6::text, "
-               "'contact_deleted', $7::boolean))",
-               7, v3, err, errlen);
+    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                        "SELECT audit_append($1, $2, 'conversation:' || $3, jsonb_build_object("
+                        "'messages', $4::bigint, 'sessions', $5::bigint, 'contact', $6::text, "
+                        "'contact_deleted', $7::boolean))",
+                        7, v3, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     PQclear(res);
-    if (cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     if (counts) {
         counts->deleted++;
@@ -336,7 +299,7 @@ int gw_retention_delete_one(PGconn *c, const char *conv, gw_ret_reason reason, c
 {
     *done = false;
     if (!gw_retention_uuid_ok(conv)) {
-        seterr(err, errlen, "not a conversation id");
+        gw_clidb_seterr(err, errlen, "not a conversation id");
         return GW_RET_ERR;
     }
     int rc = shred_key(c, conv, reason, r, now, actor, counts, err, errlen);
@@ -372,7 +335,7 @@ static int audit_run(PGconn *c, const gw_ret_opts *o, const gw_ret_counts *n, ch
     snprintf(now, sizeof now, "%lld", (long long)o->now);
     v[11] = o->actor;
     v[12] = now;
-    PGresult *res = exec(
+    PGresult *res = gw_clidb_exec(
         c, PGRES_TUPLES_OK,
         "SELECT audit_append('retention.run', $12, '', jsonb_build_object("
         "'examined', $1::bigint, 'due', $2::bigint, 'data_keys_destroyed', $3::bigint, "
@@ -392,28 +355,29 @@ int gw_retention_run(PGconn *c, const rules *r, const gw_ret_opts *o, gw_ret_cou
                      size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    PGresult *res = exec(c, PGRES_TUPLES_OK, "SELECT pg_try_advisory_lock(" RETENTION_LOCK_KEY ")",
-                         0, NULL, err, errlen);
+    PGresult *res =
+        gw_clidb_exec(c, PGRES_TUPLES_OK, "SELECT pg_try_advisory_lock(" RETENTION_LOCK_KEY ")", 0,
+                      NULL, err, errlen);
     if (!res)
         return GW_RET_ERR;
     bool locked = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!locked) {
-        seterr(err, errlen, "another retention run is in progress");
+        gw_clidb_seterr(err, errlen, "another retention run is in progress");
         return GW_RET_BUSY;
     }
     int rc = GW_RET_OK;
     todo *list = NULL;
 
     /* Shredded ones first: they are half-done work of an interrupted run. */
-    res = exec(c, PGRES_TUPLES_OK,
-               "SELECT id::text, coalesce(extract(epoch FROM closed_at)::bigint, 0), "
-               "retention_class, legal_hold, shredded_at IS NOT NULL, "
-               "erase_requested_at IS NOT NULL FROM conversation "
-               "WHERE shredded_at IS NOT NULL OR erase_requested_at IS NOT NULL "
-               "OR closed_at IS NOT NULL "
-               "ORDER BY shredded_at IS NULL, closed_at NULLS FIRST, id",
-               0, NULL, err, errlen);
+    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                        "SELECT id::text, coalesce(extract(epoch FROM closed_at)::bigint, 0), "
+                        "retention_class, legal_hold, shredded_at IS NOT NULL, "
+                        "erase_requested_at IS NOT NULL FROM conversation "
+                        "WHERE shredded_at IS NOT NULL OR erase_requested_at IS NOT NULL "
+                        "OR closed_at IS NOT NULL "
+                        "ORDER BY shredded_at IS NULL, closed_at NULLS FIRST, id",
+                        0, NULL, err, errlen);
     if (!res) {
         rc = GW_RET_ERR;
         goto out;
@@ -489,54 +453,57 @@ int gw_retention_erase(PGconn *c, const char *conv, const char *contact, const c
 {
     const char *id = conv ? conv : contact;
     if (!gw_retention_uuid_ok(id) || (conv && contact)) {
-        seterr(err, errlen, "give one valid --conversation or --contact id");
+        gw_clidb_seterr(err, errlen, "give one valid --conversation or --contact id");
         return GW_RET_ERR;
     }
-    if (cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     const char *v1[1] = {id};
     PGresult *res;
     if (conv) {
-        res = exec(c, PGRES_TUPLES_OK,
-                   "SELECT id::text, legal_hold FROM conversation WHERE id = $1::uuid FOR UPDATE",
-                   1, v1, err, errlen);
+        res = gw_clidb_exec(
+            c, PGRES_TUPLES_OK,
+            "SELECT id::text, legal_hold FROM conversation WHERE id = $1::uuid FOR UPDATE", 1, v1,
+            err, errlen);
     } else {
-        PGresult *k =
-            exec(c, PGRES_TUPLES_OK, "SELECT 1 FROM contact WHERE id = $1::uuid FOR UPDATE", 1, v1,
-                 err, errlen);
+        PGresult *k = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                                    "SELECT 1 FROM contact WHERE id = $1::uuid FOR UPDATE", 1, v1,
+                                    err, errlen);
         if (!k) {
-            rollback(c);
+            gw_clidb_rollback(c);
             return GW_RET_ERR;
         }
         int found = PQntuples(k);
         PQclear(k);
         if (!found) {
-            rollback(c);
-            seterr(err, errlen, "no such contact");
+            gw_clidb_rollback(c);
+            gw_clidb_seterr(err, errlen, "no such contact");
             return GW_RET_NOT_FOUND;
         }
-        res = exec(c, PGRES_TUPLES_OK,
-                   "SELECT id::text, legal_hold FROM conversation WHERE contact_id = $1::uuid "
-                   "ORDER BY id FOR UPDATE",
-                   1, v1, err, errlen);
+        res = gw_clidb_exec(
+            c, PGRES_TUPLES_OK,
+            "SELECT id::text, legal_hold FROM conversation WHERE contact_id = $1::uuid "
+            "ORDER BY id FOR UPDATE",
+            1, v1, err, errlen);
     }
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     int n = PQntuples(res);
     if (conv && n == 0) {
         PQclear(res);
-        rollback(c);
-        seterr(err, errlen, "no such conversation");
+        gw_clidb_rollback(c);
+        gw_clidb_seterr(err, errlen, "no such conversation");
         return GW_RET_NOT_FOUND;
     }
     for (int i = 0; i < n; i++) {
         if (PQgetvalue(res, i, 1)[0] == 't') {
-            seterr(err, errlen, "legal_hold: conversation %s is on legal hold; erasure refused",
-                   PQgetvalue(res, i, 0));
+            gw_clidb_seterr(err, errlen,
+                            "legal_hold: conversation %s is on legal hold; erasure refused",
+                            PQgetvalue(res, i, 0));
             PQclear(res);
-            rollback(c);
+            gw_clidb_rollback(c);
             /* The refusal itself is recorded, outside the rolled-back transaction. */
             const char *va[3] = {actor, conv ? "conversation:" : "contact:", id};
             PQclear(PQexecParams(c,
@@ -557,26 +524,28 @@ int gw_retention_erase(PGconn *c, const char *conv, const char *contact, const c
     const char *v2[4] = {actor, conv ? "conversation:" : "contact:", id, nconv};
     int rc = GW_RET_OK;
     if (conv)
-        res = exec(c, PGRES_COMMAND_OK,
-                   "UPDATE conversation SET erase_requested_at = coalesce(erase_requested_at, "
-                   "now()) WHERE id = $1::uuid",
-                   1, v1, err, errlen);
+        res = gw_clidb_exec(
+            c, PGRES_COMMAND_OK,
+            "UPDATE conversation SET erase_requested_at = coalesce(erase_requested_at, "
+            "now()) WHERE id = $1::uuid",
+            1, v1, err, errlen);
     else
-        res = exec(c, PGRES_COMMAND_OK,
-                   "UPDATE conversation SET erase_requested_at = coalesce(erase_requested_at, "
-                   "now()) WHERE contact_id = $1::uuid",
-                   1, v1, err, errlen);
+        res = gw_clidb_exec(
+            c, PGRES_COMMAND_OK,
+            "UPDATE conversation SET erase_requested_at = coalesce(erase_requested_at, "
+            "now()) WHERE contact_id = $1::uuid",
+            1, v1, err, errlen);
     if (!res)
         goto fail;
     PQclear(res);
-    res = exec(c, PGRES_TUPLES_OK,
-               "SELECT audit_append('erasure.requested', $1, $2 || $3, "
-               "jsonb_build_object('conversations', $4::bigint))",
-               4, v2, err, errlen);
+    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                        "SELECT audit_append('erasure.requested', $1, $2 || $3, "
+                        "jsonb_build_object('conversations', $4::bigint))",
+                        4, v2, err, errlen);
     if (!res)
         goto fail;
     PQclear(res);
-    if (cmd(c, "COMMIT", 0, NULL, err, errlen) != 0) {
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0) {
         free(ids);
         return GW_RET_ERR;
     }
@@ -594,12 +563,13 @@ int gw_retention_erase(PGconn *c, const char *conv, const char *contact, const c
     if (rc == GW_RET_OK && contact) {
         /* A contact without conversations (or whose last one went above) is removed too. */
         const char *v3[2] = {contact, actor};
-        res = exec(c, PGRES_TUPLES_OK,
-                   "WITH d AS (DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
-                   "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid) RETURNING id) "
-                   "SELECT audit_append('erasure.deleted', $2, 'contact:' || id::text, "
-                   "jsonb_build_object('contact_deleted', true)) FROM d",
-                   2, v3, err, errlen);
+        res =
+            gw_clidb_exec(c, PGRES_TUPLES_OK,
+                          "WITH d AS (DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
+                          "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid) RETURNING id) "
+                          "SELECT audit_append('erasure.deleted', $2, 'contact:' || id::text, "
+                          "jsonb_build_object('contact_deleted', true)) FROM d",
+                          2, v3, err, errlen);
         if (!res)
             rc = GW_RET_ERR;
         else if (counts)
@@ -610,7 +580,7 @@ int gw_retention_erase(PGconn *c, const char *conv, const char *contact, const c
     return rc;
 fail:
     free(ids);
-    rollback(c);
+    gw_clidb_rollback(c);
     return GW_RET_ERR;
 }
 
@@ -632,36 +602,37 @@ int gw_retention_hold(PGconn *c, const char *conv, bool on, const char *reason_c
                       const char *actor, char *err, size_t errlen)
 {
     if (!gw_retention_uuid_ok(conv)) {
-        seterr(err, errlen, "not a conversation id");
+        gw_clidb_seterr(err, errlen, "not a conversation id");
         return GW_RET_ERR;
     }
     /* A reason code, not a sentence: free text could carry names into the audit log. */
     if (reason_code && !gw_retention_reason_code_ok(reason_code)) {
-        seterr(err, errlen, "reason code: 1-64 characters of A-Z a-z 0-9 - _ . /");
+        gw_clidb_seterr(err, errlen, "reason code: 1-64 characters of A-Z a-z 0-9 - _ . /");
         return GW_RET_ERR;
     }
-    if (cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
         return GW_RET_ERR;
     const char *v[4] = {conv, on ? "t" : "f", reason_code, actor};
     /* A shredded conversation is on its way out: a hold cannot bring its key back. */
-    PGresult *res = exec(c, PGRES_TUPLES_OK,
-                         "WITH u AS (UPDATE conversation SET legal_hold = $2::boolean, "
-                         "legal_hold_reason = CASE WHEN $2::boolean THEN $3 ELSE NULL END "
-                         "WHERE id = $1::uuid AND shredded_at IS NULL RETURNING id) "
-                         "SELECT audit_append(CASE WHEN $2::boolean THEN 'legal_hold.set' "
-                         "ELSE 'legal_hold.lifted' END, $4, 'conversation:' || id::text, "
-                         "jsonb_strip_nulls(jsonb_build_object('reason_code', $3::text))) FROM u",
-                         4, v, err, errlen);
+    PGresult *res =
+        gw_clidb_exec(c, PGRES_TUPLES_OK,
+                      "WITH u AS (UPDATE conversation SET legal_hold = $2::boolean, "
+                      "legal_hold_reason = CASE WHEN $2::boolean THEN $3 ELSE NULL END "
+                      "WHERE id = $1::uuid AND shredded_at IS NULL RETURNING id) "
+                      "SELECT audit_append(CASE WHEN $2::boolean THEN 'legal_hold.set' "
+                      "ELSE 'legal_hold.lifted' END, $4, 'conversation:' || id::text, "
+                      "jsonb_strip_nulls(jsonb_build_object('reason_code', $3::text))) FROM u",
+                      4, v, err, errlen);
     if (!res) {
-        rollback(c);
+        gw_clidb_rollback(c);
         return GW_RET_ERR;
     }
     int n = PQntuples(res);
     PQclear(res);
     if (n == 0) {
-        rollback(c);
-        seterr(err, errlen, "no such conversation (or it is being deleted)");
+        gw_clidb_rollback(c);
+        gw_clidb_seterr(err, errlen, "no such conversation (or it is being deleted)");
         return GW_RET_NOT_FOUND;
     }
-    return cmd(c, "COMMIT", 0, NULL, err, errlen) == 0 ? GW_RET_OK : GW_RET_ERR;
+    return gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) == 0 ? GW_RET_OK : GW_RET_ERR;
 }

@@ -13,6 +13,7 @@
  * request (gw_rights_srv.c), key rotation (gw_rotate.c).
  */
 #include "gw_rights.h"
+#include "gw_clidb.h"
 
 #include "gw_cli.h"
 #include "gw_keys.h"
@@ -23,7 +24,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +33,6 @@
 
 #define EXIT_FORBIDDEN 3
 #define EXIT_HOLD 4
-
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
-                                                         ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- shared CLI pieces ------------------------------------------------------------------ */
 
@@ -144,7 +135,7 @@ static rules *load_policy(const gw_config *cfg, char *err, size_t errlen)
     if (cfg->policy_file && *cfg->policy_file) {
         FILE *f = fopen(cfg->policy_file, "rb");
         if (!f) {
-            seterr(err, errlen, "%s: %s", cfg->policy_file, strerror(errno));
+            gw_clidb_seterr(err, errlen, "%s: %s", cfg->policy_file, strerror(errno));
             return NULL;
         }
         size_t cap = 0;
@@ -170,7 +161,7 @@ static rules *load_policy(const gw_config *cfg, char *err, size_t errlen)
     rules *r = NULL;
     char perr[256];
     if (rules_parse(buf, len, &r, perr, sizeof perr) != RULES_OK)
-        seterr(err, errlen, "policy file: %s", perr);
+        gw_clidb_seterr(err, errlen, "policy file: %s", perr);
     free(buf);
     return r;
 }
@@ -330,36 +321,19 @@ static int uuid_raw(const char *s, uint8_t out[16])
     return j == 16 ? 0 : -1;
 }
 
-static long hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Decodes PostgreSQL's bytea hex output ("\x..."). Returns a new buffer or NULL. */
 static uint8_t *bytea_hex(const char *s, size_t *len)
 {
     if (strncmp(s, "\\x", 2) != 0)
         return NULL;
-    s += 2;
-    size_t n = strlen(s) / 2;
+    size_t n = strlen(s + 2) / 2;
     uint8_t *b = malloc(n ? n : 1);
     if (!b)
         abort();
-    for (size_t i = 0; i < n; i++) {
-        long hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return NULL;
-        }
-        b[i] = (uint8_t)(hi << 4 | lo);
+    if (gw_clidb_unhex(s, b, n, len) != 0) {
+        free(b);
+        return NULL;
     }
-    *len = n;
     return b;
 }
 
@@ -382,8 +356,8 @@ static json_t *collect(PGconn *c, const seal_keyring *kr, const char *conv, cons
                        long *nmsg, long *nconv, char *err, size_t errlen)
 {
     const char *v[1] = {conv ? conv : contact};
-    PGresult *res = PQexecParams(
-        c,
+    PGresult *res = gw_clidb_exec(
+        c, PGRES_TUPLES_OK,
         conv ? "SELECT c.id::text, c.contact_id::text, c.channel, c.status, c.lang, "
                "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
                "coalesce(to_char(c.closed_at AT TIME ZONE 'UTC', "
@@ -397,14 +371,11 @@ static json_t *collect(PGconn *c, const seal_keyring *kr, const char *conv, cons
                "c.retention_class, k.key_version, k.wrapped FROM conversation c "
                "LEFT JOIN data_key k ON k.conversation_id = c.id WHERE c.contact_id = $1::uuid "
                "ORDER BY c.created_at, c.id",
-        1, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        seterr(err, errlen, "database: %s", PQresultErrorMessage(res));
-        PQclear(res);
+        1, v, err, errlen);
+    if (!res)
         return NULL;
-    }
     if (conv && PQntuples(res) == 0) {
-        seterr(err, errlen, "no such conversation");
+        gw_clidb_seterr(err, errlen, "no such conversation");
         PQclear(res);
         return NULL;
     }
@@ -416,7 +387,7 @@ static json_t *collect(PGconn *c, const seal_keyring *kr, const char *conv, cons
         bool known = PQresultStatus(k) == PGRES_TUPLES_OK && PQntuples(k) == 1;
         PQclear(k);
         if (!known) {
-            seterr(err, errlen, "no such contact");
+            gw_clidb_seterr(err, errlen, "no such contact");
             PQclear(res);
             return NULL;
         }
@@ -463,17 +434,15 @@ static json_t *collect(PGconn *c, const seal_keyring *kr, const char *conv, cons
             continue;
         }
         const char *mv[1] = {cid};
-        PGresult *m = PQexecParams(
-            c,
+        PGresult *m = gw_clidb_exec(
+            c, PGRES_TUPLES_OK,
             "SELECT m.id::text, m.sender, m.kind, "
             "to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
             "m.body, coalesce(s.alias, '') FROM message m LEFT JOIN staff s ON s.id = "
             "m.author_staff "
             "WHERE m.conversation_id = $1::uuid ORDER BY m.created_at, m.seq",
-            1, NULL, mv, NULL, NULL, 0);
-        if (PQresultStatus(m) != PGRES_TUPLES_OK) {
-            seterr(err, errlen, "database: %s", PQresultErrorMessage(m));
-            PQclear(m);
+            1, mv, err, errlen);
+        if (!m) {
             PQclear(res);
             seal_datakey_free(dk);
             json_decref(doc);
@@ -579,23 +548,18 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
 {
     const char *id = conv ? conv : contact;
     if (!id || (conv && contact) || !gw_retention_uuid_ok(id)) {
-        seterr(err, errlen, "give one valid --conversation or --contact id");
+        gw_clidb_seterr(err, errlen, "give one valid --conversation or --contact id");
         return -1;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        seterr(err, errlen, "%s: %s", dir, strerror(errno));
+        gw_clidb_seterr(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
     /* One snapshot for the whole export. The audit record is appended after the snapshot
      * ends: appending inside a REPEATABLE READ transaction fails with a serialization error
      * as soon as the running gateway has appended anything since the snapshot began. */
-    PGresult *b = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-    bool began = PQresultStatus(b) == PGRES_COMMAND_OK;
-    PQclear(b);
-    if (!began) {
-        seterr(err, errlen, "database: %s", PQerrorMessage(c));
+    if (gw_clidb_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, err, errlen) != 0)
         return -1;
-    }
     bool in_tx = true;
     long nmsg = 0, nconv = 0;
     json_t *doc = collect(c, kr, conv, contact, &nmsg, &nconv, err, errlen);
@@ -609,11 +573,11 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
     snprintf(name, sizeof name, "caregate-export-%s.html", id);
     hf = open_out(dir, name, hpath, sizeof hpath);
     if (!jf || !hf) {
-        seterr(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
+        gw_clidb_seterr(err, errlen, "cannot write into %s: %s", dir, strerror(errno));
         goto out;
     }
     if (json_dumpf(doc, jf, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0) {
-        seterr(err, errlen, "cannot write %s", jpath);
+        gw_clidb_seterr(err, errlen, "cannot write %s", jpath);
         goto out;
     }
     write_html(hf, doc);
@@ -623,16 +587,11 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
     bad |= fclose(hf) != 0;
     jf = hf = NULL;
     if (bad) {
-        seterr(err, errlen, "cannot write the export files: %s", strerror(errno));
+        gw_clidb_seterr(err, errlen, "cannot write the export files: %s", strerror(errno));
         goto out;
     }
-    PGresult *e = PQexec(c, "COMMIT"); /* read only so far: ends the snapshot */
-    bool ended = PQresultStatus(e) == PGRES_COMMAND_OK;
-    in_tx = false;
-    if (!ended)
-        seterr(err, errlen, "database: %s", PQresultErrorMessage(e));
-    PQclear(e);
-    if (!ended)
+    in_tx = false; /* read only so far: COMMIT ends the snapshot */
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
         goto out;
     char nm[24], nc[24];
     snprintf(nm, sizeof nm, "%ld", nmsg);
@@ -645,7 +604,7 @@ int gw_rights_export(PGconn *c, const seal_keyring *kr, const char *conv, const 
                                5, NULL, v, NULL, NULL, 0);
     bool ok = PQresultStatus(a) == PGRES_TUPLES_OK;
     if (!ok)
-        seterr(err, errlen, "audit: %s", PQresultErrorMessage(a));
+        gw_clidb_seterr(err, errlen, "audit: %s", PQresultErrorMessage(a));
     PQclear(a);
     if (ok) {
         rc = 0;
@@ -661,7 +620,7 @@ out:
     if (rc != 0) {
         /* No record, no files: an export that was not audited must not exist. */
         if (in_tx)
-            PQclear(PQexec(c, "ROLLBACK"));
+            gw_clidb_rollback(c);
         if (*jpath)
             unlink(jpath);
         if (*hpath)

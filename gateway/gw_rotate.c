@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE /* O_NOFOLLOW, O_CLOEXEC */
 #include "gw_rotate.h"
+#include "gw_clidb.h"
 
 #include "gw_cli.h"
 #include "gw_keys.h"
@@ -28,7 +29,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +40,6 @@
 /* pg_try_advisory_lock key shared by rotate and retire ("cgKR" in ASCII). */
 #define ROTATE_LOCK_KEY "1667713874"
 
-__attribute__((format(printf, 3, 4))) static int seterr(char *err, size_t errlen, const char *fmt,
-                                                        ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- the key file ----------------------------------------------------------------------- */
 
 /* Reads the key file with gw_keys' safety rules (no symlink, regular, no group/other
@@ -61,11 +49,11 @@ static int read_keyfile(const char *path, char **text, size_t *len, struct stat 
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return gw_clidb_seterr(err, errlen, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || (st->st_mode & 077)) {
         close(fd);
-        return seterr(err, errlen, "%s: not a regular file of mode 0600", path);
+        return gw_clidb_seterr(err, errlen, "%s: not a regular file of mode 0600", path);
     }
     buf = sodium_malloc(KEYFILE_MAX + 1);
     if (!buf)
@@ -78,7 +66,7 @@ static int read_keyfile(const char *path, char **text, size_t *len, struct stat 
         if (n < 0) {
             close(fd);
             sodium_free(buf);
-            return seterr(err, errlen, "%s: %s", path, strerror(errno));
+            return gw_clidb_seterr(err, errlen, "%s: %s", path, strerror(errno));
         }
         if (n == 0)
             break;
@@ -86,7 +74,7 @@ static int read_keyfile(const char *path, char **text, size_t *len, struct stat 
         if (got == KEYFILE_MAX) {
             close(fd);
             sodium_free(buf);
-            return seterr(err, errlen, "%s: too large for a key file", path);
+            return gw_clidb_seterr(err, errlen, "%s: too large for a key file", path);
         }
     }
     close(fd);
@@ -110,11 +98,11 @@ static int write_keyfile(const char *path, const char *text, size_t len, const s
     int rc = -1;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+        gw_clidb_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (fchmod(fd, 0600) != 0 || (geteuid() == 0 && fchown(fd, old->st_uid, old->st_gid) != 0)) {
-        seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+        gw_clidb_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
         goto fail;
     }
     for (size_t off = 0; off < len;) {
@@ -122,19 +110,19 @@ static int write_keyfile(const char *path, const char *text, size_t len, const s
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+            gw_clidb_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
             goto fail;
         }
         off += (size_t)n;
     }
     if (fsync(fd) != 0) {
-        seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        gw_clidb_seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto fail;
     }
     close(fd);
     fd = -1;
     if (rename(tmp, path) != 0) {
-        seterr(err, errlen, "rename to %s: %s", path, strerror(errno));
+        gw_clidb_seterr(err, errlen, "rename to %s: %s", path, strerror(errno));
         goto fail;
     }
     int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -159,7 +147,7 @@ static int parse_text(const char *text, size_t len, seal_keyring **kr_out, char 
 {
     seal_keyring *kr = NULL;
     if (seal_keyring_new(&kr) != SEAL_OK)
-        return seterr(err, errlen, "cannot create a keyring");
+        return gw_clidb_seterr(err, errlen, "cannot create a keyring");
     if (gw_keys_parse_master(text, len, kr, err, errlen) != 0) {
         seal_keyring_free(kr);
         return -1;
@@ -194,7 +182,7 @@ int gw_rotate_file_add(const char *path, uint32_t version, char *err, size_t err
     size_t len = 0;
     struct stat st;
     if (version == 0 || version > SEAL_MAX_VERSION)
-        return seterr(err, errlen, "bad version %u", version);
+        return gw_clidb_seterr(err, errlen, "bad version %u", version);
     if (read_keyfile(path, &text, &len, &st, err, errlen) != 0)
         return -1;
     seal_keyring *kr = NULL;
@@ -203,7 +191,7 @@ int gw_rotate_file_add(const char *path, uint32_t version, char *err, size_t err
     if (parse_text(text, len, &kr, err, errlen) != 0)
         goto done;
     if (seal_keyring_has(kr, version)) {
-        seterr(err, errlen, "%s already holds v%u", path, version);
+        gw_clidb_seterr(err, errlen, "%s already holds v%u", path, version);
         goto done;
     }
     uint8_t key[SEAL_KEY_BYTES];
@@ -228,7 +216,7 @@ int gw_rotate_file_add(const char *path, uint32_t version, char *err, size_t err
     bool good = seal_keyring_current(chk) == version;
     seal_keyring_free(chk);
     if (!good) {
-        seterr(err, errlen, "%s holds a version above v%u", path, version);
+        gw_clidb_seterr(err, errlen, "%s holds a version above v%u", path, version);
         goto done;
     }
     rc = write_keyfile(path, out, n, &st, err, errlen);
@@ -253,11 +241,11 @@ int gw_rotate_file_remove(const char *path, uint32_t version, char *err, size_t 
     if (parse_text(text, len, &kr, err, errlen) != 0)
         goto done;
     if (!seal_keyring_has(kr, version)) {
-        seterr(err, errlen, "%s holds no v%u", path, version);
+        gw_clidb_seterr(err, errlen, "%s holds no v%u", path, version);
         goto done;
     }
     if (seal_keyring_current(kr) == version) {
-        seterr(err, errlen, "v%u is the current version: rotate first", version);
+        gw_clidb_seterr(err, errlen, "v%u is the current version: rotate first", version);
         goto done;
     }
     out = sodium_malloc(len + 1);
@@ -346,34 +334,6 @@ int gw_rotate_reload(gw_app *app)
 
 /* ---- re-wrapping ------------------------------------------------------------------------- */
 
-static long hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static int unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-    if (strncmp(s, "\\x", 2) == 0)
-        s += 2;
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        long hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    *len = n / 2;
-    return 0;
-}
-
 static int uuid_raw(const char *s, uint8_t out[16])
 {
     char hex[33];
@@ -383,7 +343,7 @@ static int uuid_raw(const char *s, uint8_t out[16])
             hex[j++] = s[i];
     hex[j] = '\0';
     size_t n = 0;
-    return j == 32 && unhex(hex, out, 16, &n) == 0 && n == 16 ? 0 : -1;
+    return j == 32 && gw_clidb_unhex(hex, out, 16, &n) == 0 && n == 16 ? 0 : -1;
 }
 
 static void sleep_ms(int ms)
@@ -418,15 +378,12 @@ static void idlist_add(idlist *l, const char *id)
 static long count_other(PGconn *c, const char *target, const char *failed, char *err, size_t errlen)
 {
     const char *v[2] = {target, failed};
-    PGresult *res = PQexecParams(c,
-                                 "SELECT count(*) FROM data_key WHERE key_version <> $1::integer "
-                                 "AND NOT (conversation_id = ANY ($2::uuid[]))",
-                                 2, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        seterr(err, errlen, "database: %s", PQresultErrorMessage(res));
-        PQclear(res);
+    PGresult *res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                                  "SELECT count(*) FROM data_key WHERE key_version <> $1::integer "
+                                  "AND NOT (conversation_id = ANY ($2::uuid[]))",
+                                  2, v, err, errlen);
+    if (!res)
         return -1;
-    }
     long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return n;
@@ -436,24 +393,19 @@ static long count_other(PGconn *c, const char *target, const char *failed, char 
 static int rewrap_batch(PGconn *c, const seal_keyring *kr, uint32_t target, const char *tv,
                         idlist *failed, int batch, gw_rotate_counts *out, char *err, size_t errlen)
 {
-    PGresult *res = PQexec(c, "BEGIN");
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok)
-        return seterr(err, errlen, "database: %s", PQerrorMessage(c));
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+        return -1;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", batch);
     const char *v[3] = {tv, failed->len ? failed->s : "{}", lim};
-    res = PQexecParams(
-        c,
+    PGresult *res = gw_clidb_exec(
+        c, PGRES_TUPLES_OK,
         "SELECT conversation_id::text, key_version, wrapped FROM data_key "
         "WHERE key_version <> $1::integer AND NOT (conversation_id = ANY ($2::uuid[])) "
         "ORDER BY conversation_id LIMIT $3::integer FOR UPDATE SKIP LOCKED",
-        3, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        seterr(err, errlen, "database: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        PQclear(PQexec(c, "ROLLBACK"));
+        3, v, err, errlen);
+    if (!res) {
+        gw_clidb_rollback(c);
         return -1;
     }
     int rows = PQntuples(res);
@@ -466,7 +418,8 @@ static int rewrap_batch(PGconn *c, const seal_keyring *kr, uint32_t target, cons
         uint32_t got = 0;
         seal_datakey *dk = NULL;
         int src =
-            uuid_raw(conv, craw) != 0 || unhex(PQgetvalue(res, i, 2), w, sizeof w, &wl) != 0
+            uuid_raw(conv, craw) != 0 ||
+                    gw_clidb_unhex(PQgetvalue(res, i, 2), w, sizeof w, &wl) != 0
                 ? SEAL_ERR_ARG
                 : seal_datakey_unwrap(kr, (uint32_t)strtoul(oldv, NULL, 10), craw, w, wl, &dk);
         if (src == SEAL_OK)
@@ -483,27 +436,22 @@ static int rewrap_batch(PGconn *c, const seal_keyring *kr, uint32_t target, cons
         char hex[2 * SEAL_WRAPPED_BYTES + 3] = "\\x";
         sodium_bin2hex(hex + 2, sizeof hex - 2, nw, nwl);
         const char *u[4] = {conv, tv, hex, oldv};
-        PGresult *ur = PQexecParams(c,
-                                    "UPDATE data_key SET key_version = $2::integer, wrapped = "
-                                    "$3::bytea, rewrapped_at = now() WHERE conversation_id = "
-                                    "$1::uuid AND key_version = $4::integer",
-                                    4, NULL, u, NULL, NULL, 0);
-        if (PQresultStatus(ur) != PGRES_COMMAND_OK) {
-            seterr(err, errlen, "database: %s", PQresultErrorMessage(ur));
-            PQclear(ur);
+        PGresult *ur = gw_clidb_exec(c, PGRES_COMMAND_OK,
+                                     "UPDATE data_key SET key_version = $2::integer, wrapped = "
+                                     "$3::bytea, rewrapped_at = now() WHERE conversation_id = "
+                                     "$1::uuid AND key_version = $4::integer",
+                                     4, u, err, errlen);
+        if (!ur) {
             PQclear(res);
-            PQclear(PQexec(c, "ROLLBACK"));
+            gw_clidb_rollback(c);
             return -1;
         }
         moved += strtol(PQcmdTuples(ur), NULL, 10);
         PQclear(ur);
     }
     PQclear(res);
-    res = PQexec(c, "COMMIT");
-    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok)
-        return seterr(err, errlen, "database: %s", PQerrorMessage(c));
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+        return -1;
     out->rewrapped += moved;
     if (rows > 0)
         gw_retention__step_done();
@@ -515,8 +463,8 @@ int gw_rotate_rewrap(PGconn *c, const seal_keyring *kr, uint32_t target, const g
 {
     memset(out, 0, sizeof *out);
     if (seal_keyring_current(kr) != target)
-        return seterr(err, errlen, "the keyring's current version is v%u, not v%u",
-                      seal_keyring_current(kr), target);
+        return gw_clidb_seterr(err, errlen, "the keyring's current version is v%u, not v%u",
+                               seal_keyring_current(kr), target);
     int batch = o && o->batch > 0 ? o->batch : 200;
     int settle = o && o->settle_ms >= 0 ? o->settle_ms : 1000;
     int max_sweeps = o && o->max_sweeps > 0 ? o->max_sweeps : 30;
@@ -550,10 +498,10 @@ int gw_rotate_rewrap(PGconn *c, const seal_keyring *kr, uint32_t target, const g
         if (left == 0)
             break;
         if (++sweeps > max_sweeps) {
-            seterr(err, errlen,
-                   "%ld data key(s) still on an older version after %d sweeps "
-                   "(a gateway that did not reload?): run again",
-                   left, max_sweeps);
+            gw_clidb_seterr(err, errlen,
+                            "%ld data key(s) still on an older version after %d sweeps "
+                            "(a gateway that did not reload?): run again",
+                            left, max_sweeps);
             out->remaining = left;
             rc = 1;
             goto out;
@@ -565,8 +513,9 @@ int gw_rotate_rewrap(PGconn *c, const seal_keyring *kr, uint32_t target, const g
     out->remaining = count_other(c, tv, "{}", err, errlen);
     rc = out->remaining == 0 ? 0 : 1;
     if (rc == 1)
-        seterr(err, errlen, "%ld data key(s) could not be re-wrapped (missing or wrong master key)",
-               out->remaining);
+        gw_clidb_seterr(err, errlen,
+                        "%ld data key(s) could not be re-wrapped (missing or wrong master key)",
+                        out->remaining);
 out:
     free(failed.s);
     return rc;
@@ -574,35 +523,17 @@ out:
 
 /* ---- CLI ------------------------------------------------------------------------------- */
 
-static PGresult *q(PGconn *c, ExecStatusType want, const char *sql, int n, const char *const *v,
-                   char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != want) {
-        seterr(err, errlen, "database: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 static int run_tx(PGconn *c, const char *sql, int n, const char *const *v, char *err, size_t errlen)
 {
-    PGresult *b = q(c, PGRES_COMMAND_OK, "BEGIN", 0, NULL, err, errlen);
-    if (!b)
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
         return -1;
-    PQclear(b);
-    PGresult *r = q(c, PGRES_TUPLES_OK, sql, n, v, err, errlen);
+    PGresult *r = gw_clidb_exec(c, PGRES_TUPLES_OK, sql, n, v, err, errlen);
     if (!r) {
-        PQclear(PQexec(c, "ROLLBACK"));
+        gw_clidb_rollback(c);
         return -1;
     }
     PQclear(r);
-    PGresult *e = q(c, PGRES_COMMAND_OK, "COMMIT", 0, NULL, err, errlen);
-    if (!e)
-        return -1;
-    PQclear(e);
-    return 0;
+    return gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen);
 }
 
 static int notify_keys(PGconn *c, uint32_t version)
@@ -628,7 +559,8 @@ static int rotate(const gw_config *cfg, PGconn *c, int batch)
     }
     uint32_t cur = seal_keyring_current(kr), target;
     char tv[16];
-    PGresult *res = q(c, PGRES_TUPLES_OK,
+    PGresult *res =
+        gw_clidb_exec(c, PGRES_TUPLES_OK,
                       "SELECT target_version FROM key_rotation WHERE finished_at IS NULL "
                       "ORDER BY target_version DESC LIMIT 1",
                       0, NULL, err, sizeof err);
@@ -734,9 +666,9 @@ static int retire(const gw_config *cfg, PGconn *c, uint32_t version)
     char err[512], vv[16];
     snprintf(vv, sizeof vv, "%u", version);
     const char *v[1] = {vv};
-    PGresult *res =
-        q(c, PGRES_TUPLES_OK, "SELECT count(*) FROM data_key WHERE key_version = $1::integer", 1, v,
-          err, sizeof err);
+    PGresult *res = gw_clidb_exec(c, PGRES_TUPLES_OK,
+                                  "SELECT count(*) FROM data_key WHERE key_version = $1::integer",
+                                  1, v, err, sizeof err);
     if (!res) {
         fprintf(stderr, "caregate keys retire: %s\n", err);
         return 1;
