@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXPORT_FORMAT "caregate.audit.export.v1"
 #define MAX_TRUSTED 16
 
 static const char HEAD_SQL[] =
@@ -461,25 +460,9 @@ out:
 typedef enum { FMT_JSONL, FMT_CSV } export_format;
 
 /* CSV: RFC 4180 quoting, one header line; every row has all columns. */
-static const char *const CSV_COLS[] = {"kind",   "seq",       "n",         "ts",        "event",
-                                       "actor",  "subject",   "details",   "prev_hash", "hash",
-                                       "key_id", "signature", "public_key"};
-#define NCOLS (sizeof CSV_COLS / sizeof CSV_COLS[0])
-enum {
-    C_KIND,
-    C_SEQ,
-    C_N,
-    C_TS,
-    C_EVENT,
-    C_ACTOR,
-    C_SUBJECT,
-    C_DETAILS,
-    C_PREV,
-    C_HASH,
-    C_KEYID,
-    C_SIG,
-    C_PK
-};
+static const char *const CSV_COLS[GW_AUDIT_X_NCOLS] = {
+    "kind",    "seq",       "n",    "ts",     "event",     "actor",     "subject",
+    "details", "prev_hash", "hash", "key_id", "signature", "public_key"};
 
 static void csv_field(FILE *f, const char *s)
 {
@@ -498,9 +481,9 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void csv_row(FILE *f, const char *const cols[NCOLS])
+static void csv_row(FILE *f, const char *const cols[GW_AUDIT_X_NCOLS])
 {
-    for (size_t i = 0; i < NCOLS; i++) {
+    for (size_t i = 0; i < GW_AUDIT_X_NCOLS; i++) {
         if (i)
             fputc(',', f);
         csv_field(f, cols[i]);
@@ -508,25 +491,66 @@ static void csv_row(FILE *f, const char *const cols[NCOLS])
     fputs("\r\n", f);
 }
 
-static void emit(FILE *f, export_format fmt, const char *const cols[NCOLS])
+int gw_audit_export_line(const char *const cols[GW_AUDIT_X_NCOLS], json_dump_callback_t write,
+                         void *data)
 {
-    if (fmt == FMT_CSV) {
-        csv_row(f, cols);
-        return;
-    }
     json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(cols[C_KIND]));
-    for (size_t i = 1; i < NCOLS; i++) {
+    json_object_set_new(o, "type", json_string(cols[GW_AUDIT_X_KIND]));
+    for (size_t i = 1; i < GW_AUDIT_X_NCOLS; i++) {
         if (!cols[i])
             continue;
-        if (i == C_SEQ || i == C_N)
+        if (i == GW_AUDIT_X_SEQ || i == GW_AUDIT_X_N)
             json_object_set_new(o, CSV_COLS[i], json_integer(atoll(cols[i])));
         else
             json_object_set_new(o, CSV_COLS[i], json_string(cols[i]));
     }
-    json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    fputc('\n', f);
+    int rc =
+        json_dump_callback(o, write, data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(o);
+    if (rc != 0)
+        return -1;
+    return write("\n", 1, data) == 0 ? 0 : -1;
+}
+
+void gw_audit_export_record(const PGresult *res, int i, const char *cols[GW_AUDIT_X_NCOLS])
+{
+    for (size_t c = 0; c < GW_AUDIT_X_NCOLS; c++)
+        cols[c] = NULL;
+    cols[GW_AUDIT_X_KIND] = "record";
+    cols[GW_AUDIT_X_SEQ] = PQgetvalue(res, i, 0);
+    cols[GW_AUDIT_X_TS] = PQgetvalue(res, i, 1);
+    cols[GW_AUDIT_X_EVENT] = PQgetvalue(res, i, 2);
+    cols[GW_AUDIT_X_ACTOR] = PQgetvalue(res, i, 3);
+    cols[GW_AUDIT_X_SUBJECT] = PQgetvalue(res, i, 4);
+    cols[GW_AUDIT_X_DETAILS] = PQgetvalue(res, i, 5);
+    cols[GW_AUDIT_X_PREV] = PQgetvalue(res, i, 6);
+    cols[GW_AUDIT_X_HASH] = PQgetvalue(res, i, 7);
+}
+
+void gw_audit_export_checkpoint(const PGresult *res, int i, const char *cols[GW_AUDIT_X_NCOLS])
+{
+    for (size_t c = 0; c < GW_AUDIT_X_NCOLS; c++)
+        cols[c] = NULL;
+    cols[GW_AUDIT_X_KIND] = "checkpoint";
+    cols[GW_AUDIT_X_N] = PQgetvalue(res, i, 0);
+    cols[GW_AUDIT_X_SEQ] = PQgetvalue(res, i, 1);
+    cols[GW_AUDIT_X_TS] = PQgetvalue(res, i, 2);
+    cols[GW_AUDIT_X_HASH] = PQgetvalue(res, i, 3);
+    cols[GW_AUDIT_X_KEYID] = PQgetvalue(res, i, 4);
+    cols[GW_AUDIT_X_SIG] = PQgetvalue(res, i, 5);
+}
+
+static int file_write(const char *buf, size_t n, void *data)
+{
+    return fwrite(buf, 1, n, data) == n ? 0 : -1;
+}
+
+static void emit(FILE *f, export_format fmt, const char *const cols[GW_AUDIT_X_NCOLS])
+{
+    if (fmt == FMT_CSV)
+        csv_row(f, cols);
+    else
+        (void)gw_audit_export_line(cols, file_write, f); /* ferror(f) is checked at the end */
 }
 
 /* IMPLEMENTATION-OF: AUD-5 (what an outsider needs is in the file). */
@@ -568,12 +592,12 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
     if (fmt == FMT_CSV)
         csv_row(f, CSV_COLS);
     {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "header";
-        cols[C_EVENT] = EXPORT_FORMAT;
-        cols[C_SUBJECT] = complete ? "complete" : "range";
-        cols[C_TS] = now;
-        cols[C_DETAILS] = NULL;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "header";
+        cols[GW_AUDIT_X_EVENT] = GW_AUDIT_EXPORT_FORMAT;
+        cols[GW_AUDIT_X_SUBJECT] = complete ? "complete" : "range";
+        cols[GW_AUDIT_X_TS] = now;
+        cols[GW_AUDIT_X_DETAILS] = NULL;
         emit(f, fmt, cols);
     }
     /* Public keys: the local one first, then any other key that signed an exported
@@ -583,10 +607,10 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
         char b64[sodium_base64_ENCODED_LEN(AUDIT_PK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
         sodium_bin2base64(b64, sizeof b64, pk, AUDIT_PK_BYTES, sodium_base64_VARIANT_ORIGINAL);
         audit_key_id(pk, local_id);
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "key";
-        cols[C_KEYID] = local_id;
-        cols[C_PK] = b64;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "key";
+        cols[GW_AUDIT_X_KEYID] = local_id;
+        cols[GW_AUDIT_X_PK] = b64;
         emit(f, fmt, cols);
     }
     const char *rp[3] = {first, last, local_id};
@@ -599,19 +623,19 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
         goto out;
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "key";
-        cols[C_KEYID] = PQgetvalue(res, i, 0);
-        cols[C_PK] = PQgetvalue(res, i, 1);
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "key";
+        cols[GW_AUDIT_X_KEYID] = PQgetvalue(res, i, 0);
+        cols[GW_AUDIT_X_PK] = PQgetvalue(res, i, 1);
         emit(f, fmt, cols);
     }
     PQclear(res);
     res = NULL;
     if (complete) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "head";
-        cols[C_SEQ] = head_seq;
-        cols[C_HASH] = head_hash;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "head";
+        cols[GW_AUDIT_X_SEQ] = head_seq;
+        cols[GW_AUDIT_X_HASH] = head_hash;
         emit(f, fmt, cols);
     }
     /* In a complete export every checkpoint goes in, so a checkpoint pointing past the
@@ -630,14 +654,8 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
         goto out;
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "checkpoint";
-        cols[C_N] = PQgetvalue(res, i, 0);
-        cols[C_SEQ] = PQgetvalue(res, i, 1);
-        cols[C_TS] = PQgetvalue(res, i, 2);
-        cols[C_HASH] = PQgetvalue(res, i, 3);
-        cols[C_KEYID] = PQgetvalue(res, i, 4);
-        cols[C_SIG] = PQgetvalue(res, i, 5);
+        const char *cols[GW_AUDIT_X_NCOLS];
+        gw_audit_export_checkpoint(res, i, cols);
         emit(f, fmt, cols);
     }
     PQclear(res);
@@ -656,16 +674,8 @@ static int audit_export(PGconn *db, const char *from, const char *to, export_for
     while ((res = PQgetResult(db)) != NULL) {
         ExecStatusType es = PQresultStatus(res);
         if (es == PGRES_SINGLE_TUPLE) {
-            const char *cols[NCOLS] = {0};
-            cols[C_KIND] = "record";
-            cols[C_SEQ] = PQgetvalue(res, 0, 0);
-            cols[C_TS] = PQgetvalue(res, 0, 1);
-            cols[C_EVENT] = PQgetvalue(res, 0, 2);
-            cols[C_ACTOR] = PQgetvalue(res, 0, 3);
-            cols[C_SUBJECT] = PQgetvalue(res, 0, 4);
-            cols[C_DETAILS] = PQgetvalue(res, 0, 5);
-            cols[C_PREV] = PQgetvalue(res, 0, 6);
-            cols[C_HASH] = PQgetvalue(res, 0, 7);
+            const char *cols[GW_AUDIT_X_NCOLS];
+            gw_audit_export_record(res, 0, cols);
             emit(f, fmt, cols);
         } else if (es != PGRES_TUPLES_OK) {
             fprintf(stderr, "caregate audit export: %s", PQerrorMessage(db));
@@ -691,7 +701,7 @@ out:
 /* ---- verify an export ---------------------------------------------------------------- */
 
 typedef struct {
-    char *col[NCOLS];
+    char *col[GW_AUDIT_X_NCOLS];
 } xrow;
 
 typedef struct {
@@ -702,7 +712,7 @@ typedef struct {
 static void xrows_free(xrows *x)
 {
     for (size_t i = 0; i < x->n; i++)
-        for (size_t c = 0; c < NCOLS; c++)
+        for (size_t c = 0; c < GW_AUDIT_X_NCOLS; c++)
             free(x->rows[i].col[c]);
     free(x->rows);
     memset(x, 0, sizeof *x);
@@ -746,8 +756,8 @@ static int parse_jsonl_line(const char *line, xrow *r, char *err, size_t errlen)
         snprintf(err, errlen, "no \"type\"");
         return -1;
     }
-    r->col[C_KIND] = xstrdup(json_string_value(t));
-    for (size_t i = 1; i < NCOLS; i++) {
+    r->col[GW_AUDIT_X_KIND] = xstrdup(json_string_value(t));
+    for (size_t i = 1; i < GW_AUDIT_X_NCOLS; i++) {
         json_t *v = json_object_get(o, CSV_COLS[i]);
         char num[32];
         if (json_is_string(v)) {
@@ -806,7 +816,7 @@ static int parse_csv_record(const char **p, const char *end, xrow *r)
             free(buf);
             return -1;
         }
-        if (ncol < NCOLS) {
+        if (ncol < GW_AUDIT_X_NCOLS) {
             char *v = malloc(blen + 1);
             if (!v)
                 abort();
@@ -860,8 +870,8 @@ static int parse_export(const char *all, size_t len, const char *name, xrows *x,
         xrow hdr;
         memset(&hdr, 0, sizeof hdr);
         int nc = parse_csv_record(&p, end, &hdr);
-        bool ok = nc == (int)NCOLS && hdr.col[0] && strcmp(hdr.col[0], "kind") == 0;
-        for (size_t c = 0; c < NCOLS; c++)
+        bool ok = nc == (int)GW_AUDIT_X_NCOLS && hdr.col[0] && strcmp(hdr.col[0], "kind") == 0;
+        for (size_t c = 0; c < GW_AUDIT_X_NCOLS; c++)
             free(hdr.col[c]);
         if (!ok) {
             fprintf(out, "audit verify: FAILED: %s: neither a JSONL nor a CSV audit export\n",
@@ -872,7 +882,7 @@ static int parse_export(const char *all, size_t len, const char *name, xrows *x,
         while (rc == 0 && p < end) {
             xrow *r = xrows_add(x);
             lineno++;
-            if (parse_csv_record(&p, end, r) != (int)NCOLS) {
+            if (parse_csv_record(&p, end, r) != (int)GW_AUDIT_X_NCOLS) {
                 fprintf(out, "audit verify: FAILED: %s row %d: malformed CSV\n", name, lineno);
                 rc = -2;
             }
@@ -934,13 +944,13 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
     }
     rc = -1;
     const xrow *hdr = x.n ? &x.rows[0] : NULL;
-    if (!hdr || strcmp(col_str(hdr, C_KIND), "header") != 0 ||
-        strcmp(col_str(hdr, C_EVENT), EXPORT_FORMAT) != 0) {
-        fprintf(out, "audit verify: FAILED: %s: no %s header\n", path, EXPORT_FORMAT);
+    if (!hdr || strcmp(col_str(hdr, GW_AUDIT_X_KIND), "header") != 0 ||
+        strcmp(col_str(hdr, GW_AUDIT_X_EVENT), GW_AUDIT_EXPORT_FORMAT) != 0) {
+        fprintf(out, "audit verify: FAILED: %s: no %s header\n", path, GW_AUDIT_EXPORT_FORMAT);
         rc = 1;
         goto out;
     }
-    bool complete = strcmp(col_str(hdr, C_SUBJECT), "complete") == 0;
+    bool complete = strcmp(col_str(hdr, GW_AUDIT_X_SUBJECT), "complete") == 0;
     if (audit_verifier_new(complete ? AUDIT_VERIFY_FULL : AUDIT_VERIFY_PARTIAL, &v) != AUDIT_OK)
         goto out;
     for (size_t i = 0; i < npk; i++)
@@ -952,11 +962,11 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
      * caller gave none, and then reported so a human compares the ids. */
     for (size_t i = 1; i < x.n; i++) {
         const xrow *r = &x.rows[i];
-        const char *kind = col_str(r, C_KIND);
+        const char *kind = col_str(r, GW_AUDIT_X_KIND);
         if (strcmp(kind, "key") == 0 && npk == 0) {
             uint8_t pk[AUDIT_PK_BYTES];
             size_t got = 0;
-            const char *b64 = col_str(r, C_PK);
+            const char *b64 = col_str(r, GW_AUDIT_X_PK);
             if (sodium_base642bin(pk, sizeof pk, b64, strlen(b64), "\n", &got, NULL,
                                   sodium_base64_VARIANT_ORIGINAL) == 0 &&
                 got == sizeof pk) {
@@ -969,17 +979,17 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
                 audit_verifier_trust(v, pk);
             }
         } else if (strcmp(kind, "head") == 0) {
-            head_seq = col_int(r, C_SEQ);
-            have_head = hex_exact(col_str(r, C_HASH), head_hash, sizeof head_hash) == 0;
+            head_seq = col_int(r, GW_AUDIT_X_SEQ);
+            have_head = hex_exact(col_str(r, GW_AUDIT_X_HASH), head_hash, sizeof head_hash) == 0;
         } else if (strcmp(kind, "checkpoint") == 0) {
             audit_checkpoint cp;
             memset(&cp, 0, sizeof cp);
-            cp.n = col_int(r, C_N);
-            cp.seq = col_int(r, C_SEQ);
-            cp.ts = col_str(r, C_TS);
-            snprintf(cp.key_id, sizeof cp.key_id, "%s", col_str(r, C_KEYID));
-            (void)hex_exact(col_str(r, C_HASH), cp.hash, sizeof cp.hash);
-            (void)hex_exact(col_str(r, C_SIG), cp.signature, sizeof cp.signature);
+            cp.n = col_int(r, GW_AUDIT_X_N);
+            cp.seq = col_int(r, GW_AUDIT_X_SEQ);
+            cp.ts = col_str(r, GW_AUDIT_X_TS);
+            snprintf(cp.key_id, sizeof cp.key_id, "%s", col_str(r, GW_AUDIT_X_KEYID));
+            (void)hex_exact(col_str(r, GW_AUDIT_X_HASH), cp.hash, sizeof cp.hash);
+            (void)hex_exact(col_str(r, GW_AUDIT_X_SIG), cp.signature, sizeof cp.signature);
             audit_verifier_checkpoint(v, &cp);
         } else if (strcmp(kind, "record") != 0 && strcmp(kind, "key") != 0) {
             fprintf(out, "audit verify: FAILED: %s: unknown row kind '%s'\n", path, kind);
@@ -990,18 +1000,18 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
     /* Pass 2: records, in file order (a reordered file is reported as such). */
     for (size_t i = 1; i < x.n; i++) {
         const xrow *r = &x.rows[i];
-        if (strcmp(col_str(r, C_KIND), "record") != 0)
+        if (strcmp(col_str(r, GW_AUDIT_X_KIND), "record") != 0)
             continue;
         audit_record rec;
         memset(&rec, 0, sizeof rec);
-        rec.seq = col_int(r, C_SEQ);
-        rec.ts = col_str(r, C_TS);
-        rec.event = col_str(r, C_EVENT);
-        rec.actor = col_str(r, C_ACTOR);
-        rec.subject = col_str(r, C_SUBJECT);
-        rec.details = col_str(r, C_DETAILS);
-        (void)hex_exact(col_str(r, C_PREV), rec.prev_hash, sizeof rec.prev_hash);
-        (void)hex_exact(col_str(r, C_HASH), rec.hash, sizeof rec.hash);
+        rec.seq = col_int(r, GW_AUDIT_X_SEQ);
+        rec.ts = col_str(r, GW_AUDIT_X_TS);
+        rec.event = col_str(r, GW_AUDIT_X_EVENT);
+        rec.actor = col_str(r, GW_AUDIT_X_ACTOR);
+        rec.subject = col_str(r, GW_AUDIT_X_SUBJECT);
+        rec.details = col_str(r, GW_AUDIT_X_DETAILS);
+        (void)hex_exact(col_str(r, GW_AUDIT_X_PREV), rec.prev_hash, sizeof rec.prev_hash);
+        (void)hex_exact(col_str(r, GW_AUDIT_X_HASH), rec.hash, sizeof rec.hash);
         audit_verifier_record(v, &rec);
     }
     if (complete && !have_head) {
@@ -1012,7 +1022,7 @@ int gw_audit_verify_export(const char *data, size_t len, const char *name,
     int status = audit_verifier_finish(v, head_seq, complete ? head_hash : NULL);
     rc = report_verdict(v, status, out, complete ? "complete export" : "export of a range");
     if (rc == 0 && audit_verifier_records(v) > 0 &&
-        audit_verifier_covered_seq(v) < (int64_t)col_int(&x.rows[x.n - 1], C_SEQ))
+        audit_verifier_covered_seq(v) < (int64_t)col_int(&x.rows[x.n - 1], GW_AUDIT_X_SEQ))
         fprintf(out,
                 "audit verify: note: records after seq %lld are not covered by a signed "
                 "checkpoint in this export\n",

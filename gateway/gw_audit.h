@@ -20,6 +20,7 @@
 #include "gw_config.h"
 #include "gw_db.h"
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <uv.h>
@@ -74,6 +75,50 @@ int gw_audit_verify_file(const char *path, const uint8_t (*pks)[AUDIT_PK_BYTES],
  * name labels messages. Untrusted input is fine: this is the fuzzed entry point. */
 int gw_audit_verify_export(const char *data, size_t len, const char *name,
                            const uint8_t (*pks)[AUDIT_PK_BYTES], size_t npk, FILE *out);
+
+/*
+ * The audit export, written by `caregate audit export` (blocking, to a file) and by the
+ * DPO download (gw_dpo.c: asynchronous, into memory) alike, so `caregate audit verify
+ * --file` accepts both. An export is a sequence of lines; each has a kind (header, key,
+ * head, checkpoint, record) and some of these columns, in this order (also the CSV
+ * header). IMPLEMENTATION-OF: AUD-5 (what an outsider needs is in the file).
+ */
+#define GW_AUDIT_EXPORT_FORMAT "caregate.audit.export.v1"
+
+typedef enum {
+    GW_AUDIT_X_KIND,
+    GW_AUDIT_X_SEQ,
+    GW_AUDIT_X_N,
+    GW_AUDIT_X_TS,
+    GW_AUDIT_X_EVENT,
+    GW_AUDIT_X_ACTOR,
+    GW_AUDIT_X_SUBJECT,
+    GW_AUDIT_X_DETAILS,
+    GW_AUDIT_X_PREV,
+    GW_AUDIT_X_HASH,
+    GW_AUDIT_X_KEYID,
+    GW_AUDIT_X_SIG,
+    GW_AUDIT_X_PK,
+    GW_AUDIT_X_NCOLS
+} gw_audit_xcol;
+
+/*
+ * Writes one export line as compact JSON plus "\n" through write (jansson's
+ * json_dump_callback_t: 0 to go on, -1 to stop): "type" is cols[GW_AUDIT_X_KIND], then
+ * every other non-NULL column under its name, seq and n as numbers. cols is borrowed.
+ * Returns 0, or -1 when write failed.
+ */
+int gw_audit_export_line(const char *const cols[GW_AUDIT_X_NCOLS], json_dump_callback_t write,
+                         void *data);
+
+/*
+ * Fills cols (all other entries NULL) from row i of a result whose columns are those of a
+ * record (seq, ts, event, actor, subject, details, prev_hash hex, hash hex) or of a
+ * checkpoint (n, seq, ts, hash hex, key_id, signature hex). The values are borrowed from
+ * res and live as long as it does.
+ */
+void gw_audit_export_record(const PGresult *res, int i, const char *cols[GW_AUDIT_X_NCOLS]);
+void gw_audit_export_checkpoint(const PGresult *res, int i, const char *cols[GW_AUDIT_X_NCOLS]);
 
 int gw_audit_cli_main(const gw_config *cfg, int argc, char **argv);
 

@@ -24,6 +24,7 @@
 #include "gw_dpo.h"
 
 #include "audit.h"
+#include "gw_audit.h"
 #include "gw_log.h"
 #include "gw_staff.h"
 #include "retain.h"
@@ -45,7 +46,6 @@
 #include <string.h>
 #include <time.h>
 
-#define EXPORT_FORMAT "caregate.audit.export.v1" /* same as gw_audit.c */
 #define EXPORT_MAX_BYTES (64u << 20)             /* larger: use `caregate audit export` */
 #define EXPORT_BATCH "5000"
 #define CHAIN_BATCH 2000
@@ -894,25 +894,6 @@ static void chain_run(dpo_req *r)
  * append-only, so reading below the head fixed at the start gives a consistent picture
  * without one long transaction (the pool has no snapshot across statements).
  */
-enum {
-    C_KIND,
-    C_SEQ,
-    C_N,
-    C_TS,
-    C_EVENT,
-    C_ACTOR,
-    C_SUBJECT,
-    C_DETAILS,
-    C_PREV,
-    C_HASH,
-    C_KEYID,
-    C_SIG,
-    C_PK,
-    NCOLS
-};
-static const char *const XCOLS[NCOLS] = {"kind",   "seq",       "n",         "ts",        "event",
-                                         "actor",  "subject",   "details",   "prev_hash", "hash",
-                                         "key_id", "signature", "public_key"};
 
 typedef struct export_state {
     bool complete;
@@ -922,26 +903,13 @@ typedef struct export_state {
     bool too_big;
 } export_state;
 
-static void x_emit(dpo_req *r, const char *const cols[NCOLS])
+static void x_emit(dpo_req *r, const char *const cols[GW_AUDIT_X_NCOLS])
 {
     if (r->body.len > EXPORT_MAX_BYTES) {
         r->x->too_big = true;
         return;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string(cols[C_KIND]));
-    for (size_t i = 1; i < NCOLS; i++) {
-        if (!cols[i])
-            continue;
-        if (i == C_SEQ || i == C_N)
-            json_object_set_new(o, XCOLS[i], json_integer(atoll(cols[i])));
-        else
-            json_object_set_new(o, XCOLS[i], json_string(cols[i]));
-    }
-    json_dump_callback(o, obuf_dump_cb, &r->body,
-                       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    obuf_add(&r->body, "\n", 1);
-    json_decref(o);
+    (void)gw_audit_export_line(cols, obuf_dump_cb, &r->body); /* obuf_add cannot fail */
 }
 
 static const char X_RANGE_SQL[] =
@@ -993,18 +961,10 @@ static void x_records(void *arg, gw_db_status st, PGresult *res, const char *sql
     int n = PQntuples(res);
     long long lastseq = 0;
     for (int i = 0; i < n; i++) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "record";
-        cols[C_SEQ] = PQgetvalue(res, i, 0);
-        cols[C_TS] = PQgetvalue(res, i, 1);
-        cols[C_EVENT] = PQgetvalue(res, i, 2);
-        cols[C_ACTOR] = PQgetvalue(res, i, 3);
-        cols[C_SUBJECT] = PQgetvalue(res, i, 4);
-        cols[C_DETAILS] = PQgetvalue(res, i, 5);
-        cols[C_PREV] = PQgetvalue(res, i, 6);
-        cols[C_HASH] = PQgetvalue(res, i, 7);
+        const char *cols[GW_AUDIT_X_NCOLS];
+        gw_audit_export_record(res, i, cols);
         x_emit(r, cols);
-        lastseq = atoll(cols[C_SEQ]);
+        lastseq = atoll(cols[GW_AUDIT_X_SEQ]);
     }
     if (n == atoi(EXPORT_BATCH) && lastseq < atoll(r->x->last) && !r->x->too_big) {
         snprintf(r->x->next, sizeof r->x->next, "%lld", lastseq + 1);
@@ -1028,14 +988,8 @@ static void x_checkpoints(void *arg, gw_db_status st, PGresult *res, const char 
         return;
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "checkpoint";
-        cols[C_N] = PQgetvalue(res, i, 0);
-        cols[C_SEQ] = PQgetvalue(res, i, 1);
-        cols[C_TS] = PQgetvalue(res, i, 2);
-        cols[C_HASH] = PQgetvalue(res, i, 3);
-        cols[C_KEYID] = PQgetvalue(res, i, 4);
-        cols[C_SIG] = PQgetvalue(res, i, 5);
+        const char *cols[GW_AUDIT_X_NCOLS];
+        gw_audit_export_checkpoint(res, i, cols);
         x_emit(r, cols);
     }
     const char *vals[2] = {r->x->first, r->x->last};
@@ -1055,17 +1009,17 @@ static void x_keys(void *arg, gw_db_status st, PGresult *res, const char *sqlsta
         return;
     }
     for (int i = 0; i < PQntuples(res); i++) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "key";
-        cols[C_KEYID] = PQgetvalue(res, i, 0);
-        cols[C_PK] = PQgetvalue(res, i, 1);
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "key";
+        cols[GW_AUDIT_X_KEYID] = PQgetvalue(res, i, 0);
+        cols[GW_AUDIT_X_PK] = PQgetvalue(res, i, 1);
         x_emit(r, cols);
     }
     if (r->x->complete) {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "head";
-        cols[C_SEQ] = r->x->head_seq;
-        cols[C_HASH] = r->x->head_hash;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "head";
+        cols[GW_AUDIT_X_SEQ] = r->x->head_seq;
+        cols[GW_AUDIT_X_HASH] = r->x->head_hash;
         x_emit(r, cols);
     }
     const char *vals[3] = {r->x->first, r->x->last, r->x->complete ? "complete" : "range"};
@@ -1093,21 +1047,21 @@ static void x_range(void *arg, gw_db_status st, PGresult *res, const char *sqlst
         snprintf(x->last, sizeof x->last, "%s", x->head_seq);
     r->body.len = 0;
     {
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "header";
-        cols[C_EVENT] = EXPORT_FORMAT;
-        cols[C_SUBJECT] = x->complete ? "complete" : "range";
-        cols[C_TS] = x->now;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "header";
+        cols[GW_AUDIT_X_EVENT] = GW_AUDIT_EXPORT_FORMAT;
+        cols[GW_AUDIT_X_SUBJECT] = x->complete ? "complete" : "range";
+        cols[GW_AUDIT_X_TS] = x->now;
         x_emit(r, cols);
     }
     if (prep.have_pk) {
         char b64[sodium_base64_ENCODED_LEN(AUDIT_PK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
         sodium_bin2base64(b64, sizeof b64, prep.pk, AUDIT_PK_BYTES, sodium_base64_VARIANT_ORIGINAL);
         snprintf(x->local_id, sizeof x->local_id, "%s", prep.key_id);
-        const char *cols[NCOLS] = {0};
-        cols[C_KIND] = "key";
-        cols[C_KEYID] = x->local_id;
-        cols[C_PK] = b64;
+        const char *cols[GW_AUDIT_X_NCOLS] = {0};
+        cols[GW_AUDIT_X_KIND] = "key";
+        cols[GW_AUDIT_X_KEYID] = x->local_id;
+        cols[GW_AUDIT_X_PK] = b64;
         x_emit(r, cols);
     }
     const char *vals[3] = {x->first, x->last, x->local_id};
