@@ -125,30 +125,64 @@ static const char *reason_name(gw_ret_reason reason)
 }
 
 /*
+ * What both steps share: one short transaction per conversation, opened by locking its
+ * row (sql has one parameter, the id) and rolled back on any failure. step_begin returns
+ * the locked row (new) with the transaction open, or NULL with it rolled back and *rc set:
+ * GW_RET_ERR (err set) or GW_RET_NOT_FOUND (no row). step_exec runs one statement of the
+ * step (rolling back when it fails); step_commit ends the step.
+ */
+static PGresult *step_begin(PGconn *c, const char *sql, const char *conv, int *rc, char *err,
+                            size_t errlen)
+{
+    *rc = GW_RET_ERR;
+    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
+        return NULL;
+    const char *v[1] = {conv};
+    PGresult *res = gw_clidb_exec(c, PGRES_TUPLES_OK, sql, 1, v, err, errlen);
+    if (res && PQntuples(res) == 0) {
+        PQclear(res);
+        res = NULL;
+        *rc = GW_RET_NOT_FOUND;
+    }
+    if (!res)
+        gw_clidb_rollback(c);
+    return res;
+}
+
+static PGresult *step_exec(PGconn *c, ExecStatusType want, const char *sql, int n,
+                           const char *const *vals, char *err, size_t errlen)
+{
+    PGresult *res = gw_clidb_exec(c, want, sql, n, vals, err, errlen);
+    if (!res)
+        gw_clidb_rollback(c);
+    return res;
+}
+
+static int step_commit(PGconn *c, char *err, size_t errlen)
+{
+    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+        return GW_RET_ERR;
+    gw_retention__step_done();
+    return GW_RET_OK;
+}
+
+/*
  * Step 1. Returns 1 when the conversation is (now or already) shredded, 0 when it may not
  * go (not due any more, hold, no request), GW_RET_NOT_FOUND or GW_RET_ERR.
  */
 static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const rules *r, int64_t now,
                      const char *actor, gw_ret_counts *counts, char *err, size_t errlen)
 {
-    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
-        return GW_RET_ERR;
+    int src;
     const char *v1[1] = {conv};
-    PGresult *res = gw_clidb_exec(c, PGRES_TUPLES_OK,
-                                  "SELECT coalesce(extract(epoch FROM closed_at)::bigint, 0), "
-                                  "retention_class, legal_hold, shredded_at IS NOT NULL, "
-                                  "erase_requested_at IS NOT NULL, coalesce(shred_reason, '') "
-                                  "FROM conversation WHERE id = $1::uuid FOR UPDATE",
-                                  1, v1, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
-        return GW_RET_ERR;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        gw_clidb_rollback(c);
-        return GW_RET_NOT_FOUND;
-    }
+    PGresult *res = step_begin(c,
+                               "SELECT coalesce(extract(epoch FROM closed_at)::bigint, 0), "
+                               "retention_class, legal_hold, shredded_at IS NOT NULL, "
+                               "erase_requested_at IS NOT NULL, coalesce(shred_reason, '') "
+                               "FROM conversation WHERE id = $1::uuid FOR UPDATE",
+                               conv, &src, err, errlen);
+    if (!res)
+        return src;
     bool hold = PQgetvalue(res, 0, 2)[0] == 't';
     bool shredded = PQgetvalue(res, 0, 3)[0] == 't';
     bool requested = PQgetvalue(res, 0, 4)[0] == 't';
@@ -172,20 +206,17 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
         return 0;
     }
     const char *v2[2] = {conv, reason_name(reason)};
-    if (gw_clidb_cmd(c,
-                     "UPDATE conversation SET shredded_at = now(), shred_reason = $2 WHERE id = "
-                     "$1::uuid",
-                     2, v2, err, errlen) != 0) {
-        gw_clidb_rollback(c);
+    res = step_exec(c, PGRES_COMMAND_OK,
+                    "UPDATE conversation SET shredded_at = now(), shred_reason = $2 WHERE id = "
+                    "$1::uuid",
+                    2, v2, err, errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
-    res =
-        gw_clidb_exec(c, PGRES_COMMAND_OK, "DELETE FROM data_key WHERE conversation_id = $1::uuid",
-                      1, v1, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
+    PQclear(res);
+    res = step_exec(c, PGRES_COMMAND_OK, "DELETE FROM data_key WHERE conversation_id = $1::uuid", 1,
+                    v1, err, errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
     long keys = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     char event[64];
@@ -193,21 +224,18 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
     char nkeys[24];
     snprintf(nkeys, sizeof nkeys, "%ld", keys);
     const char *v3[4] = {event, actor, conv, nkeys};
-    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
-                        "SELECT audit_append($1, $2, 'conversation:' || $3, "
-                        "jsonb_build_object('data_keys', $4::bigint)), "
-                        "pg_notify('caregate_shred', $3)",
-                        4, v3, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
+    res = step_exec(c, PGRES_TUPLES_OK,
+                    "SELECT audit_append($1, $2, 'conversation:' || $3, "
+                    "jsonb_build_object('data_keys', $4::bigint)), "
+                    "pg_notify('caregate_shred', $3)",
+                    4, v3, err, errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
     PQclear(res);
-    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+    if (step_commit(c, err, errlen) != GW_RET_OK)
         return GW_RET_ERR;
     if (counts)
         counts->keys_destroyed += keys;
-    gw_retention__step_done();
     return 1;
 }
 
@@ -215,24 +243,15 @@ static int shred_key(PGconn *c, const char *conv, gw_ret_reason reason, const ru
 static int delete_rows(PGconn *c, const char *conv, const char *actor, gw_ret_counts *counts,
                        char *err, size_t errlen)
 {
-    if (gw_clidb_cmd(c, "BEGIN", 0, NULL, err, errlen) != 0)
-        return GW_RET_ERR;
+    int src;
     const char *v1[1] = {conv};
-    PGresult *res =
-        gw_clidb_exec(c, PGRES_TUPLES_OK,
-                      "SELECT contact_id::text, coalesce(shred_reason, 'retention') "
-                      "FROM conversation WHERE id = $1::uuid AND shredded_at IS NOT NULL "
-                      "FOR UPDATE",
-                      1, v1, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
-        return GW_RET_ERR;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        gw_clidb_rollback(c);
-        return GW_RET_OK;
-    }
+    PGresult *res = step_begin(c,
+                               "SELECT contact_id::text, coalesce(shred_reason, 'retention') "
+                               "FROM conversation WHERE id = $1::uuid AND shredded_at IS NOT NULL "
+                               "FOR UPDATE",
+                               conv, &src, err, errlen);
+    if (!res)
+        return src == GW_RET_NOT_FOUND ? GW_RET_OK : src;
     char contact[40], event[64];
     snprintf(contact, sizeof contact, "%s", PQgetvalue(res, 0, 0));
     snprintf(event, sizeof event, "%s.deleted", PQgetvalue(res, 0, 1));
@@ -241,55 +260,49 @@ static int delete_rows(PGconn *c, const char *conv, const char *actor, gw_ret_co
     /* The same statement deletes everything and counts it; other tables referring to the
      * conversation (outbox, channel threads) cascade. The contact goes only when no other
      * conversation refers to it (a platform patient may have several). */
-    res = gw_clidb_exec(
+    res = step_exec(
         c, PGRES_TUPLES_OK,
         "WITH m AS (DELETE FROM message WHERE conversation_id = $1::uuid RETURNING 1), "
         "s AS (DELETE FROM patient_session WHERE conversation_id = $1::uuid RETURNING 1), "
         "k AS (DELETE FROM data_key WHERE conversation_id = $1::uuid RETURNING 1) "
         "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM k)",
         1, v1, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
+    if (!res)
         return GW_RET_ERR;
-    }
     char nmsg[24], nsess[24];
     snprintf(nmsg, sizeof nmsg, "%s", PQgetvalue(res, 0, 0));
     snprintf(nsess, sizeof nsess, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (gw_clidb_cmd(c, "DELETE FROM conversation WHERE id = $1::uuid", 1, v1, err, errlen) != 0) {
-        gw_clidb_rollback(c);
+    res = step_exec(c, PGRES_COMMAND_OK, "DELETE FROM conversation WHERE id = $1::uuid", 1, v1, err,
+                    errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
+    PQclear(res);
     const char *v2[1] = {contact};
-    res = gw_clidb_exec(c, PGRES_COMMAND_OK,
-                        "DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
-                        "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid)",
-                        1, v2, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
+    res = step_exec(c, PGRES_COMMAND_OK,
+                    "DELETE FROM contact WHERE id = $1::uuid AND NOT EXISTS "
+                    "(SELECT 1 FROM conversation WHERE contact_id = $1::uuid)",
+                    1, v2, err, errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
     long ncontact = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     const char *v3[7] = {event, actor, conv, nmsg, nsess, contact, ncontact ? "t" : "f"};
-    res = gw_clidb_exec(c, PGRES_TUPLES_OK,
-                        "SELECT audit_append($1, $2, 'conversation:' || $3, jsonb_build_object("
-                        "'messages', $4::bigint, 'sessions', $5::bigint, 'contact', $6::text, "
-                        "'contact_deleted', $7::boolean))",
-                        7, v3, err, errlen);
-    if (!res) {
-        gw_clidb_rollback(c);
+    res = step_exec(c, PGRES_TUPLES_OK,
+                    "SELECT audit_append($1, $2, 'conversation:' || $3, jsonb_build_object("
+                    "'messages', $4::bigint, 'sessions', $5::bigint, 'contact', $6::text, "
+                    "'contact_deleted', $7::boolean))",
+                    7, v3, err, errlen);
+    if (!res)
         return GW_RET_ERR;
-    }
     PQclear(res);
-    if (gw_clidb_cmd(c, "COMMIT", 0, NULL, err, errlen) != 0)
+    if (step_commit(c, err, errlen) != GW_RET_OK)
         return GW_RET_ERR;
     if (counts) {
         counts->deleted++;
         counts->messages += strtol(nmsg, NULL, 10);
         counts->contacts += ncontact;
     }
-    gw_retention__step_done();
     return GW_RET_OK;
 }
 
