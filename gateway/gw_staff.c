@@ -726,6 +726,19 @@ static void change_done(void *arg, gw_db_status status, PGresult *res, const cha
     convop_free(op);
 }
 
+/* Runs a conversation change (status, assign) for c; change_done answers failures. The
+ * statement audits and notifies itself (see the top of this file). */
+static void submit_change(gw_conn *c, const char *conv, const char *sql, const char *const *vals,
+                          int n)
+{
+    convop *op = convop_new(c, conv);
+    gw_db_params p = {vals, NULL, NULL, n};
+    if (gw_db_query(sess(c)->app->db, sql, &p, false, change_done, op) != 0) {
+        gw_conn_send_error(c, "unavailable", "shutting down", NULL);
+        convop_free(op);
+    }
+}
+
 static void on_status(gw_conn *c, json_t *o)
 {
     ssess *s = sess(c);
@@ -753,23 +766,18 @@ static void on_status(gw_conn *c, json_t *o)
     }
     if (strcmp(st, "snoozed") != 0)
         until = NULL;
-    convop *op = convop_new(c, conv);
     const char *vals[4] = {conv, st, s->staff_id, until};
-    gw_db_params p = {vals, NULL, NULL, 4};
-    if (gw_db_query(s->app->db,
-                    "WITH u AS (UPDATE conversation SET status = $2, closed_at = CASE WHEN $2 = "
-                    "'done' THEN now() ELSE NULL END, snoozed_until = $4::timestamptz WHERE id = "
-                    "$1::uuid RETURNING id), a AS "
-                    "(SELECT audit_append('conversation.status', $3, u.id::text, "
-                    "jsonb_strip_nulls(jsonb_build_object('status', $2::text, 'until', "
-                    "caregate_ts($4::timestamptz)))) FROM u), n AS (SELECT "
-                    "pg_notify('caregate_conv', json_build_object('c', u.id, 'e', "
-                    "'status')::text) FROM u) SELECT (SELECT count(*) FROM u) + 0 * (SELECT "
-                    "count(*) FROM a) + 0 * (SELECT count(*) FROM n)",
-                    &p, false, change_done, op) != 0) {
-        gw_conn_send_error(c, "unavailable", "shutting down", NULL);
-        convop_free(op);
-    }
+    submit_change(c, conv,
+                  "WITH u AS (UPDATE conversation SET status = $2, closed_at = CASE WHEN $2 = "
+                  "'done' THEN now() ELSE NULL END, snoozed_until = $4::timestamptz WHERE id = "
+                  "$1::uuid RETURNING id), a AS "
+                  "(SELECT audit_append('conversation.status', $3, u.id::text, "
+                  "jsonb_strip_nulls(jsonb_build_object('status', $2::text, 'until', "
+                  "caregate_ts($4::timestamptz)))) FROM u), n AS (SELECT "
+                  "pg_notify('caregate_conv', json_build_object('c', u.id, 'e', "
+                  "'status')::text) FROM u) SELECT (SELECT count(*) FROM u) + 0 * (SELECT "
+                  "count(*) FROM a) + 0 * (SELECT count(*) FROM n)",
+                  vals, 4);
 }
 
 static void on_assign(gw_conn *c, json_t *o)
@@ -789,22 +797,17 @@ static void on_assign(gw_conn *c, json_t *o)
         gw_conn_send_error(c, "forbidden", "the DPO role cannot assign conversations", NULL);
         return;
     }
-    convop *op = convop_new(c, conv);
     const char *vals[3] = {conv, who, s->staff_id};
-    gw_db_params p = {vals, NULL, NULL, 3};
-    if (gw_db_query(s->app->db,
-                    "WITH u AS (UPDATE conversation SET assignee = $2::uuid WHERE id = $1::uuid "
-                    "AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM staff WHERE id = $2::uuid AND "
-                    "disabled_at IS NULL AND role <> 'dpo')) RETURNING id), a AS (SELECT "
-                    "audit_append('conversation.assigned', $3, u.id::text, "
-                    "jsonb_build_object('assignee', $2::text)) FROM u), n AS (SELECT "
-                    "pg_notify('caregate_conv', json_build_object('c', u.id, 'e', "
-                    "'assign')::text) FROM u) SELECT (SELECT count(*) FROM u) + 0 * (SELECT "
-                    "count(*) FROM a) + 0 * (SELECT count(*) FROM n)",
-                    &p, false, change_done, op) != 0) {
-        gw_conn_send_error(c, "unavailable", "shutting down", NULL);
-        convop_free(op);
-    }
+    submit_change(c, conv,
+                  "WITH u AS (UPDATE conversation SET assignee = $2::uuid WHERE id = $1::uuid "
+                  "AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM staff WHERE id = $2::uuid AND "
+                  "disabled_at IS NULL AND role <> 'dpo')) RETURNING id), a AS (SELECT "
+                  "audit_append('conversation.assigned', $3, u.id::text, "
+                  "jsonb_build_object('assignee', $2::text)) FROM u), n AS (SELECT "
+                  "pg_notify('caregate_conv', json_build_object('c', u.id, 'e', "
+                  "'assign')::text) FROM u) SELECT (SELECT count(*) FROM u) + 0 * (SELECT "
+                  "count(*) FROM a) + 0 * (SELECT count(*) FROM n)",
+                  vals, 3);
 }
 
 static void on_queue(gw_conn *c, json_t *o)
@@ -881,40 +884,65 @@ static void on_read(gw_conn *c, json_t *o)
         convop_free(op);
 }
 
-/* staff_list: colleagues a conversation can be handed to (no e-mail addresses) */
-static void staff_list_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
-                            const char *errmsg)
+/*
+ * The list frames sent at welcome and on request (staff_list, canned): one query without
+ * parameters on behalf of c (held by a reference until the answer), and one frame
+ * {"type": type, key: [row(res, r)...]} or the error fail. A closed socket gets nothing.
+ */
+typedef struct {
+    const char *type, *key, *fail;
+    json_t *(*row)(PGresult *res, int r);
+} list_frame;
+
+static void list_done(gw_conn *c, const list_frame *lf, gw_db_status status, PGresult *res)
 {
-    gw_conn *c = arg;
-    (void)sqlstate;
-    (void)errmsg;
     if (gw_conn_alive(c)) {
         if (status == GW_DB_OK) {
             json_t *arr = json_array();
             for (int r = 0; r < PQntuples(res); r++)
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "id",
-                                                     PQgetvalue(res, r, 0), "alias",
-                                                     PQgetvalue(res, r, 1), "role",
-                                                     PQgetvalue(res, r, 2), "on_shift",
-                                                     PQgetvalue(res, r, 3)[0] == 't'));
-            json_t *f = json_pack("{s:s, s:o}", "type", "staff_list", "staff", arr);
+                json_array_append_new(arr, lf->row(res, r));
+            json_t *f = json_pack("{s:s, s:o}", "type", lf->type, lf->key, arr);
             gw_conn_send_json(c, f);
             json_decref(f);
         } else {
-            gw_conn_send_error(c, db_code(status), "staff list not available: try again", NULL);
+            gw_conn_send_error(c, db_code(status), lf->fail, NULL);
         }
     }
     gw_conn_unref(c);
 }
 
-static void send_staff_list(gw_conn *c)
+static void list_query(gw_conn *c, const char *sql, gw_db_result_cb done)
 {
     gw_conn_ref(c);
-    if (gw_db_query(sess(c)->app->db,
-                    "SELECT id, alias, role, on_shift FROM staff WHERE disabled_at IS NULL AND "
-                    "role IN ('agent', 'admin') ORDER BY alias, id",
-                    NULL, false, staff_list_done, c) != 0)
+    if (gw_db_query(sess(c)->app->db, sql, NULL, false, done, c) != 0)
         gw_conn_unref(c);
+}
+
+/* staff_list: colleagues a conversation can be handed to (no e-mail addresses) */
+static json_t *staff_row(PGresult *res, int r)
+{
+    return json_pack("{s:s, s:s, s:s, s:b}", "id", PQgetvalue(res, r, 0), "alias",
+                     PQgetvalue(res, r, 1), "role", PQgetvalue(res, r, 2), "on_shift",
+                     PQgetvalue(res, r, 3)[0] == 't');
+}
+
+static const list_frame STAFF_LIST = {"staff_list", "staff", "staff list not available: try again",
+                                      staff_row};
+
+static void staff_list_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
+                            const char *errmsg)
+{
+    (void)sqlstate;
+    (void)errmsg;
+    list_done(arg, &STAFF_LIST, status, res);
+}
+
+static void send_staff_list(gw_conn *c)
+{
+    list_query(c,
+               "SELECT id, alias, role, on_shift FROM staff WHERE disabled_at IS NULL AND "
+               "role IN ('agent', 'admin') ORDER BY alias, id",
+               staff_list_done);
 }
 
 static void on_staff_list(gw_conn *c, json_t *o)
@@ -923,37 +951,25 @@ static void on_staff_list(gw_conn *c, json_t *o)
     send_staff_list(c);
 }
 
+static json_t *canned_row(PGresult *res, int r)
+{
+    return json_pack("{s:s, s:s, s:s}", "id", PQgetvalue(res, r, 0), "title", PQgetvalue(res, r, 1),
+                     "text", PQgetvalue(res, r, 2));
+}
+
+static const list_frame CANNED = {"canned", "answers", "canned answers not available", canned_row};
+
 static void canned_done(void *arg, gw_db_status status, PGresult *res, const char *sqlstate,
                         const char *errmsg)
 {
-    gw_conn *c = arg;
     (void)sqlstate;
     (void)errmsg;
-    if (gw_conn_alive(c)) {
-        if (status == GW_DB_OK) {
-            json_t *arr = json_array();
-            for (int r = 0; r < PQntuples(res); r++)
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id",
-                                                     PQgetvalue(res, r, 0), "title",
-                                                     PQgetvalue(res, r, 1), "text",
-                                                     PQgetvalue(res, r, 2)));
-            json_t *f = json_pack("{s:s, s:o}", "type", "canned", "answers", arr);
-            gw_conn_send_json(c, f);
-            json_decref(f);
-        } else {
-            gw_conn_send_error(c, db_code(status), "canned answers not available", NULL);
-        }
-    }
-    gw_conn_unref(c);
+    list_done(arg, &CANNED, status, res);
 }
 
 static void send_canned(gw_conn *c)
 {
-    gw_conn_ref(c);
-    if (gw_db_query(sess(c)->app->db,
-                    "SELECT id, title, body FROM canned ORDER BY title, created_at", NULL, false,
-                    canned_done, c) != 0)
-        gw_conn_unref(c);
+    list_query(c, "SELECT id, title, body FROM canned ORDER BY title, created_at", canned_done);
 }
 
 static void on_canned(gw_conn *c, json_t *o)
