@@ -946,18 +946,27 @@ static void x_finish(dpo_req *r)
     free(b.p);
 }
 
+/* The start of each export stage's callback: may the stage go on? A request whose client
+ * left is dropped; a failed query is answered with its error, dropping what was collected. */
+static bool x_stage_ok(dpo_req *r, gw_db_status st, const char *sqlstate)
+{
+    if (!req_still_wanted(r))
+        return false;
+    if (st != GW_DB_OK) {
+        r->body.len = 0;
+        respond_db_error(r, st, sqlstate);
+        return false;
+    }
+    return true;
+}
+
 static void x_records(void *arg, gw_db_status st, PGresult *res, const char *sqlstate,
                       const char *errmsg)
 {
     dpo_req *r = arg;
     (void)errmsg;
-    if (!req_still_wanted(r))
+    if (!x_stage_ok(r, st, sqlstate))
         return;
-    if (st != GW_DB_OK) {
-        r->body.len = 0;
-        respond_db_error(r, st, sqlstate);
-        return;
-    }
     int n = PQntuples(res);
     long long lastseq = 0;
     for (int i = 0; i < n; i++) {
@@ -980,13 +989,8 @@ static void x_checkpoints(void *arg, gw_db_status st, PGresult *res, const char 
 {
     dpo_req *r = arg;
     (void)errmsg;
-    if (!req_still_wanted(r))
+    if (!x_stage_ok(r, st, sqlstate))
         return;
-    if (st != GW_DB_OK) {
-        r->body.len = 0;
-        respond_db_error(r, st, sqlstate);
-        return;
-    }
     for (int i = 0; i < PQntuples(res); i++) {
         const char *cols[GW_AUDIT_X_NCOLS];
         gw_audit_export_checkpoint(res, i, cols);
@@ -1001,13 +1005,8 @@ static void x_keys(void *arg, gw_db_status st, PGresult *res, const char *sqlsta
 {
     dpo_req *r = arg;
     (void)errmsg;
-    if (!req_still_wanted(r))
+    if (!x_stage_ok(r, st, sqlstate))
         return;
-    if (st != GW_DB_OK) {
-        r->body.len = 0;
-        respond_db_error(r, st, sqlstate);
-        return;
-    }
     for (int i = 0; i < PQntuples(res); i++) {
         const char *cols[GW_AUDIT_X_NCOLS] = {0};
         cols[GW_AUDIT_X_KIND] = "key";
