@@ -113,6 +113,7 @@ static void test_person(void **state)
        "Versichertennummer neu. [PERSON], geb. [DOB]");
     EQ("For Maisie Hughes, born 14th February 2017: thanks", EN, "For [PERSON], born [DOB]: thanks");
     EQ("Die Patientin, geb. 1950, hat Fragen.", DE, "Die Patientin, geb. [DOB], hat Fragen.");
+    CLEAN("Hallo, Buchungsnummer 55-KX-1208, wir kommen erst um 18 Uhr.", DE);
     EQ("Bitte 2 Hübe Salbutamol.", DE, "Bitte 2 Hübe [MEDICATION].");
     EQ("Beszéltem Kovácsné asszisztenssel.", HU, "Beszéltem [PERSON] asszisztenssel.");
     EQ("Holnap Nagy Jánosné jön be.", HU, "Holnap [PERSON] jön be.");
