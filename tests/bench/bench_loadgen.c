@@ -47,6 +47,7 @@ struct client {
     char *request; /* HTTP request to send once connected */
     /* patient state */
     bool welcomed;
+    uint64_t retry_at; /* ns: hello again after "unavailable" (0: none pending) */
     uint64_t sent, acked;
     unsigned outstanding;
     char cookie[512];
@@ -68,6 +69,11 @@ static struct {
     uint64_t *lat;
     size_t nlat, caplat;
     bool measuring, done;
+    /* Patients whose hello was shed with "unavailable", in the order they were told: the
+     * widget reconnects with backoff, so the load generator says hello again later. */
+    int *retry;
+    size_t retry_head, retry_tail, retry_cap;
+    uint64_t hello_retries;
     uv_timer_t tick;
     double open_credit;
     int rr;
@@ -352,6 +358,8 @@ static void patient_send(client *c)
     ws_send(c, msg, (size_t)n);
 }
 
+static const char hello_frame[] = "{\"type\":\"hello\",\"session\":null,\"lang\":\"de\"}";
+
 static void patient_frame(client *c, const char *d, size_t len)
 {
     if (!c->welcomed && memmem(d, len, "\"welcome\"", 9)) {
@@ -359,12 +367,20 @@ static void patient_frame(client *c, const char *d, size_t len)
         G.welcomed++;
         return;
     }
+    if (!c->welcomed && memmem(d, len, "\"unavailable\"", 13) && G.retry_tail < G.retry_cap) {
+        c->retry_at = now_ns() + 300000000u + (uint64_t)(rand() % 700) * 1000000u;
+        G.retry[G.retry_tail++] = c->idx;
+        G.hello_retries++;
+        return;
+    }
     if (memmem(d, len, "\"ack\"", 5)) {
         c->acked++;
         c->outstanding--;
         if (G.measuring)
             G.acks++;
-        if (G.measuring && G.rate <= 0 && !G.done)
+        /* closed loop: keep the window full during the warm-up too, or a gateway that
+         * answers the first burst within the warm-up leaves nothing outstanding */
+        if (G.rate <= 0 && !G.done && G.welcomed == G.patients)
             patient_send(c);
     } else if (memmem(d, len, "\"error\"", 7)) {
         G.errors++;
@@ -377,8 +393,7 @@ static void patient_frame(client *c, const char *d, size_t len)
 
 static void patient_open(client *c)
 {
-    static const char hello[] = "{\"type\":\"hello\",\"session\":null,\"lang\":\"de\"}";
-    ws_send(c, hello, sizeof hello - 1);
+    ws_send(c, hello_frame, sizeof hello_frame - 1);
 }
 
 static void staff_frame(client *c, const char *d, size_t len)
@@ -453,15 +468,20 @@ static void report(void)
 static void tick_cb(uv_timer_t *t)
 {
     uint64_t now = now_ns();
+    while (G.retry_head < G.retry_tail && G.pc[G.retry[G.retry_head]].retry_at <= now) {
+        client *c = &G.pc[G.retry[G.retry_head++]];
+        c->retry_at = 0;
+        ws_send(c, hello_frame, sizeof hello_frame - 1);
+    }
     if (phase == 0) {
         if (G.idle > 0 && G.welcomed + G.connected_fail >= G.idle) {
             long rss;
             double cpu;
             uv_sleep(500);
             proc_sample(&rss, &cpu);
-            printf("idle_connections=%d failed=%d gateway_rss_before_mb=%.1f after_mb=%.1f "
-                   "per_connection_kb=%.2f\n",
-                   G.welcomed, G.connected_fail, (double)rss0 / 1024.0, (double)rss / 1024.0,
+            printf("idle_connections=%d failed=%d hello_retries=%llu gateway_rss_before_mb=%.1f "
+                   "after_mb=%.1f per_connection_kb=%.2f\n",
+                   G.welcomed, G.connected_fail, (unsigned long long)G.hello_retries, (double)rss0 / 1024.0, (double)rss / 1024.0,
                    G.welcomed ? (double)(rss - rss0) / G.welcomed : 0.0);
             uv_stop(G.loop);
             return;
@@ -552,8 +572,10 @@ int main(int argc, char **argv)
         rss0 = rss;
     }
     G.pc = calloc((size_t)G.patients, sizeof *G.pc);
+    G.retry_cap = (size_t)G.patients * 64; /* each patient may be shed a few dozen times */
+    G.retry = calloc(G.retry_cap, sizeof *G.retry);
     G.sc = calloc((size_t)(G.staff > 0 ? G.staff : 1), sizeof *G.sc);
-    if (!G.pc || !G.sc)
+    if (!G.pc || !G.sc || !G.retry)
         abort();
     if (G.staff > 0) {
         if (!G.email || !G.password) {
