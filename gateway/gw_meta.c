@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1190,7 +1191,20 @@ struct wpss {
     char ctype[32];
     char *resp;
     size_t resp_len;
+    /* Answered before the body was read (413 on the announced length, 503 while draining):
+     * the connection closes after the answer, since the unread body would otherwise be read
+     * as the next request of a kept-alive connection. */
+    bool close_after;
+    bool answered;  /* with close_after: the answer has been written */
+    bool body_done; /* with close_after: the client finished sending the body */
+    bool shut;      /* with close_after: our side is shut down, draining until the client closes */
+    size_t dropped; /* with close_after: body bytes read and dropped */
 };
+
+/* Most of an unread body that is drained before closing, so the client reads the answer
+ * instead of a reset; beyond it, or after META_LINGER_SECS, the connection is cut. */
+#define META_LINGER_MAX (1u << 20)
+#define META_LINGER_SECS 2
 
 static void set_reply(struct lws *wsi, wpss *p, int status, const char *ctype, const char *body,
                       size_t len)
@@ -1250,6 +1264,25 @@ static void start_request(gw_meta *m, struct lws *wsi, wpss *p, const char *meth
     p->len = p->cap = 0;
 }
 
+/* After an early answer: once it has left our buffer, shut our side down (the client sees
+ * the end of the answer), read and drop what it still sends, close when the body has ended,
+ * after META_LINGER_MAX bytes or after META_LINGER_SECS. */
+static int linger(struct lws *wsi, wpss *p)
+{
+    if (p->body_done)
+        return -1;
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (!p->shut) {
+        p->shut = true;
+        shutdown(lws_get_socket_fd(wsi), SHUT_WR);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, META_LINGER_SECS);
+    }
+    return 0;
+}
+
 static int write_reply(struct lws *wsi, wpss *p)
 {
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start,
@@ -1260,6 +1293,9 @@ static int write_reply(struct lws *wsi, wpss *p)
                                     (const unsigned char *)"no-store", 8, &q, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
                                     (const unsigned char *)"nosniff", 7, &q, end) ||
+        (p->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                      5, &q, end)) ||
         lws_finalize_write_http_header(wsi, start, &q, end))
         return -1;
     unsigned char *b = malloc(LWS_PRE + p->resp_len + 1);
@@ -1273,6 +1309,10 @@ static int write_reply(struct lws *wsi, wpss *p)
     p->resp_ready = false;
     if (n < (int)p->resp_len)
         return -1;
+    if (p->close_after) {
+        p->answered = true;
+        return linger(wsi, p);
+    }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -1320,12 +1360,16 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         memset(p, 0, sizeof *p);
         p->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         char cl[32] = "";
-        if (p->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-            strtoull(cl, NULL, 10) > GW_META_MAX_BODY) {
+        bool has_body = p->post &&
+                        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+                        strtoull(cl, NULL, 10) > 0;
+        if (has_body && strtoull(cl, NULL, 10) > GW_META_MAX_BODY) {
+            p->close_after = true;
             reply_now(wsi, p, 413); /* refuse before reading 4 MiB of it */
             return 0;
         }
         if (!m || m->app->draining) {
+            p->close_after = has_body;
             reply_now(wsi, p, 503);
             return 0;
         }
@@ -1333,8 +1377,17 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             start_request(m, wsi, p, "GET");
         return 0;
     }
-    case LWS_CALLBACK_HTTP_BODY: return p->resp_ready ? 0 : on_body(p, in, len);
+    case LWS_CALLBACK_HTTP_BODY:
+        if (p->close_after) { /* answered already: drop it, within bounds */
+            p->dropped += len;
+            return p->dropped > META_LINGER_MAX ? -1 : 0;
+        }
+        return p->resp_ready ? 0 : on_body(p, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->close_after) {
+            p->body_done = true;
+            return p->answered ? -1 : 0; /* not yet written: write_reply closes after it */
+        }
         if (p->resp_ready || p->link)
             return 0;
         if (p->over) {
@@ -1343,7 +1396,10 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         }
         start_request(m, wsi, p, "POST");
         return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE: return p && p->resp_ready ? write_reply(wsi, p) : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (p && p->resp_ready)
+            return write_reply(wsi, p);
+        return p && p->close_after && p->answered ? linger(wsi, p) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p) {
             if (p->link)

@@ -105,6 +105,24 @@ test('oversize POST followed by another request on the same socket: only the 413
   await answeredAndClosed(c, 413, 'oversize POST then GET');
 });
 
+test('Meta webhook over 4 MiB: 413 before the body is read, connection closed, next request answered', async () => {
+  const big = 4 * 1024 * 1024 + 10;
+  const c = await connect(gw.port);
+  await c.write(req('POST', '/webhooks/meta', `Content-Type: application/json\r\nContent-Length: ${big}\r\n`, 'x'.repeat(big)));
+  const r = await answeredAndClosed(c, 413, 'oversize webhook');
+  assert.match(r.headers['content-type'], /^text\/plain/, 'answered by the webhook handler (gw_meta), not the generic one');
+  // the same thing with the body never sent
+  const h = await connect(gw.port);
+  await h.write(req('POST', '/webhooks/meta', `Content-Type: application/json\r\nContent-Length: ${big}\r\n`));
+  await answeredAndClosed(h, 413, 'oversize webhook, headers only');
+  // the server still answers the next connection at once
+  const n = await connect(gw.port);
+  await n.write(req('GET', '/healthz', 'Connection: close\r\n'));
+  assert.ok(await n.until(() => n.responses().length === 1), 'healthz after the oversize webhooks');
+  assert.equal(n.responses()[0].status, 200);
+  n.destroy();
+});
+
 test('chunked POST without Content-Length: 411, connection closed', async () => {
   const c = await connect(gw.port);
   await c.write(req('POST', '/api/login', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', '5\r\n{"a":\r\n0\r\n\r\n'));
