@@ -1199,11 +1199,13 @@ struct wpss {
     bool body_done; /* with close_after: the client finished sending the body */
     bool shut;      /* with close_after: our side is shut down, draining until the client closes */
     size_t dropped; /* with close_after: body bytes read and dropped */
+    size_t drain;   /* with close_after: at most this much is drained (the announced length) */
 };
 
-/* Most of an unread body that is drained before closing, so the client reads the answer
- * instead of a reset; beyond it, or after META_LINGER_SECS, the connection is cut. */
-#define META_LINGER_MAX (1u << 20)
+/* An unread body is drained up to its announced length, but never more than this, so the
+ * client (Meta's sender writes the whole body before it reads) gets the answer instead of a
+ * reset; beyond it, or after META_LINGER_SECS, the connection is cut. */
+#define META_LINGER_MAX (8u << 20)
 #define META_LINGER_SECS 2
 
 static void set_reply(struct lws *wsi, wpss *p, int status, const char *ctype, const char *body,
@@ -1363,7 +1365,9 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         bool has_body = p->post &&
                         lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
                         strtoull(cl, NULL, 10) > 0;
-        if (has_body && strtoull(cl, NULL, 10) > GW_META_MAX_BODY) {
+        unsigned long long announced = has_body ? strtoull(cl, NULL, 10) : 0;
+        p->drain = announced < META_LINGER_MAX ? (size_t)announced : META_LINGER_MAX;
+        if (announced > GW_META_MAX_BODY) {
             p->close_after = true;
             reply_now(wsi, p, 413); /* refuse before reading 4 MiB of it */
             return 0;
@@ -1380,7 +1384,7 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_BODY:
         if (p->close_after) { /* answered already: drop it, within bounds */
             p->dropped += len;
-            return p->dropped > META_LINGER_MAX ? -1 : 0;
+            return p->dropped > p->drain ? -1 : 0;
         }
         return p->resp_ready ? 0 : on_body(p, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
