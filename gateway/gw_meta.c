@@ -31,6 +31,7 @@
 #include "gw_meta_parse.h"
 #include "gw_outbox.h"
 #include "gw_policy.h"
+#include "gw_server.h"
 #include "gw_store.h"
 #include "rules.h"
 #include "seal.h"
@@ -1204,9 +1205,8 @@ struct wpss {
 
 /* An unread body is drained up to its announced length, but never more than this, so the
  * client (Meta's sender writes the whole body before it reads) gets the answer instead of a
- * reset; beyond it, or after META_LINGER_SECS, the connection is cut. */
+ * reset; beyond it, or after GW_HTTP_LINGER_SECS, the connection is cut (gw_http_linger). */
 #define META_LINGER_MAX (8u << 20)
-#define META_LINGER_SECS 2
 
 static void set_reply(struct lws *wsi, wpss *p, int status, const char *ctype, const char *body,
                       size_t len)
@@ -1266,25 +1266,6 @@ static void start_request(gw_meta *m, struct lws *wsi, wpss *p, const char *meth
     p->len = p->cap = 0;
 }
 
-/* After an early answer: once it has left our buffer, shut our side down (the client sees
- * the end of the answer), read and drop what it still sends, close when the body has ended,
- * after META_LINGER_MAX bytes or after META_LINGER_SECS. */
-static int linger(struct lws *wsi, wpss *p)
-{
-    if (p->body_done)
-        return -1;
-    if (lws_partial_buffered(wsi)) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (!p->shut) {
-        p->shut = true;
-        shutdown(lws_get_socket_fd(wsi), SHUT_WR);
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, META_LINGER_SECS);
-    }
-    return 0;
-}
-
 static int write_reply(struct lws *wsi, wpss *p)
 {
     unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start,
@@ -1313,7 +1294,7 @@ static int write_reply(struct lws *wsi, wpss *p)
         return -1;
     if (p->close_after) {
         p->answered = true;
-        return linger(wsi, p);
+        return gw_http_linger(wsi, p->body_done, &p->shut);
     }
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -1403,7 +1384,8 @@ static int meta_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (p && p->resp_ready)
             return write_reply(wsi, p);
-        return p && p->close_after && p->answered ? linger(wsi, p) : 0;
+        return p && p->close_after && p->answered ? gw_http_linger(wsi, p->body_done, &p->shut)
+                                                   : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p) {
             if (p->link)

@@ -369,9 +369,11 @@ bool gw_policy_may_override(const gw_app *app, const char *role)
 }
 
 /* The explanation staff see with a refused reply: what was found, and whether and how
- * they can still send it (decisions.outbound.<channel> in the policy file). */
-static const char *block_message(const gw_app *app, const char *channel, bool ids,
-                                 decide_action action, bool allowed_override)
+ * they can still send it (decisions.outbound.<channel> in the policy file). can_override:
+ * this sender may send it with "override":true, computed once in gw_policy_outbound, which
+ * also tells the console. */
+static const char *block_message(bool ids, decide_action action, bool allowed_override,
+                                 bool can_override)
 {
     if (ids)
         return action == DECIDE_NEEDS_CONFIRMATION
@@ -387,11 +389,9 @@ static const char *block_message(const gw_app *app, const char *channel, bool id
                                   "or use the secure web chat"
                                 : "the reply contains health data and your role cannot confirm "
                                   "it: use the secure web chat";
-    bool can = allowed_override &&
-               rules_decisions(app->rules)->health_override[channel_of(channel)];
-    return can ? "health data must not be sent over this platform: use the secure web chat, or "
-                 "send redacted with \"override\":true"
-               : "health data must not be sent over this platform: use the secure web chat";
+    return can_override ? "health data must not be sent over this platform: use the secure web "
+                          "chat, or send redacted with \"override\":true"
+                        : "health data must not be sent over this platform: use the secure web chat";
 }
 
 void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang,
@@ -459,12 +459,12 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
             json_object_clear(cats);
             json_object_update(cats, h);
             json_decref(h);
-            out->message = block_message(app, channel, ids, r.action, allowed_override);
-            /* what block_message offers, so the console can offer the same button */
+            /* the message and the console's button offer the same override */
             out->can_override =
                 !use_override && allowed_override &&
                 (r.action == DECIDE_NEEDS_CONFIRMATION ||
                  (!ids && rules_decisions(app->rules)->health_override[channel_of(channel)]));
+            out->message = block_message(ids, r.action, allowed_override, out->can_override);
         }
         out->findings = findings_list(cats);
     } else if (r.action == DECIDE_REDACT) {

@@ -40,9 +40,8 @@
 #include <sys/stat.h>
 
 #define BODY_MAX 8192
-/* After an answer given with the request body unread: how long, and how much of the rest
- * of the body, to read and drop before closing (see linger_close). */
-#define LINGER_SECS 2
+/* After an answer given with the request body unread: how much of the rest of the body to
+ * read and drop before closing (gw_http_linger) */
 #define LINGER_MAX (1u << 20)
 #define STAFF_TOKEN_BYTES 32u
 
@@ -150,29 +149,25 @@ static void op_respond(login_op *op, unsigned status, const char *json, const ch
     op->p = NULL;
 }
 
-/*
- * Ends a connection whose request was answered before its body was read. Closing at once
- * would leave unread bytes in the socket, and the kernel would answer with a reset that
- * can destroy the answer before the client reads it, or fail the client's write of the
- * rest of its body before it looks for an answer. So: once the answer has left lws's
- * buffer, shut our side down (the client sees the end of the answer), read and drop what
- * the client still sends, and close when the body ends, after LINGER_MAX bytes, or after
- * LINGER_SECS. Returns what the lws callback returns (-1: close now).
- */
-static int linger_close(struct lws *wsi, hpss *p)
+int gw_http_linger(struct lws *wsi, bool body_done, bool *shut)
 {
-    if (!p->body_pending)
+    if (body_done)
         return -1; /* nothing left unread */
     if (lws_partial_buffered(wsi)) {
         lws_callback_on_writable(wsi); /* lws sends the rest first, then calls us again */
         return 0;
     }
-    if (!p->shut) {
-        p->shut = true;
+    if (!*shut) {
+        *shut = true;
         shutdown(lws_get_socket_fd(wsi), SHUT_WR);
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LINGER_SECS);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, GW_HTTP_LINGER_SECS);
     }
     return 0;
+}
+
+static int linger_close(struct lws *wsi, hpss *p)
+{
+    return gw_http_linger(wsi, !p->body_pending, &p->shut);
 }
 
 /* ---- headers ------------------------------------------------------------------------- */

@@ -45,4 +45,15 @@ void gw_server_stop(gw_app *app);
  */
 void gw_server_client(const gw_app *app, struct lws *wsi, char *ip, size_t iplen, bool *secure);
 
+/* Ends a connection whose request was answered before its body was read (413, 411, 503 …).
+ * Closing at once would leave unread bytes in the socket, and the kernel would answer with a
+ * reset that can destroy the answer before the client reads it, or fail the client's write
+ * of the rest of its body before it looks for an answer. So: once the answer has left lws's
+ * buffer, shut our side down (the client sees the end of the answer) and let the caller read
+ * and drop what still comes, up to its own limit, for at most GW_HTTP_LINGER_SECS.
+ * body_done: the client finished sending; *shut: kept by the caller, false at first.
+ * Returns what an lws callback returns (-1: close now). Used by every HTTP handler. */
+#define GW_HTTP_LINGER_SECS 2
+int gw_http_linger(struct lws *wsi, bool body_done, bool *shut);
+
 #endif
