@@ -37,11 +37,16 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
-int gw_policy_load(gw_app *app, char *err, size_t errlen)
+/* Reads and parses the policy file at `path` (NULL or empty: the built-in policy) into
+ * *out, and the clinic's phone for the console's canned answers ({clinic_phone}) into
+ * phone: the first official contact that is a phone number (rules.h has no list getter).
+ * Returns 0, or -1 with a message in err; *out is the caller's to free. */
+static int policy_read(const char *path, rules **out, char *phone, size_t phonelen, char *err,
+                       size_t errlen)
 {
-    const char *path = app->cfg->policy_file;
     char *buf = NULL;
     size_t len = 0;
+    *out = NULL;
     if (path && *path) {
         FILE *f = fopen(path, "rb");
         if (!f) {
@@ -64,19 +69,17 @@ int gw_policy_load(gw_app *app, char *err, size_t errlen)
     char rerr[256] = "";
     rules *r = NULL;
     int rc = rules_parse(buf, len, &r, rerr, sizeof rerr);
+    phone[0] = '\0';
     if (rc == RULES_OK) {
-        /* the clinic's phone for the console's canned answers ({clinic_phone}): the first
-         * official contact that is a phone number (rules.h has no list getter) */
         json_t *root = json_loadb(buf, len, 0, NULL);
         json_t *oc = json_object_get(root, "official_contacts");
         size_t i;
         json_t *x;
-        app->clinic_phone[0] = '\0';
         json_array_foreach(oc, i, x)
         {
             const char *v = json_string_value(x);
             if (v && (v[0] == '+' || (v[0] >= '0' && v[0] <= '9'))) {
-                snprintf(app->clinic_phone, sizeof app->clinic_phone, "%s", v);
+                snprintf(phone, phonelen, "%s", v);
                 break;
             }
         }
@@ -87,6 +90,16 @@ int gw_policy_load(gw_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "policy_file %s: %s", path && *path ? path : "(built-in)", rerr);
         return -1;
     }
+    *out = r;
+    return 0;
+}
+
+int gw_policy_load(gw_app *app, char *err, size_t errlen)
+{
+    rules *r = NULL;
+    if (policy_read(app->cfg->policy_file, &r, app->clinic_phone, sizeof app->clinic_phone, err,
+                    errlen) != 0)
+        return -1;
     /* TZ is set once here, before the loop and before any thread: see gw_policy.h */
     const char *tz = rules_timezone(r);
     char zf[512];
@@ -108,6 +121,30 @@ int gw_policy_load(gw_app *app, char *err, size_t errlen)
     app->redact = eng;
     gw_info("policy", "policy %s (%.12s) loaded, time zone %s", rules_version_label(r),
             rules_version_hash(r), tz);
+    return 0;
+}
+
+int gw_policy_reload(gw_app *app, char *err, size_t errlen)
+{
+    rules *r = NULL;
+    char phone[sizeof app->clinic_phone];
+    if (policy_read(app->cfg->policy_file, &r, phone, sizeof phone, err, errlen) != 0)
+        return -1;
+    /* TZ may only be set before threads exist (gw_policy.h), so a new zone waits for a
+     * restart; refusing the whole file keeps office hours and texts from one policy. */
+    if (app->rules && strcmp(rules_timezone(r), rules_timezone(app->rules)) != 0) {
+        snprintf(err, errlen, "policy_file: the time zone changed (%s to %s); restart to apply it",
+                 rules_timezone(app->rules), rules_timezone(r));
+        rules_free(r);
+        return -1;
+    }
+    /* Every reader takes app->rules afresh on the loop thread and keeps nothing from it
+     * across a callback, so freeing the old policy here is safe. */
+    rules_free(app->rules);
+    app->rules = r;
+    memcpy(app->clinic_phone, phone, sizeof phone);
+    gw_info("policy", "policy %s (%.12s) reloaded", rules_version_label(r),
+            rules_version_hash(r));
     return 0;
 }
 

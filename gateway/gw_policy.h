@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_policy: the gateway's side of the policy layer. It loads the policy file once at
- * start (policy/rules), owns the one redaction engine of the process (policy/redact), and
+ * gw_policy: the gateway's side of the policy layer. It loads the policy file at start
+ * and on SIGHUP (policy/rules), owns the one redaction engine of the process (policy/redact), and
  * turns their answers into what the protocol files need: the office block of a welcome,
  * the automatic out-of-hours reply with its placeholders filled, findings as categories
  * and counts, redacted previews, and the outbound decision for staff messages
@@ -13,7 +13,7 @@
  * the gateway uses local time (logs and the wire protocol are UTC), so this is safe; the
  * zone must exist under /usr/share/zoneinfo or start-up stops.
  *
- * Not here: I/O other than reading the policy file at start, audit writes (the callers
+ * Not here: I/O other than reading the policy file, audit writes (the callers
  * put the details returned here into their statements), protocol framing.
  */
 #ifndef GW_POLICY_H
@@ -32,6 +32,14 @@
  * Returns 0, or -1 with a message in err (the rules error names the offending path).
  */
 int gw_policy_load(gw_app *app, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * SIGHUP: reads cfg->policy_file again and, if it parses (the privacy floor included) and
+ * keeps the time zone, replaces app->rules; otherwise keeps the loaded policy and returns
+ * -1 with the reason in err. Loop thread only. The redaction engine is not rebuilt: its
+ * dictionaries are compiled into the binary.
+ */
+int gw_policy_reload(gw_app *app, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Frees app->rules and app->redact; idempotent. */
 void gw_policy_free(gw_app *app);

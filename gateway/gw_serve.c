@@ -59,7 +59,7 @@ typedef enum { PH_STARTING, PH_RUNNING, PH_DRAIN_COMMITS, PH_DRAIN_SOCKETS, PH_S
 typedef struct {
     gw_app app;
     uv_loop_t loop;
-    uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t drain;
     uv_timer_t snooze; /* opens snoozed conversations when due (caregate_wake_snoozed) */
     seal_keyring *kr;
@@ -296,6 +296,8 @@ static void finish(serve *s)
     uv_close((uv_handle_t *)&s->sig_term, handle_closed);
     uv_signal_stop(&s->sig_int);
     uv_close((uv_handle_t *)&s->sig_int, handle_closed);
+    uv_signal_stop(&s->sig_hup);
+    uv_close((uv_handle_t *)&s->sig_hup, handle_closed);
 }
 
 #ifdef HAVE_GW_PGEMBED
@@ -400,6 +402,23 @@ static void on_signal(uv_signal_t *h, int signum)
     shutdown_begin(s, 0);
 }
 
+/* SIGHUP: the policy file is read again (decisions, office hours, texts, official contacts);
+ * a file that does not parse or that changes the time zone is refused and the loaded policy
+ * stays. A successful reload is audited like a start, so the DPO sees the version change.
+ * (gw_rights_srv reloads the key file and retention classes on the same signal.) */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    serve *s = h->data;
+    (void)signum;
+    char err[512];
+    if (gw_policy_reload(&s->app, err, sizeof err) != 0) {
+        gw_err("policy", "SIGHUP: policy reload refused, keeping the loaded one: %s", err);
+        return;
+    }
+    if (s->app.db)
+        audit_config_loaded(&s->app);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static void walk_close(uv_handle_t *h, void *arg)
@@ -453,6 +472,9 @@ int gw_serve_main(const gw_config *cfg, int argc, char **argv)
     s->sig_term.data = s->sig_int.data = s;
     uv_signal_start(&s->sig_term, on_signal, SIGTERM);
     uv_signal_start(&s->sig_int, on_signal, SIGINT);
+    uv_signal_init(&s->loop, &s->sig_hup);
+    s->sig_hup.data = s;
+    uv_signal_start(&s->sig_hup, on_hup, SIGHUP);
 
     if (*cfg->database_url) {
         if (start_gateway(s, cfg->database_url, false) != 0)

@@ -13,7 +13,9 @@
 //   - inbound health data: WhatsApp answers with the secure-chat suggestion at most once
 //     per 24 h per conversation (also after a restart); Messenger's suggestion is off;
 //   - a policy below the privacy floor stops start-up with the reason, and every start
-//     audits the policy version (config.loaded, policy_changed).
+//     audits the policy version (config.loaded, policy_changed);
+//   - SIGHUP reloads the file (audited the same way); a file that does not parse, falls
+//     below the floor or changes the time zone is refused and the loaded policy stays.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -253,6 +255,42 @@ test('a policy below the privacy floor stops start-up with the reason; each star
   assert.match(last.policy_hash, /^[0-9a-f]{64}$/);
   admin = await connect(ADMIN);
   agent = await connect(AGENT);
+});
+
+test('SIGHUP reloads the policy: a Messenger health reply now needs confirmation; a file that changes the time zone is refused; the reload is audited', async () => {
+  const loaded = async () => (await rows("SELECT details FROM audit_log WHERE event = 'config.loaded' ORDER BY seq")).map((r) => JSON.parse(r.details));
+  const n0 = (await loaded()).length;
+  const conv = await inbound('/_fake/fb/inbound', '6200000000000103', 'Hallo nochmal');
+  admin.send({ type: 'reply', conversation: conv, client_id: 'hup-1', text: HEALTH });
+  const e1 = await admin.next((m) => m.type === 'error' && m.client_id === 'hup-1', 10000);
+  assert.equal(e1.action, 'block');
+  assert.equal(e1.override_allowed, false);
+  // the same file, now with Messenger's health decision relaxed to needs_confirmation
+  const file = alwaysOpenPolicy(secrets, { decisions: { ...DECISIONS, outbound: { ...DECISIONS.outbound, messenger: { health: 'needs_confirmation' } } } });
+  assert.equal(file, join(secrets, 'policy-always-open.json'), 'the file the running gateway was started with');
+  gw.proc.kill('SIGHUP');
+  await gw.waitForLog(/policy .*\([0-9a-f]{12}\) reloaded/, 10000);
+  admin.send({ type: 'reply', conversation: conv, client_id: 'hup-2', text: HEALTH });
+  const e2 = await admin.next((m) => m.type === 'error' && m.client_id === 'hup-2', 10000);
+  assert.equal(e2.action, 'needs_confirmation');
+  assert.equal(e2.override_allowed, true);
+  const a1 = await waitFor(async () => { const a = await loaded(); return a.length > n0 && a; }, 10000, 'config.loaded after SIGHUP');
+  assert.equal(a1.length, n0 + 1);
+  assert.equal(a1[a1.length - 1].policy_changed, true);
+  // a file that moves the time zone is refused as a whole: the loaded policy stays
+  writeFileSync(file, JSON.stringify({ timezone: 'America/New_York', decisions: DECISIONS }));
+  gw.proc.kill('SIGHUP');
+  await gw.waitForLog(/policy reload refused, keeping the loaded one: policy_file: the time zone changed \(Europe\/Berlin to America\/New_York\)/, 10000);
+  admin.send({ type: 'reply', conversation: conv, client_id: 'hup-3', text: HEALTH });
+  const e3 = await admin.next((m) => m.type === 'error' && m.client_id === 'hup-3', 10000);
+  assert.equal(e3.action, 'needs_confirmation');
+  // and a file below the privacy floor as well, with the floor's reason in the log
+  writeFileSync(file, JSON.stringify({ decisions: { outbound: { messenger: { health: 'allow' } } } }));
+  gw.proc.kill('SIGHUP');
+  await gw.waitForLog(/policy reload refused, keeping the loaded one: .*privacy floor/, 10000);
+  await sleep(300);
+  assert.equal((await loaded()).length, n0 + 1, 'refused reloads are not audited as loaded');
+  assert.doesNotMatch(gw.logs(), /Hallo nochmal|Migräne/, 'no message text in the log');
 });
 
 test('the gateway stops cleanly without a sanitizer report', async () => {
