@@ -13,28 +13,12 @@
 #include <cmocka.h>
 
 #include "redact.h"
+#include "redact_test.h"
 #include "redact_ids.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static redact_engine *eng;
-
-static int setup(void **state)
-{
-    (void)state;
-    eng = redact_engine_new();
-    return eng ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    redact_engine_free(eng);
-    eng = NULL;
-    return 0;
-}
 
 #define V(fn, s) fn(s, strlen(s))
 
@@ -65,24 +49,6 @@ static void test_validators(void **state)
     assert_true(V(redact__ssn_shape, "123456789"));
     assert_false(V(redact__ssn_shape, "666123456"));
     assert_false(V(redact__ssn_shape, "900123456"));
-}
-
-/* Scans s and returns the redacted text in a static buffer. */
-static const char *red(const char *s, redact_lang lang)
-{
-    static char out[4096];
-    redact_finding f[256];
-    size_t n = 0, olen = 0;
-    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 256, &n), REDACT_OK);
-    for (size_t i = 0; i < n; i++) {
-        assert_true(f[i].start < f[i].end);
-        assert_true(f[i].end <= strlen(s));
-        if (i)
-            assert_true(f[i - 1].end <= f[i].start);
-    }
-    assert_int_equal(redact_apply(s, strlen(s), f, n, out, sizeof out, &olen), REDACT_OK);
-    assert_int_equal(olen, strlen(out));
-    return out;
 }
 
 static void test_scan_german(void **state)
@@ -230,5 +196,5 @@ int main(void)
         cmocka_unit_test(test_linear_time),
         cmocka_unit_test(test_year_zip_street),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }

@@ -13,41 +13,10 @@
 #include <cmocka.h>
 
 #include "redact.h"
+#include "redact_test.h"
 
 #include <string.h>
 
-static redact_engine *eng;
-
-static int setup(void **state)
-{
-    (void)state;
-    eng = redact_engine_new();
-    return eng ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    redact_engine_free(eng);
-    eng = NULL;
-    return 0;
-}
-
-/* Scans s and returns the redacted text in a static buffer. */
-static const char *red(const char *s, redact_lang lang)
-{
-    static char out[4096];
-    redact_finding f[256];
-    size_t n = 0, olen = 0;
-    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 256, &n), REDACT_OK);
-    for (size_t i = 1; i < n; i++)
-        assert_true(f[i - 1].end <= f[i].start);
-    assert_int_equal(redact_apply(s, strlen(s), f, n, out, sizeof out, &olen), REDACT_OK);
-    return out;
-}
-
-#define EQ(text, lang, want) assert_string_equal(red(text, REDACT_LANG_##lang), want)
-#define CLEAN(text, lang) assert_string_equal(red(text, REDACT_LANG_##lang), text)
 
 /* Dates of birth without a birth word before them. */
 static void test_dob(void **state)
@@ -188,5 +157,5 @@ int main(void)
         cmocka_unit_test(test_phone),
         cmocka_unit_test(test_street_pre_town),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
