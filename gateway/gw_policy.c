@@ -501,6 +501,7 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
                 !use_override && allowed_override &&
                 (r.action == DECIDE_NEEDS_CONFIRMATION ||
                  (!ids && rules_decisions(app->rules)->health_override[channel_of(channel)]));
+            out->override_redacts = !ids;
             out->message = block_message(ids, r.action, allowed_override, out->can_override);
         }
         out->findings = findings_list(cats);

@@ -83,6 +83,8 @@ typedef struct gw_policy_out {
     size_t text_len;
     const char *message; /* human explanation for a block */
     bool can_override;   /* blocked, but this sender may send it with "override":true */
+    bool override_redacts; /* that override sends the health data redacted (false: an id or
+                            * IBAN confirmed and sent as written) */
 } gw_policy_out;
 
 void gw_policy_out_clear(gw_policy_out *o);

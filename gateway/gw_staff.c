@@ -537,6 +537,7 @@ typedef struct {
     json_t *findings;  /* blocked: the error's findings */
     const char *why;
     bool can_override; /* blocked: this sender may resend with "override":true */
+    bool override_redacts; /* ...and that sends the health data redacted */
     const char *action; /* blocked: "block" | "needs_confirmation" (static string) */
 } replyop;
 
@@ -567,6 +568,9 @@ static void blocked_audited(void *arg, gw_db_status status, PGresult *res, const
                               "code", "policy_blocked", "message", op->why, "client_id",
                               op->client_id, "findings", op->findings, "conversation", op->conv,
                               "action", op->action, "override_allowed", op->can_override);
+        /* the console labels its button from this, so it needs no list of health categories */
+        if (op->can_override)
+            json_object_set_new(e, "override_redacts", json_boolean(op->override_redacts));
         gw_conn_send_json(op->c, e);
         json_decref(e);
     }
@@ -605,6 +609,7 @@ static void reply_ctx_done(void *arg, gw_db_status status, PGresult *res, const 
         op->findings = json_incref(out.findings);
         op->why = out.message;
         op->can_override = out.can_override;
+        op->override_redacts = out.override_redacts;
         op->action = decide_action_name((decide_action)out.action);
         char *d = json_dumps(out.details, JSON_COMPACT);
         const char *vals[3] = {s->staff_id, op->conv, d};

@@ -133,6 +133,7 @@ test('WhatsApp needs_confirmation: held until the admin confirms, then sent reda
   assert.equal(e1.code, 'policy_blocked');
   assert.equal(e1.action, 'needs_confirmation');
   assert.equal(e1.override_allowed, true, 'the console may offer the confirm button');
+  assert.equal(e1.override_redacts, true, 'confirming sends the health data redacted');
   assert.match(e1.message, /confirm with "override":true/);
   assert.deepEqual(e1.findings.map((f) => f.category).sort(), ['CONDITION', 'MEDICATION']);
   // an agent is not in override_roles: confirming does not help
@@ -165,6 +166,12 @@ test('WhatsApp needs_confirmation: held until the admin confirms, then sent reda
   assert.equal(d.reason, 'health_to_platform_confirmed');
   assert.deepEqual(d.categories, { CONDITION: 1, MEDICATION: 1 });
   assert.ok(!ov[0].details.includes('Ibuprofen'));
+  // an IBAN (identifiers: needs_confirmation by default) is confirmed, not redacted
+  admin.send({ type: 'reply', conversation: conv, client_id: 'nc-4', text: IBAN });
+  const e4 = await admin.next((m) => m.type === 'error' && m.client_id === 'nc-4', 10000);
+  assert.equal(e4.action, 'needs_confirmation');
+  assert.equal(e4.override_allowed, true);
+  assert.equal(e4.override_redacts, false, 'confirming sends the IBAN as written');
 });
 
 test('Messenger: health data blocked with no override; an IBAN is redacted without a question', async () => {
@@ -175,6 +182,7 @@ test('Messenger: health data blocked with no override; an IBAN is redacted witho
   assert.equal(e.action, 'block');
   assert.doesNotMatch(e.message, /override/, 'no override offered when the policy has none');
   assert.equal(e.override_allowed, false);
+  assert.equal(e.override_redacts, undefined, 'no override, so nothing to describe');
   const bl = JSON.parse((await rows("SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = $1", [conv]))[0].details);
   assert.equal(bl.action, 'block');
   assert.equal(bl.reason, 'health_to_platform');

@@ -280,8 +280,7 @@ function onError(m) {
   // The gateway says when this sender may send it anyway: health data then goes out redacted,
   // an id or IBAN as written; either way the override is audited (policy.override).
   if (code === 'policy_blocked' && m.override_allowed === true && p && p.kind === 'reply') {
-    const health = (m.findings || []).some((f) => HEALTH.includes(f.category));
-    const b = el('button', 'btn', t(health ? 'ov_redact' : 'ov_confirm'));
+    const b = el('button', 'btn', t(m.override_redacts === true ? 'ov_redact' : 'ov_confirm'));
     b.type = 'button';
     b.id = 'override';
     b.addEventListener('click', () => submitReply(null, true));
@@ -289,7 +288,6 @@ function onError(m) {
   }
   box.hidden = false;
 }
-const HEALTH = ['CONDITION', 'MEDICATION', 'TREATMENT', 'HEALTH_ID'];
 
 /* ---------- queue ---------- */
 

@@ -218,7 +218,7 @@ export async function startFakeServer(opts = {}) {
             overrides.push({ conversation: c.id, client_id: m.client_id });
           } else if (hit) {
             return err(ws, 'policy_blocked', { client_id: m.client_id, findings: [{ category: hit[1], count: 1 }],
-              action: 'block', override_allowed: Boolean(health) });
+              action: 'block', override_allowed: Boolean(health), ...(health ? { override_redacts: true } : {}) });
           }
           const dup = c.cids.get(m.client_id);
           if (dup) return ws.send(JSON.stringify({ type: 'ack', client_id: m.client_id, id: dup.id, ts: dup.ts }));
