@@ -331,33 +331,56 @@ typedef struct {
     gw_ret_reason reason;
 } todo;
 
+/* The platforms redeliver a webhook for up to 7 days (meta-platforms.md), so a
+ * de-duplication key older than that, plus a day of slack for clock skew and a delivery that
+ * was in flight, can no longer stop anything; without this the table only grows. The keys
+ * are keyed hashes, not personal data, but a table nobody empties is still a liability. */
+#define WEBHOOK_KEY_DAYS "8"
+
+static int purge_webhook_keys(PGconn *c, int64_t now, long *deleted, char *err, size_t errlen)
+{
+    char t[24];
+    snprintf(t, sizeof t, "%lld", (long long)now);
+    const char *v[] = {t};
+    PGresult *res = gw_clidb_exec(c, PGRES_COMMAND_OK,
+                                  "DELETE FROM webhook_dedup WHERE received_at < "
+                                  "to_timestamp($1::bigint) - interval '" WEBHOOK_KEY_DAYS " days'",
+                                  1, v, err, errlen);
+    if (!res)
+        return -1;
+    *deleted = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 static int audit_run(PGconn *c, const gw_ret_opts *o, const gw_ret_counts *n, char *err,
                      size_t errlen)
 {
-    char buf[11][24];
-    long vals[11] = {
+    char buf[12][24];
+    long vals[12] = {
         n->examined, n->due,       n->keys_destroyed, n->deleted,     n->messages,
         n->contacts, n->kept_open, n->kept_hold,      n->kept_period, n->kept_unknown_class,
-        n->skipped};
-    const char *v[13];
-    for (int i = 0; i < 11; i++) {
+        n->skipped,  n->webhook_keys};
+    const char *v[14];
+    for (int i = 0; i < 12; i++) {
         snprintf(buf[i], sizeof buf[i], "%ld", vals[i]);
         v[i] = buf[i];
     }
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)o->now);
-    v[11] = o->actor;
-    v[12] = now;
+    v[12] = o->actor;
+    v[13] = now;
     PGresult *res = gw_clidb_exec(
         c, PGRES_TUPLES_OK,
-        "SELECT audit_append('retention.run', $12, '', jsonb_build_object("
+        "SELECT audit_append('retention.run', $13, '', jsonb_build_object("
         "'examined', $1::bigint, 'due', $2::bigint, 'data_keys_destroyed', $3::bigint, "
         "'conversations_deleted', $4::bigint, 'messages_deleted', $5::bigint, "
         "'contacts_deleted', $6::bigint, 'kept_open', $7::bigint, 'kept_legal_hold', $8::bigint, "
         "'kept_period', $9::bigint, 'kept_unknown_class', $10::bigint, 'skipped', $11::bigint, "
-        "'clock', to_char(to_timestamp($13::bigint) AT TIME ZONE 'UTC', "
+        "'webhook_keys_deleted', $12::bigint, "
+        "'clock', to_char(to_timestamp($14::bigint) AT TIME ZONE 'UTC', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
-        13, v, err, errlen);
+        14, v, err, errlen);
     if (!res)
         return -1;
     PQclear(res);
@@ -450,6 +473,10 @@ int gw_retention_run(PGconn *c, const rules *r, const gw_ret_opts *o, gw_ret_cou
         if (!done)
             out->skipped++;
         gw_retention__progress(o->progress, "retention: deleting", i + 1, ntodo);
+    }
+    if (purge_webhook_keys(c, o->now, &out->webhook_keys, err, errlen) != 0) {
+        rc = GW_RET_ERR;
+        goto out;
     }
     if (audit_run(c, o, out, err, errlen) != 0)
         rc = GW_RET_ERR;
