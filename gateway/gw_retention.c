@@ -331,24 +331,33 @@ typedef struct {
     gw_ret_reason reason;
 } todo;
 
-/* The platforms redeliver a webhook for up to 7 days (meta-platforms.md), so a
- * de-duplication key older than that, plus a day of slack for clock skew and a delivery that
- * was in flight, can no longer stop anything; without this the table only grows. The keys
- * are keyed hashes, not personal data, but a table nobody empties is still a liability. */
-#define WEBHOOK_KEY_DAYS "8"
-
-static int purge_webhook_keys(PGconn *c, int64_t now, long *deleted, char *err, size_t errlen)
+/* Housekeeping rows that can no longer do anything, so no table only grows:
+ *  - webhook de-duplication keys: the platforms redeliver for at most 7 days
+ *    (meta-platforms.md); a day of slack covers clock skew and a delivery in flight;
+ *  - staff sessions expired or revoked more than 30 days ago (the DPO console lists live
+ *    sessions only; 30 days keep a recent logout visible to whoever investigates one);
+ *  - patient resume tokens expired more than a day ago (the widget starts afresh then).
+ * All three hold keyed hashes and ids, no personal data, but a table nobody empties is a
+ * liability. One statement, so a run counts exactly what it deleted. */
+static int purge_expired(PGconn *c, int64_t now, gw_ret_counts *out, char *err, size_t errlen)
 {
     char t[24];
     snprintf(t, sizeof t, "%lld", (long long)now);
     const char *v[] = {t};
-    PGresult *res = gw_clidb_exec(c, PGRES_COMMAND_OK,
-                                  "DELETE FROM webhook_dedup WHERE received_at < "
-                                  "to_timestamp($1::bigint) - interval '" WEBHOOK_KEY_DAYS " days'",
-                                  1, v, err, errlen);
+    PGresult *res = gw_clidb_exec(
+        c, PGRES_TUPLES_OK,
+        "WITH w AS (DELETE FROM webhook_dedup WHERE received_at < "
+        "to_timestamp($1::bigint) - interval '8 days' RETURNING 1), "
+        "s AS (DELETE FROM staff_session WHERE coalesce(revoked_at, expires_at) < "
+        "to_timestamp($1::bigint) - interval '30 days' RETURNING 1), "
+        "p AS (DELETE FROM patient_session WHERE expires_at < "
+        "to_timestamp($1::bigint) - interval '1 day' RETURNING 1) "
+        "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM s) + (SELECT count(*) FROM p)",
+        1, v, err, errlen);
     if (!res)
         return -1;
-    *deleted = strtol(PQcmdTuples(res), NULL, 10);
+    out->webhook_keys = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    out->sessions = strtol(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     return 0;
 }
@@ -356,31 +365,31 @@ static int purge_webhook_keys(PGconn *c, int64_t now, long *deleted, char *err, 
 static int audit_run(PGconn *c, const gw_ret_opts *o, const gw_ret_counts *n, char *err,
                      size_t errlen)
 {
-    char buf[12][24];
-    long vals[12] = {
+    char buf[13][24];
+    long vals[13] = {
         n->examined, n->due,       n->keys_destroyed, n->deleted,     n->messages,
         n->contacts, n->kept_open, n->kept_hold,      n->kept_period, n->kept_unknown_class,
-        n->skipped,  n->webhook_keys};
-    const char *v[14];
-    for (int i = 0; i < 12; i++) {
+        n->skipped,  n->webhook_keys, n->sessions};
+    const char *v[15];
+    for (int i = 0; i < 13; i++) {
         snprintf(buf[i], sizeof buf[i], "%ld", vals[i]);
         v[i] = buf[i];
     }
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)o->now);
-    v[12] = o->actor;
-    v[13] = now;
+    v[13] = o->actor;
+    v[14] = now;
     PGresult *res = gw_clidb_exec(
         c, PGRES_TUPLES_OK,
-        "SELECT audit_append('retention.run', $13, '', jsonb_build_object("
+        "SELECT audit_append('retention.run', $14, '', jsonb_build_object("
         "'examined', $1::bigint, 'due', $2::bigint, 'data_keys_destroyed', $3::bigint, "
         "'conversations_deleted', $4::bigint, 'messages_deleted', $5::bigint, "
         "'contacts_deleted', $6::bigint, 'kept_open', $7::bigint, 'kept_legal_hold', $8::bigint, "
         "'kept_period', $9::bigint, 'kept_unknown_class', $10::bigint, 'skipped', $11::bigint, "
-        "'webhook_keys_deleted', $12::bigint, "
-        "'clock', to_char(to_timestamp($14::bigint) AT TIME ZONE 'UTC', "
+        "'webhook_keys_deleted', $12::bigint, 'sessions_deleted', $13::bigint, "
+        "'clock', to_char(to_timestamp($15::bigint) AT TIME ZONE 'UTC', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
-        14, v, err, errlen);
+        15, v, err, errlen);
     if (!res)
         return -1;
     PQclear(res);
@@ -474,7 +483,7 @@ int gw_retention_run(PGconn *c, const rules *r, const gw_ret_opts *o, gw_ret_cou
             out->skipped++;
         gw_retention__progress(o->progress, "retention: deleting", i + 1, ntodo);
     }
-    if (purge_webhook_keys(c, o->now, &out->webhook_keys, err, errlen) != 0) {
+    if (purge_expired(c, o->now, out, err, errlen) != 0) {
         rc = GW_RET_ERR;
         goto out;
     }

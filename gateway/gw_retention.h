@@ -47,6 +47,7 @@ typedef struct {
     long kept_open, kept_hold, kept_period, kept_unknown_class;
     long skipped; /* due when listed, no longer when locked (reopened, hold placed) */
     long webhook_keys; /* webhook de-duplication keys past the platforms' retry window, deleted */
+    long sessions;     /* staff and patient session rows expired or revoked long ago, deleted */
 } gw_ret_counts;
 
 typedef struct {

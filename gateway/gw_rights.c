@@ -207,17 +207,19 @@ int gw_retention_cli_main(const gw_config *cfg, int argc, char **argv)
             "{\"dry_run\":%s,\"busy\":%s,\"examined\":%ld,\"due\":%ld,\"data_keys_destroyed\":%ld,"
             "\"conversations_deleted\":%ld,\"messages_deleted\":%ld,\"contacts_deleted\":%ld,"
             "\"kept_open\":%ld,\"kept_legal_hold\":%ld,\"kept_period\":%ld,"
-            "\"kept_unknown_class\":%ld,\"skipped\":%ld,\"webhook_keys_deleted\":%ld}\n",
+            "\"kept_unknown_class\":%ld,\"skipped\":%ld,\"webhook_keys_deleted\":%ld,"
+            "\"sessions_deleted\":%ld}\n",
             o.dry_run ? "true" : "false", rc == GW_RET_BUSY ? "true" : "false", n.examined, n.due,
             n.keys_destroyed, n.deleted, n.messages, n.contacts, n.kept_open, n.kept_hold,
-            n.kept_period, n.kept_unknown_class, n.skipped, n.webhook_keys);
+            n.kept_period, n.kept_unknown_class, n.skipped, n.webhook_keys, n.sessions);
     } else {
         printf("retention%s: examined %ld, due %ld, deleted %ld conversation(s) with %ld "
                "message(s), %ld contact(s); kept: %ld open, %ld legal hold, %ld in period, %ld "
-               "unknown class; %ld skipped; %ld expired webhook key(s) deleted\n",
+               "unknown class; %ld skipped; expired: %ld webhook key(s), %ld session(s) "
+               "deleted\n",
                o.dry_run ? " (dry run)" : "", n.examined, n.due, n.deleted, n.messages, n.contacts,
                n.kept_open, n.kept_hold, n.kept_period, n.kept_unknown_class, n.skipped,
-               n.webhook_keys);
+               n.webhook_keys, n.sessions);
     }
     return rc == GW_RET_BUSY ? 1 : 0;
 }

@@ -182,24 +182,32 @@ test('RET-3: after shredding nothing opens the conversation and a canary is nowh
   env.cluster.start();
 });
 
-test('a retention run deletes webhook de-duplication keys past the 7-day retry window (plus a day), keeps newer ones, and audits the count', async () => {
+test('a retention run deletes webhook de-duplication keys past the 7-day retry window (plus a day) and sessions expired 30 days ago, keeps newer ones, and audits the counts', async () => {
   const env = fresh();
   const gw = await F.startGateway(env.config);
   const ch = env.cluster.psql("INSERT INTO channel (platform, account_id, app_secret_file, token_file) VALUES ('messenger', '1234567', '/nonexistent/secret', '/nonexistent/token') RETURNING id").trim();
   env.cluster.psql(`INSERT INTO webhook_dedup (channel_id, kind, key_hash, received_at) VALUES
     ('${ch}', 'msg', '\\x01', '2026-03-20T00:00:00Z'), ('${ch}', 'status', '\\x02', '2026-03-24T23:00:00Z'),
     ('${ch}', 'msg', '\\x03', '2026-03-25T01:00:00Z'), ('${ch}', 'msg', '\\x04', '2026-04-01T00:00:00Z')`);
+  // staff sessions: gone 30 days after they expired or were revoked; a live one stays
+  const st = env.cluster.psql("INSERT INTO staff (email, role, alias, password_hash) VALUES ('old@clinic.example', 'agent', 'Old', 'x') RETURNING id").trim();
+  env.cluster.psql(`INSERT INTO staff_session (token_hash, staff_id, expires_at, revoked_at) VALUES
+    ('\\x11', '${st}', '2026-02-01T00:00:00Z', NULL), ('\\x12', '${st}', '2026-05-01T00:00:00Z', '2026-02-10T00:00:00Z'),
+    ('\\x13', '${st}', '2026-03-10T00:00:00Z', NULL), ('\\x14', '${st}', '2026-05-01T00:00:00Z', NULL)`);
   let r = F.cli(env.config, ['retention', 'run', '--dry-run', '--now', '2026-04-02T00:00:00Z', '--json']);
   assert.equal(JSON.parse(r.stdout).webhook_keys_deleted, 0, 'a dry run deletes nothing');
+  assert.equal(JSON.parse(r.stdout).sessions_deleted, 0);
   assert.equal(count(env, 'SELECT count(*) FROM webhook_dedup'), 4);
   r = F.cli(env.config, ['retention', 'run', '--now', '2026-04-02T00:00:00Z', '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).webhook_keys_deleted, 2);
+  assert.equal(JSON.parse(r.stdout).sessions_deleted, 2);
   assert.equal(env.cluster.psql("SELECT string_agg(encode(key_hash, 'hex'), ',' ORDER BY key_hash) FROM webhook_dedup"), '03,04');
+  assert.equal(env.cluster.psql("SELECT string_agg(encode(token_hash, 'hex'), ',' ORDER BY token_hash) FROM staff_session"), '13,14');
   r = F.cli(env.config, ['retention', 'run', '--now', '2026-04-02T00:00:00Z']);
-  assert.match(r.stdout, /; 0 expired webhook key\(s\) deleted/);
+  assert.match(r.stdout, /; expired: 0 webhook key\(s\), 0 session\(s\) deleted/);
   const ev = auditEvents(env.cluster, 'retention.run').filter((e) => e.details.clock === '2026-04-02T00:00:00Z');
-  assert.deepEqual(ev.map((e) => e.details.webhook_keys_deleted), [2, 0]);
+  assert.deepEqual(ev.map((e) => [e.details.webhook_keys_deleted, e.details.sessions_deleted]), [[2, 2], [0, 0]]);
   await stopClean(gw);
 });
 
