@@ -1438,6 +1438,19 @@ void gw_dpo_closed(void **slot)
         req_free(r);
 }
 
+void gw_dpo_reload(void)
+{
+    /* A preparation in flight reads the files now anyway; otherwise the next request
+     * prepares again. Requests already answered keep what they showed. */
+    if (!prep.done || prep.running)
+        return;
+    rules_free(prep.rules);
+    prep.rules = NULL;
+    sodium_memzero(prep.pk, sizeof prep.pk);
+    prep.done = prep.have_pk = false;
+    prep.pk_err[0] = '\0';
+}
+
 void gw_dpo_shutdown(void)
 {
     rules_free(prep.rules);

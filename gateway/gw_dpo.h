@@ -52,4 +52,8 @@ void gw_dpo_closed(void **slot);
  * exit; tests call it for leak checks. Must not be called while requests are pending. */
 void gw_dpo_shutdown(void);
 
+/* SIGHUP: the next DPO request reads the policy file (retention classes) and the audit
+ * public key again. Loop thread only. */
+void gw_dpo_reload(void);
+
 #endif

@@ -21,6 +21,7 @@
 #include "gw_audit.h"
 #include "gw_cli.h"
 #include "gw_conn.h"
+#include "gw_dpo.h"
 #include "gw_fanout.h"
 #include "gw_log.h"
 #include "rules.h"
@@ -411,6 +412,7 @@ static void on_hup(uv_signal_t *h, int signum)
     serve *s = h->data;
     (void)signum;
     char err[512];
+    gw_dpo_reload();
     if (gw_policy_reload(&s->app, err, sizeof err) != 0) {
         gw_err("policy", "SIGHUP: policy reload refused, keeping the loaded one: %s", err);
         return;

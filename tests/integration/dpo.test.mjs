@@ -177,6 +177,20 @@ test('retention: deletions from the log, kept conversations with class, hold and
   cluster.psql(`UPDATE conversation SET closed_at = NULL WHERE id = '${conv}'`);
 });
 
+test('retention: after SIGHUP the DPO view follows the edited policy file', async () => {
+  const before = (await get('/api/audit/retention', dpo)).json;
+  assert.notEqual(before.policy_version, 'dpo-reloaded');
+  const day = ['00:00-24:00'];
+  fs.writeFileSync(path.join(dir, 'policy-always-open.json'), JSON.stringify({ version: 'dpo-reloaded',
+    office_hours: { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day } }));
+  gw.kill('SIGHUP');
+  for (let i = 0; i < 200 && !/policy dpo-reloaded \([0-9a-f]{12}\) reloaded/.test(gw.logs); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.match(gw.logs, /policy dpo-reloaded \([0-9a-f]{12}\) reloaded/);
+  const after = (await get('/api/audit/retention', dpo)).json;
+  assert.equal(after.policy_version, 'dpo-reloaded');
+});
+
 test('chain: verified up to the newest checkpoint, incrementally; a tampered record is named', async () => {
   const c1 = (await get('/api/audit/chain', dpo)).json;
   assert.equal(c1.status, 'verified', JSON.stringify(c1));
