@@ -40,3 +40,9 @@ endforeach()
 add_test(NAME unit/redact/dev_lexhu
   COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexhu.jsonl)
 set_tests_properties(unit/redact/dev_lexhu PROPERTIES LABELS unit TIMEOUT 120)
+# English vocabulary dev set of the third growth (dev_lexen.txt: 82 en messages, 10 clean,
+# written by the engineer who grew the lists, before scoring it, so optimistic): floor 2 points
+# under the figure measured when it landed.
+add_test(NAME unit/redact/dev_lexen
+  COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexen.jsonl)
+set_tests_properties(unit/redact/dev_lexen PROPERTIES LABELS unit TIMEOUT 120)
