@@ -309,28 +309,40 @@ static void emit_person(scan *sc, size_t start, size_t end, uint16_t rule)
 
 /* --------------------------------------------------------- dictionary */
 
+/* One transition; 0 means no edge. The layout (redact__node in
+ * redact_tables.h) keeps a state's child labels inside its 16-byte record, so
+ * a step reads one record; the inline labels are compared eight at a time
+ * (the zero-byte test of x ^ c repeated in every byte: the lowest set 0x80
+ * marks the first equal byte exactly). c is never 0, and zero padding never
+ * equals it; the index check only guards against a table error. */
 static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
 {
     if (node == 0)
         return t->root[c];
     const redact__node *nd = &t->nodes[node];
-    size_t lo = nd->first_edge, hi = lo + nd->n_edges;
-    if (nd->n_edges <= 8) { /* most states past the first letters have one or two edges */
-        for (size_t e = lo; e < hi; e++)
-            if (t->edge_label[e] == c)
-                return t->edge_target[e];
+    unsigned n = nd->n;
+    if (n <= RN_INLINE) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        uint64_t w;
+        memcpy(&w, nd->u.label, sizeof w);
+        uint64_t x = w ^ (0x0101010101010101ull * c);
+        uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+        if (!z)
+            return 0;
+        unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
+        return k < n ? nd->first + k : 0;
+#else
+        for (unsigned k = 0; k < n; k++)
+            if (nd->u.label[k] == c)
+                return nd->first + k;
         return 0;
+#endif
     }
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        uint8_t m = t->edge_label[mid];
-        if (m == c)
-            return t->edge_target[mid];
-        if (m < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* Wide states (the first levels of the automaton): sorted labels. */
+    const uint8_t *lab = t->wide + nd->u.wide;
+    for (unsigned k = 0; k < n && lab[k] <= c; k++)
+        if (lab[k] == c)
+            return nd->first + k;
     return 0;
 }
 

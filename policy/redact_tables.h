@@ -60,13 +60,31 @@ enum {
 #define RL_PL (1u << 3)
 #define RL_HU (1u << 4)
 
-/* One automaton state. Edges of node i are edge_label/edge_target
- * [first_edge, first_edge + n_edges), sorted by label. term is 0 or an index
- * into the terminal table. */
+/* One automaton state, 16 bytes, so that one load per input byte brings in
+ * everything a step needs: the children's labels and whether a term ends
+ * here. The children of a state have consecutive ids [first, first + n), in
+ * label order. A state with up to RN_INLINE children keeps their labels
+ * inline (zero-padded; no label is 0); a wider one keeps them in
+ * redact__tables.wide from offset `wide`. term is 0 or an index into the
+ * terminal table.
+ *
+ * State numbering (policy/tools/redact_gen.c): the states of the first
+ * RN_HOT_DEPTH levels come first, breadth-first, so the short prefixes that
+ * almost every word walks through share a few cache lines; below that each
+ * state's children are placed right before their own subtrees (depth-first
+ * by child block), so the single-child chains that make up most of a term's
+ * tail are consecutive in memory. */
+#define RN_INLINE 8
+#define RN_HOT_DEPTH 2
 typedef struct {
-    uint32_t first_edge;
-    uint16_t n_edges;
+    uint32_t first;
     uint16_t term;
+    uint8_t n;
+    uint8_t pad_;
+    union {
+        uint8_t label[RN_INLINE];
+        uint32_t wide;
+    } u;
 } redact__node;
 
 /* Kinds of the terms ending at a state, per language slot (0 all, 1 de,
@@ -80,16 +98,18 @@ typedef struct {
     uint32_t stem[RL_SLOTS];
 } redact__term;
 
+/* Everything here is static const data in the generated file (read-only, shared
+ * between threads and processes). root is the dense first step, indexed by
+ * byte (0 = no edge), so the most frequent step needs no search. */
 typedef struct {
     const redact__node *nodes;
     size_t n_nodes;
-    const uint8_t *edge_label;
-    const uint32_t *edge_target;
-    size_t n_edges;
+    const uint8_t *wide; /* labels of the states with more than RN_INLINE children */
+    size_t n_wide;
     const redact__term *terms;
     size_t n_terms;
-    const uint32_t *root; /* dense 256-entry first step; 0 = no edge */
-    size_t max_depth;     /* longest folded term, bounds the walk */
+    const uint32_t *root;
+    size_t max_depth; /* longest folded term, bounds the walk */
 } redact__tables;
 
 /* Defined in the generated redact_tables.c. redact__dict is walked forwards

@@ -212,39 +212,91 @@ static int cmp_label(const void *a, const void *b)
     return (int)nodes[*(const uint32_t *)a].label - (int)nodes[*(const uint32_t *)b].label;
 }
 
+/* State numbering, see redact__node in redact_tables.h. newid/order map old
+ * node numbers to emitted ids and back; first/cnt describe each old node's
+ * child block in emitted ids. */
+typedef struct {
+    uint32_t *order, *newid, *first;
+    uint8_t *cnt, *depth;
+    size_t next;
+} layout;
+
+/* Gives the children of old node n consecutive ids, in label order. */
+static void place_block(layout *ly, uint32_t n)
+{
+    size_t start = ly->next;
+    for (uint32_t c = nodes[n].child; c; c = nodes[c].next)
+        ly->order[ly->next++] = c; /* at most 255: labels are distinct and never 0 */
+    qsort(ly->order + start, ly->next - start, sizeof *ly->order, cmp_label);
+    ly->cnt[n] = (uint8_t)(ly->next - start);
+    ly->first[n] = (uint32_t)start;
+    for (size_t i = start; i < ly->next; i++) {
+        ly->newid[ly->order[i]] = (uint32_t)i;
+        ly->depth[ly->order[i]] = (uint8_t)(ly->depth[n] + 1);
+    }
+}
+
+/* Below the hot levels: each child block, then each child's subtree. */
+static void place_deep(layout *ly, uint32_t n)
+{
+    place_block(ly, n);
+    size_t start = ly->first[n], end = start + ly->cnt[n];
+    for (size_t i = start; i < end; i++)
+        place_deep(ly, ly->order[i]);
+}
+
+/* The emitted step, exactly as redact.c's step() reads the tables (a plain
+ * loop instead of its word-at-a-time compare). */
+static uint32_t ref_step(const redact__node *nd, const uint8_t *wide, const uint32_t *root,
+                         uint32_t s, uint8_t c)
+{
+    if (s == 0)
+        return root[c];
+    const uint8_t *lab = nd[s].n <= RN_INLINE ? nd[s].u.label : wide + nd[s].u.wide;
+    for (unsigned i = 0; i < nd[s].n; i++)
+        if (lab[i] == c)
+            return nd[s].first + i;
+    return 0;
+}
+
 /* Writes trie *cur as static tables with the given prefix and the public
  * redact__tables `name`. Returns 0 or -1. */
 static int emit_trie(FILE *out, const char *pfx, const char *name)
 {
     if (n_nodes == 0)
         new_node(0); /* an empty tail list still yields a valid root */
-    /* Renumber breadth-first so each node's children are contiguous. */
-    uint32_t *order = malloc(n_nodes * sizeof *order);
-    uint32_t *newid = malloc(n_nodes * sizeof *newid);
-    uint32_t *first = calloc(n_nodes, sizeof *first);
-    uint16_t *cnt = calloc(n_nodes, sizeof *cnt);
+    layout ly = {0};
+    ly.order = calloc(n_nodes, sizeof *ly.order);
+    ly.newid = calloc(n_nodes, sizeof *ly.newid);
+    ly.first = calloc(n_nodes, sizeof *ly.first);
+    ly.cnt = calloc(n_nodes, sizeof *ly.cnt);
+    ly.depth = calloc(n_nodes, sizeof *ly.depth);
     uint16_t *term = calloc(n_nodes, sizeof *term);
-    if (!order || !newid || !first || !cnt || !term)
+    redact__node *nd = calloc(n_nodes, sizeof *nd);
+    uint8_t *wide = malloc(n_nodes + 1);
+    if (!ly.order || !ly.newid || !ly.first || !ly.cnt || !ly.depth || !term || !nd || !wide)
         return -1;
-    size_t head = 0, tail = 0;
-    order[tail++] = 0;
-    while (head < tail) {
-        uint32_t n = order[head++];
-        size_t start = tail;
-        for (uint32_t c = nodes[n].child; c; c = nodes[c].next)
-            order[tail++] = c;
-        qsort(order + start, tail - start, sizeof *order, cmp_label);
-        cnt[n] = (uint16_t)(tail - start);
-        first[n] = (uint32_t)start; /* edge index == new id of the child */
+    ly.next = 1; /* the root keeps id 0 */
+    /* Hot levels breadth-first (order[] doubles as the queue), then the
+     * subtree of each state at the last hot level; the states placed by
+     * place_deep are deeper and already done when the queue reaches them. */
+    for (size_t head = 0; head < ly.next; head++) {
+        uint32_t n = ly.order[head];
+        if (ly.depth[n] < RN_HOT_DEPTH)
+            place_block(&ly, n);
+        else if (ly.depth[n] == RN_HOT_DEPTH)
+            place_deep(&ly, n);
     }
-    for (size_t i = 0; i < n_nodes; i++)
-        newid[order[i]] = (uint32_t)i;
+    if (ly.next != n_nodes) {
+        fprintf(stderr, "redact_gen: layout placed %zu of %zu states\n", ly.next, n_nodes);
+        return -1;
+    }
 
     /* Terminal table first; index 0 is the empty terminal. */
     size_t n_terms = 1;
     fprintf(out, "static const redact__term %sterms[] = {\n{{0},{0}},\n", pfx);
     for (size_t i = 0; i < n_nodes; i++) {
-        uint32_t o = order[i];
+        uint32_t o = ly.order[i];
         uint32_t any = 0;
         for (int l = 0; l < RL_SLOTS; l++)
             any |= nodes[o].exact[l] | nodes[o].stem[l];
@@ -261,36 +313,89 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
                 nodes[o].stem[4]);
     }
     fprintf(out, "};\n\n");
-    fprintf(out, "static const redact__node %snodes[%zu] = {\n", pfx, n_nodes);
-    for (size_t i = 0; i < n_nodes; i++) {
-        uint32_t o = order[i];
-        /* edges are indexed by child id, so edge e leads to node e */
-        fprintf(out, "{%uu,%uu,%uu},\n", cnt[o] ? first[o] : 0u, (unsigned)cnt[o],
-                (unsigned)term[o]);
-    }
-    fprintf(out, "};\n\nstatic const uint8_t %slabels[%zu] = {\n", pfx, n_nodes);
-    for (size_t i = 0; i < n_nodes; i++)
-        fprintf(out, "%u,%s", (unsigned)nodes[order[i]].label, (i % 32 == 31) ? "\n" : "");
-    fprintf(out, "};\n\nstatic const uint32_t %stargets[%zu] = {\n", pfx, n_nodes);
-    for (size_t i = 0; i < n_nodes; i++)
-        fprintf(out, "%zuu,%s", i, (i % 16 == 15) ? "\n" : "");
-    fprintf(out, "};\n\nstatic const uint32_t %sroot[256] = {\n", pfx);
+
     uint32_t rootmap[256] = {0};
     for (uint32_t c = nodes[0].child; c; c = nodes[c].next)
-        rootmap[nodes[c].label] = newid[c];
+        rootmap[nodes[c].label] = ly.newid[c];
+    size_t n_wide = 0, n_wide_states = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        uint32_t o = ly.order[i];
+        unsigned n = ly.cnt[o];
+        nd[i].first = n ? ly.first[o] : 0u;
+        nd[i].n = (uint8_t)n;
+        nd[i].term = term[o];
+        for (unsigned k = 0; k < n; k++) {
+            uint8_t lab = nodes[ly.order[ly.first[o] + k]].label;
+            if (n <= RN_INLINE)
+                nd[i].u.label[k] = lab;
+            else
+                wide[n_wide + k] = lab;
+        }
+        if (n > RN_INLINE) {
+            nd[i].u.wide = (uint32_t)n_wide;
+            n_wide += n;
+            n_wide_states++;
+        }
+    }
+    /* Self-check: the emitted tables, read as redact.c reads them, are the
+     * trie that was built: every edge leads to its child, nothing else leads
+     * anywhere, and each state keeps its terminal kinds. */
+    for (size_t i = 0; i < n_nodes; i++) {
+        uint32_t o = ly.order[i];
+        unsigned seen = 0;
+        for (unsigned c = 0; c < 256; c++) {
+            uint32_t got = ref_step(nd, wide, rootmap, (uint32_t)i, (uint8_t)c), want = 0;
+            for (uint32_t ch = nodes[o].child; ch; ch = nodes[ch].next)
+                if (nodes[ch].label == c)
+                    want = ly.newid[ch];
+            if (got != want) {
+                fprintf(stderr, "redact_gen: %s: state %zu byte %u leads to %u, not %u\n", name, i,
+                        c, got, want);
+                return -1;
+            }
+            seen += want != 0;
+        }
+        if (seen != ly.cnt[o]) {
+            fprintf(stderr, "redact_gen: %s: state %zu has a wrong edge count\n", name, i);
+            return -1;
+        }
+    }
+
+    fprintf(out, "static const redact__node %snodes[%zu] = {\n", pfx, n_nodes);
+    for (size_t i = 0; i < n_nodes; i++) {
+        fprintf(out, "{%uu,%uu,%uu,0,{", nd[i].first, (unsigned)nd[i].term, (unsigned)nd[i].n);
+        if (nd[i].n > RN_INLINE)
+            fprintf(out, ".wide=%uu", nd[i].u.wide);
+        else
+            for (unsigned k = 0; k < RN_INLINE; k++)
+                fprintf(out, "%s%u", k ? "," : ".label={", (unsigned)nd[i].u.label[k]);
+        fprintf(out, "%s}},\n", nd[i].n > RN_INLINE ? "" : "}");
+    }
+    fprintf(out, "};\n\nstatic const uint8_t %swide[%zu] = {\n", pfx, n_wide ? n_wide : 1);
+    for (size_t i = 0; i < n_wide; i++)
+        fprintf(out, "%u,%s", (unsigned)wide[i], (i % 32 == 31) ? "\n" : "");
+    if (n_wide == 0)
+        fprintf(out, "0");
+    fprintf(out, "};\n\nstatic const uint32_t %sroot[256] = {\n", pfx);
     for (int i = 0; i < 256; i++)
         fprintf(out, "%uu,%s", rootmap[i], (i % 16 == 15) ? "\n" : "");
     fprintf(out,
             "};\n\nconst redact__tables %s = {\n"
-            "    %snodes, %zu, %slabels, %stargets, %zu, %sterms, %zu, %sroot, %zu\n};\n\n",
-            name, pfx, n_nodes, pfx, pfx, n_nodes, pfx, n_terms, pfx, max_depth);
-    fprintf(stderr, "redact_gen: %s: %zu states, longest term %zu bytes\n", name, n_nodes,
-            max_depth);
+            "    %snodes, %zu, %swide, %zu, %sterms, %zu, %sroot, %zu\n};\n\n",
+            name, pfx, n_nodes, pfx, n_wide, pfx, n_terms, pfx, max_depth);
+    fprintf(stderr,
+            "redact_gen: %s: %zu states (%zu with more than %d children), %zu terminal, "
+            "longest term %zu bytes, %zu bytes of tables\n",
+            name, n_nodes, n_wide_states, RN_INLINE, n_terms - 1, max_depth,
+            n_nodes * sizeof *nd + n_wide + n_terms * sizeof(redact__term) + sizeof rootmap);
+    free(wide);
+    free(nd);
     free(term);
-    free(order);
-    free(newid);
-    free(first);
-    free(cnt);
+    free(ly.order);
+    free(ly.newid);
+    free(ly.first);
+    free(ly.cnt);
+    free(ly.depth);
     return 0;
 }
 
