@@ -338,12 +338,9 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
         return 0;
 #endif
     }
-    /* Wide states (the first levels of the automaton): sorted labels. */
-    const uint8_t *lab = t->wide + nd->u.wide;
-    for (unsigned k = 0; k < n && lab[k] <= c; k++)
-        if (lab[k] == c)
-            return nd->first + k;
-    return 0;
+    /* Wide states (the first levels of the automaton): a dense row. */
+    unsigned k = t->wide[nd->u.wide + t->cls[c]];
+    return k ? nd->first + k - 1 : 0;
 }
 
 /* Longest dictionary match starting at word start p. Spaces, hyphens and
@@ -361,57 +358,66 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
      * ("bedagad*" as a condition) instead of hiding them. */
     uint32_t path_stems = 0;
     while (i < sc->n && depth <= t->max_depth) {
-        uint32_t cp;
-        char f[2];
-        unsigned cls;
-        size_t l, k;
         unsigned char c0 = sc->s[i];
-        if (c0 < 0x80) { /* ASCII fast path */
-            cp = c0;
-            l = 1;
-            cls = ascii_cls[c0];
-            k = cls ? 1 : 0;
-            f[0] = (char)((cls & RF_UPPER) ? c0 + 32 : c0);
+        if (c0 < 0x80 && ascii_cls[c0]) {
+            /* ASCII letter or digit, most of the text: one step. */
+            node = step(t, node, (uint8_t)((ascii_cls[c0] & RF_UPPER) ? c0 + 32 : c0));
+            if (!node)
+                return found;
+            i++;
+            depth++;
         } else {
-            l = redact__utf8(sc->s, i, sc->n, &cp);
-            k = redact__fold(cp, f, &cls);
-        }
-        if (cls & RF_WORD) {
-            for (size_t j = 0; j < k; j++) {
-                node = step(t, node, (uint8_t)f[j]);
+            uint32_t cp;
+            char f[2];
+            unsigned cls;
+            size_t l, k;
+            if (c0 < 0x80) {
+                cp = c0;
+                l = 1;
+                k = 0;
+                cls = 0;
+            } else {
+                l = redact__utf8(sc->s, i, sc->n, &cp);
+                k = redact__fold(cp, f, &cls);
+            }
+            if (cls & RF_WORD) {
+                for (size_t j = 0; j < k; j++) {
+                    node = step(t, node, (uint8_t)f[j]);
+                    if (!node)
+                        return found;
+                }
+                i += l;
+                depth += k;
+                if (k == 0)
+                    continue;
+            } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' ||
+                       cp == '/') {
+                if (node == 0)
+                    return found;
+                size_t j = i, lim = i + 8;
+                while (j < sc->n && j < lim &&
+                       (is_space(sc->s[j]) || sc->s[j] == '-' || sc->s[j] == '/'))
+                    j++;
+                node = step(t, node, ' ');
                 if (!node)
                     return found;
-            }
-            i += l;
-            depth += k;
-            if (k == 0)
+                i = j;
+                depth++;
+                path_stems = 0;
                 continue;
-        } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' || cp == '/') {
-            if (node == 0)
+            } else if (cp == '.' && node != 0) {
+                node = step(t, node, '.');
+                if (!node)
+                    return found;
+                i += 1;
+                depth++;
+                path_stems = 0;
+            } else if ((cp == '\'' || cp == 0x2019) && node != 0) {
+                i += l;
+                continue;
+            } else {
                 return found;
-            size_t j = i, lim = i + 8;
-            while (j < sc->n && j < lim &&
-                   (is_space(sc->s[j]) || sc->s[j] == '-' || sc->s[j] == '/'))
-                j++;
-            node = step(t, node, ' ');
-            if (!node)
-                return found;
-            i = j;
-            depth++;
-            path_stems = 0;
-            continue;
-        } else if (cp == '.' && node != 0) {
-            node = step(t, node, '.');
-            if (!node)
-                return found;
-            i += 1;
-            depth++;
-            path_stems = 0;
-        } else if ((cp == '\'' || cp == 0x2019) && node != 0) {
-            i += l;
-            continue;
-        } else {
-            return found;
+            }
         }
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {

@@ -64,9 +64,10 @@ enum {
  * everything a step needs: the children's labels and whether a term ends
  * here. The children of a state have consecutive ids [first, first + n), in
  * label order. A state with up to RN_INLINE children keeps their labels
- * inline (zero-padded; no label is 0); a wider one keeps them in
- * redact__tables.wide from offset `wide`. term is 0 or an index into the
- * terminal table.
+ * inline (zero-padded; no label is 0). A wider one (only near the root) has a
+ * dense row in redact__tables.wide from offset `wide`, indexed by the label's
+ * class (redact__tables.cls): 0 for no edge, else the child's index + 1.
+ * term is 0 or an index into the terminal table.
  *
  * State numbering (policy/tools/redact_gen.c): the states of the first
  * RN_HOT_DEPTH levels come first, breadth-first, so the short prefixes that
@@ -104,8 +105,9 @@ typedef struct {
 typedef struct {
     const redact__node *nodes;
     size_t n_nodes;
-    const uint8_t *wide; /* labels of the states with more than RN_INLINE children */
+    const uint8_t *wide; /* rows of the states with more than RN_INLINE children */
     size_t n_wide;
+    const uint8_t *cls; /* label class of each byte, 0 when no edge carries it */
     const redact__term *terms;
     size_t n_terms;
     const uint32_t *root;

@@ -247,14 +247,17 @@ static void place_deep(layout *ly, uint32_t n)
 
 /* The emitted step, exactly as redact.c's step() reads the tables (a plain
  * loop instead of its word-at-a-time compare). */
-static uint32_t ref_step(const redact__node *nd, const uint8_t *wide, const uint32_t *root,
-                         uint32_t s, uint8_t c)
+static uint32_t ref_step(const redact__node *nd, const uint8_t *wide, const uint8_t *cls,
+                         const uint32_t *root, uint32_t s, uint8_t c)
 {
     if (s == 0)
         return root[c];
-    const uint8_t *lab = nd[s].n <= RN_INLINE ? nd[s].u.label : wide + nd[s].u.wide;
+    if (nd[s].n > RN_INLINE) {
+        unsigned k = wide[nd[s].u.wide + cls[c]];
+        return k ? nd[s].first + k - 1 : 0;
+    }
     for (unsigned i = 0; i < nd[s].n; i++)
-        if (lab[i] == c)
+        if (nd[s].u.label[i] == c)
             return nd[s].first + i;
     return 0;
 }
@@ -273,8 +276,26 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
     ly.depth = calloc(n_nodes, sizeof *ly.depth);
     uint16_t *term = calloc(n_nodes, sizeof *term);
     redact__node *nd = calloc(n_nodes, sizeof *nd);
-    uint8_t *wide = malloc(n_nodes + 1);
-    if (!ly.order || !ly.newid || !ly.first || !ly.cnt || !ly.depth || !term || !nd || !wide)
+    if (!ly.order || !ly.newid || !ly.first || !ly.cnt || !ly.depth || !term || !nd)
+        return -1;
+    /* Label classes: the wide states' rows are indexed by class, not by
+     * byte, since terms use only about 40 distinct bytes. Class 0 is every
+     * byte no edge carries. */
+    uint8_t cls[256] = {0};
+    unsigned n_cls = 1;
+    for (size_t i = 1; i < n_nodes; i++)
+        cls[nodes[i].label] = 1;
+    for (unsigned c = 0; c < 256; c++)
+        cls[c] = cls[c] ? (uint8_t)n_cls++ : 0;
+    size_t n_wide_states = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        unsigned n = 0;
+        for (uint32_t c = nodes[i].child; c; c = nodes[c].next)
+            n++;
+        n_wide_states += n > RN_INLINE;
+    }
+    uint8_t *wide = calloc(n_wide_states * n_cls + 1, 1);
+    if (!wide)
         return -1;
     ly.next = 1; /* the root keeps id 0 */
     /* Hot levels breadth-first (order[] doubles as the queue), then the
@@ -317,7 +338,7 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
     uint32_t rootmap[256] = {0};
     for (uint32_t c = nodes[0].child; c; c = nodes[c].next)
         rootmap[nodes[c].label] = ly.newid[c];
-    size_t n_wide = 0, n_wide_states = 0;
+    size_t n_wide = 0;
     for (size_t i = 0; i < n_nodes; i++) {
         uint32_t o = ly.order[i];
         unsigned n = ly.cnt[o];
@@ -329,12 +350,11 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
             if (n <= RN_INLINE)
                 nd[i].u.label[k] = lab;
             else
-                wide[n_wide + k] = lab;
+                wide[n_wide + cls[lab]] = (uint8_t)(k + 1);
         }
         if (n > RN_INLINE) {
             nd[i].u.wide = (uint32_t)n_wide;
-            n_wide += n;
-            n_wide_states++;
+            n_wide += n_cls;
         }
     }
     /* Self-check: the emitted tables, read as redact.c reads them, are the
@@ -344,7 +364,7 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         uint32_t o = ly.order[i];
         unsigned seen = 0;
         for (unsigned c = 0; c < 256; c++) {
-            uint32_t got = ref_step(nd, wide, rootmap, (uint32_t)i, (uint8_t)c), want = 0;
+            uint32_t got = ref_step(nd, wide, cls, rootmap, (uint32_t)i, (uint8_t)c), want = 0;
             for (uint32_t ch = nodes[o].child; ch; ch = nodes[ch].next)
                 if (nodes[ch].label == c)
                     want = ly.newid[ch];
@@ -376,18 +396,22 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         fprintf(out, "%u,%s", (unsigned)wide[i], (i % 32 == 31) ? "\n" : "");
     if (n_wide == 0)
         fprintf(out, "0");
+    fprintf(out, "};\n\nstatic const uint8_t %scls[256] = {\n", pfx);
+    for (int i = 0; i < 256; i++)
+        fprintf(out, "%u,%s", (unsigned)cls[i], (i % 32 == 31) ? "\n" : "");
     fprintf(out, "};\n\nstatic const uint32_t %sroot[256] = {\n", pfx);
     for (int i = 0; i < 256; i++)
         fprintf(out, "%uu,%s", rootmap[i], (i % 16 == 15) ? "\n" : "");
     fprintf(out,
             "};\n\nconst redact__tables %s = {\n"
-            "    %snodes, %zu, %swide, %zu, %sterms, %zu, %sroot, %zu\n};\n\n",
-            name, pfx, n_nodes, pfx, n_wide, pfx, n_terms, pfx, max_depth);
+            "    %snodes, %zu, %swide, %zu, %scls, %sterms, %zu, %sroot, %zu\n};\n\n",
+            name, pfx, n_nodes, pfx, n_wide, pfx, pfx, n_terms, pfx, max_depth);
     fprintf(stderr,
-            "redact_gen: %s: %zu states (%zu with more than %d children), %zu terminal, "
-            "longest term %zu bytes, %zu bytes of tables\n",
-            name, n_nodes, n_wide_states, RN_INLINE, n_terms - 1, max_depth,
-            n_nodes * sizeof *nd + n_wide + n_terms * sizeof(redact__term) + sizeof rootmap);
+            "redact_gen: %s: %zu states (%zu with more than %d children, %u label classes), %zu "
+            "terminal, longest term %zu bytes, %zu bytes of tables\n",
+            name, n_nodes, n_wide_states, RN_INLINE, n_cls - 1, n_terms - 1, max_depth,
+            n_nodes * sizeof *nd + n_wide + sizeof cls + n_terms * sizeof(redact__term) +
+                sizeof rootmap);
     free(wide);
     free(nd);
     free(term);
