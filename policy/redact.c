@@ -119,7 +119,7 @@ typedef struct {
     size_t start, end;
     unsigned cls;   /* RF_* of the first character */
     unsigned flags; /* TF_* */
-    uint32_t kinds; /* dictionary kinds of this word (exact match) */
+    uint64_t kinds; /* dictionary kinds of this word (exact match) */
 } tok;
 
 #define TF_DIGIT (1u << 0)
@@ -150,7 +150,7 @@ typedef struct {
 
 typedef struct {
     size_t end;     /* end of the matched text (word end for stems) */
-    uint32_t kinds; /* kinds valid at that end */
+    uint64_t kinds; /* kinds valid at that end */
 } dmatch;
 
 /* ---------------------------------------------------------------- basics */
@@ -356,7 +356,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
     /* Stems passed in the current word: they match up to its end too, so a
      * longer term ending there ("bedagadt" as a pain word) keeps their kinds
      * ("bedagad*" as a condition) instead of hiding them. */
-    uint32_t path_stems = 0;
+    uint64_t path_stems = 0;
     while (i < sc->n && depth <= t->max_depth) {
         unsigned char c0 = sc->s[i];
         if (c0 < 0x80 && ascii_cls[c0]) {
@@ -422,7 +422,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {
             const redact__term *tm = &t->terms[nd->term];
-            uint32_t exact = 0, stem = 0;
+            uint64_t exact = 0, stem = 0;
             for (int sl = 0; sl < RL_SLOTS; sl++)
                 if (sc->langbits & (1u << sl)) {
                     exact |= tm->exact[sl];
@@ -452,7 +452,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
 }
 
 /* Kinds of exactly the word [p, e) (0 when the word is not a whole term). */
-static uint32_t word_kinds(const scan *sc, size_t p, size_t e)
+static uint64_t word_kinds(const scan *sc, size_t p, size_t e)
 {
     dmatch m;
     if (dict_match(sc, p, &m) && (m.end == e || (m.end == e + 1 && sc->s[e] == '.')))
@@ -1765,10 +1765,11 @@ static void person_before_birth(scan *sc, size_t at)
  * longest entry is a stop word ("Steckdose", "Abbruch"), or when fewer than
  * TAIL_MIN_PREFIX letters stand before the head. The walk is bounded by the
  * longest tail term, so it adds a constant per word. */
-static uint32_t tail_match(const scan *sc, size_t p, size_t e)
+static uint64_t tail_match(const scan *sc, size_t p, size_t e)
 {
     const redact__tables *t = sc->tail;
-    uint32_t node = 0, best = 0;
+    uint32_t node = 0;
+    uint64_t best = 0;
     size_t best_pos = e, i = e, depth = 0;
     while (i > p && depth <= t->max_depth) {
         size_t j = i - 1, k;
@@ -1799,7 +1800,7 @@ static uint32_t tail_match(const scan *sc, size_t p, size_t e)
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {
             const redact__term *tm = &t->terms[nd->term];
-            uint32_t kinds = 0;
+            uint64_t kinds = 0;
             for (int sl = 0; sl < RL_SLOTS; sl++)
                 if (sc->langbits & (1u << sl))
                     kinds |= tm->exact[sl];
@@ -1977,15 +1978,15 @@ static size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};
     int hit = dict_match(sc, t->start, &m);
-    uint32_t k = hit ? m.kinds : 0;
+    uint64_t k = hit ? m.kinds : 0;
     size_t mend = hit ? m.end : t->end;
     t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
     uint16_t tail_rule = 0;
 
     /* Only the set bits: this runs for every word, and a loop over all kinds
      * cost a sixth of the scan time. */
-    for (uint32_t ck = k & CTX_KINDS; ck; ck &= ck - 1)
-        sc->ctx[__builtin_ctz(ck)] = mend;
+    for (uint64_t ck = k & CTX_KINDS; ck; ck &= ck - 1)
+        sc->ctx[__builtin_ctzll(ck)] = mend;
     if (k & RK_BIT(RK_CTX_BIRTH))
         person_before_birth(sc, t->start);
     if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
@@ -1997,7 +1998,7 @@ static size_t on_word(scan *sc, tok *t)
      * ("Nierenkoliken", "prosztatarákkal", "tonsillectomy"). */
     if (!(k & (HEALTH_KINDS | RK_BIT(RK_FIRSTNAME))) && mend <= t->end &&
         t->end - t->start >= TAIL_MIN_WORD && !(t->flags & TF_DIGIT)) {
-        uint32_t tk = tail_match(sc, t->start, t->end);
+        uint64_t tk = tail_match(sc, t->start, t->end);
         if (tk & HEALTH_KINDS) {
             k = tk;
             mend = t->end;

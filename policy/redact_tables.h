@@ -51,7 +51,9 @@ enum {
     RK__COUNT
 };
 
-#define RK_BIT(k) (1u << (k))
+/* 64 bits: the 32 of a uint32_t ran out when the finding kinds (lab, result,
+ * exam, state) came. */
+#define RK_BIT(k) (UINT64_C(1) << (k))
 
 /* Language bits of a node (union of the dictionaries its terms came from). */
 #define RL_ALL (1u << 0)
@@ -95,8 +97,8 @@ typedef struct {
  * compounds) up to the end of the word. */
 #define RL_SLOTS 5
 typedef struct {
-    uint32_t exact[RL_SLOTS];
-    uint32_t stem[RL_SLOTS];
+    uint64_t exact[RL_SLOTS];
+    uint64_t stem[RL_SLOTS];
 } redact__term;
 
 /* Everything here is static const data in the generated file (read-only, shared

@@ -29,7 +29,7 @@ typedef struct {
     uint32_t child; /* first child */
     uint32_t next;  /* next sibling */
     uint8_t label;
-    uint32_t exact[RL_SLOTS], stem[RL_SLOTS];
+    uint64_t exact[RL_SLOTS], stem[RL_SLOTS];
 } gnode;
 
 /* One trie under construction. The forward dictionary and the reversed tail
@@ -313,26 +313,47 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         return -1;
     }
 
-    /* Terminal table first; index 0 is the empty terminal. */
+    /* Terminal table first; index 0 is the empty terminal. Terminals with the
+     * same kinds share one entry: there are only a few hundred distinct kind
+     * combinations among tens of thousands of terminal states, so sharing keeps
+     * the table small (and in cache) now that an entry holds 64-bit masks. */
     size_t n_terms = 1;
+    uint32_t *uniq = malloc(n_nodes * sizeof *uniq); /* old node id of each entry */
+    if (!uniq)
+        return -1;
     fprintf(out, "static const redact__term %sterms[] = {\n{{0},{0}},\n", pfx);
     for (size_t i = 0; i < n_nodes; i++) {
         uint32_t o = ly.order[i];
-        uint32_t any = 0;
+        uint64_t any = 0;
         for (int l = 0; l < RL_SLOTS; l++)
             any |= nodes[o].exact[l] | nodes[o].stem[l];
         if (!any)
             continue;
+        size_t u;
+        for (u = 1; u < n_terms; u++)
+            if (memcmp(nodes[uniq[u]].exact, nodes[o].exact, sizeof nodes[o].exact) == 0 &&
+                memcmp(nodes[uniq[u]].stem, nodes[o].stem, sizeof nodes[o].stem) == 0)
+                break;
+        if (u < n_terms) {
+            term[o] = (uint16_t)u;
+            continue;
+        }
         if (n_terms >= 65535) {
             fprintf(stderr, "redact_gen: too many terms\n");
+            free(uniq);
             return -1;
         }
+        uniq[n_terms] = o;
         term[o] = (uint16_t)n_terms++;
-        fprintf(out, "{{%uu,%uu,%uu,%uu,%uu},{%uu,%uu,%uu,%uu,%uu}},\n", nodes[o].exact[0],
-                nodes[o].exact[1], nodes[o].exact[2], nodes[o].exact[3], nodes[o].exact[4],
-                nodes[o].stem[0], nodes[o].stem[1], nodes[o].stem[2], nodes[o].stem[3],
-                nodes[o].stem[4]);
+        fprintf(out, "{{");
+        for (int l = 0; l < RL_SLOTS; l++)
+            fprintf(out, "%s0x%llxu", l ? "," : "", (unsigned long long)nodes[o].exact[l]);
+        fprintf(out, "},{");
+        for (int l = 0; l < RL_SLOTS; l++)
+            fprintf(out, "%s0x%llxu", l ? "," : "", (unsigned long long)nodes[o].stem[l]);
+        fprintf(out, "}},\n");
     }
+    free(uniq);
     fprintf(out, "};\n\n");
 
     uint32_t rootmap[256] = {0};
@@ -408,7 +429,7 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
             name, pfx, n_nodes, pfx, n_wide, pfx, pfx, n_terms, pfx, max_depth);
     fprintf(stderr,
             "redact_gen: %s: %zu states (%zu with more than %d children, %u label classes), %zu "
-            "terminal, longest term %zu bytes, %zu bytes of tables\n",
+            "distinct terminal kind sets, longest term %zu bytes, %zu bytes of tables\n",
             name, n_nodes, n_wide_states, RN_INLINE, n_cls - 1, n_terms - 1, max_depth,
             n_nodes * sizeof *nd + n_wide + sizeof cls + n_terms * sizeof(redact__term) +
                 sizeof rootmap);
