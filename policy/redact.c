@@ -59,6 +59,9 @@ enum {
     R_HEALTH_TAIL, /* compound head or medical suffix found from the word end */
     R_HEALTH_LAY,  /* body part next to a pain/symptom word */
     R_PERSON_BIRTH, /* a name right before a birth word: "Selin Aydın, geb." */
+    R_HEALTH_FINDING, /* lab marker with its result or value: "PSA came back raised" */
+    R_HEALTH_EXAM,    /* examination with its object: "MRI of the lumbar spine" */
+    R_HEALTH_STATE,   /* body part with a state predicate: "wound is oozing" */
     R__COUNT
 };
 
@@ -93,7 +96,11 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "dict.medication",
                                                  "dict.treatment",
                                                  "health.tail",
-                                                 "health.lay", "person.before_birth"};
+                                                 "health.lay",
+                                                 "person.before_birth",
+                                                 "health.finding",
+                                                 "health.exam",
+                                                 "health.state"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -146,6 +153,8 @@ typedef struct {
     const redact__tables *tail;
     size_t pre_start, pre_end;   /* last run of modifier/body words, NO_CTX if none */
     size_t body_start, body_end; /* last body-part word, NO_CTX if none */
+    size_t res_start, res_end;   /* last result word ("podwyższone", "magas"), NO_CTX if none */
+    size_t lab_start, lab_end;   /* last lab marker not made a finding ("INR-Kontrolle") */
 } scan;
 
 typedef struct {
@@ -1381,6 +1390,8 @@ static size_t try_uk_postcode(scan *sc, const tok *t)
     return e + 4;
 }
 
+static size_t on_word(scan *sc, tok *t);
+
 static size_t on_alnum(scan *sc, const tok *t)
 {
     size_t e = try_iban(sc, t->start);
@@ -1412,6 +1423,13 @@ static size_t on_alnum(scan *sc, const tok *t)
     e = try_uk_postcode(sc, t);
     if (e)
         return e;
+    /* Terms with digits ("HbA1c", "B12", "H1N1"): a token that starts with a
+     * letter and is no identifier goes to the dictionary like a word. */
+    dmatch m;
+    if ((t->cls & RF_ALPHA) && dict_match(sc, t->start, &m)) {
+        tok w = *t;
+        return on_word(sc, &w);
+    }
     return t->end;
 }
 
@@ -1928,10 +1946,10 @@ static size_t mod_end(const scan *sc, size_t e, int link_body)
  * whatever the words in between ("boli mnie brzuch", "fáj a hátam", "pain
  * in my shoulder"). Returns its end or 0, and remembers it as the last
  * body part. */
-static size_t body_near_after(scan *sc, size_t p)
+static size_t body_near_after(scan *sc, size_t p, int words)
 {
     size_t i = p;
-    for (int r = 0; r <= LAY_WORDS; r++) {
+    for (int r = 0; r <= words; r++) {
         tok w;
         dmatch m;
         if (!next_word(sc, i, 2, " -", &w))
@@ -1965,12 +1983,209 @@ static size_t body_near_before(const scan *sc, size_t p)
 static size_t lay_phrase(scan *sc, size_t ws, size_t we)
 {
     size_t b = body_near_before(sc, ws);
-    size_t a = body_near_after(sc, we);
+    size_t a = body_near_after(sc, we, LAY_WORDS);
     if (b == NO_CTX && !a)
         return 0;
     size_t start = b != NO_CTX ? b : ws;
     size_t end = a ? mod_end(sc, a, 1) : we;
     emit(sc, start, end, REDACT_CONDITION, R_HEALTH_LAY);
+    return end;
+}
+
+/* ------------------------------------- findings, examinations and states */
+
+#define LAB_WORDS 4   /* words from a lab marker to its result: "PSA came back raised" */
+#define RES_GAP 6     /* bytes from a result word to the marker after it: "magas a " */
+#define STATE_WORDS 2 /* words from a state word to the body part after it: "véres a köpetem" */
+
+/* True when the word at [i, e) is one of words (ASCII, lower case). */
+static int word_in(const scan *sc, size_t i, size_t e, const char *const *words, size_t nw)
+{
+    for (size_t w = 0; w < nw; w++) {
+        size_t l = strlen(words[w]), c = 0;
+        if (e - i != l)
+            continue;
+        while (c < l && (sc->s[i + c] | 0x20) == (unsigned char)words[w][c])
+            c++;
+        if (c == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* End of a plain number at i ("24", "7,5", "5.2"), or i. Dates and clock
+ * times are not values: "12.03.2026", "12.03.", "8:30", "12. März"; neither
+ * is a year ("seit 2019") nor a number glued to letters ("24h"). */
+static size_t number_end(const scan *sc, size_t i)
+{
+    size_t j = i, d = 0;
+    while (j < sc->n && is_digit(sc->s[j]) && d < 6) {
+        j++;
+        d++;
+    }
+    if (d == 0 || (j < sc->n && is_digit(sc->s[j])))
+        return i;
+    if (j + 1 < sc->n && (sc->s[j] == '.' || sc->s[j] == ',') && is_digit(sc->s[j + 1])) {
+        size_t k = j + 1;
+        while (k < sc->n && is_digit(sc->s[k]) && k - j <= 3)
+            k++;
+        if (k < sc->n && (sc->s[k] == '.' || sc->s[k] == ':' || sc->s[k] == '/') &&
+            sc->s[j] == '.' && d <= 2 && k - j <= 3)
+            return i; /* d.m. or d.m.y */
+        j = k;
+    } else if (d == 4 && (sc->s[i] == '1' || sc->s[i] == '2')) {
+        return i; /* a year */
+    } else if (j < sc->n && sc->s[j] == '.' && d <= 2) {
+        tok w; /* "12. März", "3. 5." */
+        if (next_word(sc, j + 1, 1, " ", &w) &&
+            ((w.cls & RF_DIGIT) || (word_kinds(sc, w.start, w.end) & RK_BIT(RK_MONTH))))
+            return i;
+    }
+    if (j < sc->n && (sc->s[j] == ':' || is_word_at(sc, j)))
+        return i;
+    return j;
+}
+
+/* End of a measured value at i with its second part and unit ("170 zu 100",
+ * "140/90", "150 na 90", "7,5 %", "24 mmol/l"), or 0. A value followed by a
+ * time word or clock time is an appointment ("8 Uhr" is a unit-less number
+ * followed by a word, so the time words are checked too). */
+static size_t value_at(const scan *sc, size_t i)
+{
+    /* joining words of a blood-pressure reading */
+    static const char *const over[] = {"zu", "to", "over", "na", "per"};
+    static const char *const clock[] = {"uhr", "am", "pm", "h", "godz", "ora", "orakor"};
+    size_t e = number_end(sc, i);
+    if (e == i || time_after(sc, e))
+        return 0;
+    tok w;
+    if (e + 1 < sc->n && sc->s[e] == '/' && is_digit(sc->s[e + 1])) {
+        size_t e2 = number_end(sc, e + 1);
+        if (e2 > e + 1)
+            e = e2;
+    } else if (next_word(sc, e, 1, " ", &w) &&
+               word_in(sc, w.start, w.end, over, sizeof over / sizeof over[0])) {
+        tok v;
+        if (next_word(sc, w.end, 1, " ", &v) && (v.cls & RF_DIGIT)) {
+            size_t e2 = number_end(sc, v.start);
+            if (e2 > v.start)
+                e = e2;
+        }
+    }
+    if (e < sc->n && sc->s[e] == '%')
+        return e + 1;
+    if (e + 1 < sc->n && sc->s[e] == ' ' && sc->s[e + 1] == '%')
+        return e + 2;
+    if (next_word(sc, e, 1, " ", &w)) {
+        if (word_in(sc, w.start, w.end, clock, sizeof clock / sizeof clock[0]))
+            return 0;
+        dmatch m;
+        if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
+            return m.end;
+    }
+    return e;
+}
+
+/* A lab marker [ls, le) made a finding by its result (CONDITION over marker
+ * through result, as the guideline's abnormal-findings rule asks): a result
+ * word or a value within LAB_WORDS words of the same clause after it ("PSA
+ * came back raised", "TSH ist zu niedrig", "Blutdruck liegt bei 170 zu 100",
+ * "eGFR has fallen to 24"), or a result word just before it ("podwyższone
+ * TSH", "magas a koleszterinem"). Another health word or lab marker ends the
+ * search, so "Blutdruck trotz Candesartan 16 mg" stays two things. Returns the
+ * end of the emitted finding or 0; without one the marker is remembered for an
+ * examination after it ("INR-Kontrolle"). */
+static size_t lab_phrase(scan *sc, size_t ls, size_t le)
+{
+    size_t start = ls, end = 0, i = le;
+    if (sc->res_end != NO_CTX && sc->res_end <= ls && ls - sc->res_end <= RES_GAP &&
+        sc->res_start >= sc->covered && same_clause(sc, sc->res_end, ls)) {
+        start = sc->res_start;
+        end = le;
+    }
+    const char *seps = " -:="; /* "TSH: 5,8", "Kalium=6.1" */
+    for (int r = 0; r < LAB_WORDS; r++) {
+        tok w;
+        if (!next_word(sc, i, 3, seps, &w))
+            break;
+        seps = " -";
+        if (w.cls & RF_DIGIT) {
+            size_t v = value_at(sc, w.start);
+            if (v)
+                end = v;
+            break;
+        }
+        dmatch m;
+        if (dict_match(sc, w.start, &m)) {
+            if (m.kinds & RK_BIT(RK_RESULT)) {
+                end = m.end;
+                /* "has fallen to 24", "spadło do 9", "ist auf 6,2 gestiegen" */
+                tok v;
+                size_t q = m.end;
+                if (next_word(sc, q, 1, " ", &v) && !(v.cls & RF_DIGIT) && v.end - v.start <= 4)
+                    q = v.end;
+                if (next_word(sc, q, 1, " ", &v) && (v.cls & RF_DIGIT)) {
+                    size_t ve = value_at(sc, v.start);
+                    if (ve)
+                        end = ve;
+                }
+                break;
+            }
+            if (m.kinds & (HEALTH_KINDS | RK_BIT(RK_LAB) | RK_BIT(RK_EXAM)))
+                break;
+        }
+        i = w.end;
+    }
+    if (!end) {
+        sc->lab_start = ls;
+        sc->lab_end = le;
+        return 0;
+    }
+    emit(sc, start, end, REDACT_CONDITION, R_HEALTH_FINDING);
+    sc->res_end = sc->lab_end = sc->pre_end = NO_CTX;
+    return end;
+}
+
+/* An examination or injection word [ws, we) that says something about the
+ * person only with its object: a body part or lab marker after it ("scan of
+ * my knee", "Spritzen ins Auge", "badanie tarczycy", "badanie TSH") or just
+ * before it ("INR-Kontrolle", "májfunkciós vizsgálat", "a pajzsmirigy
+ * vizsgálata"). Returns the end of the emitted TREATMENT or 0. */
+static size_t exam_phrase(scan *sc, size_t ws, size_t we)
+{
+    size_t start = mod_start(sc, ws), end = mod_end(sc, we, 1);
+    /* the marker may itself be a finding already ("INR" as a test): emit
+     * merges the two */
+    if (sc->lab_end != NO_CTX && sc->lab_end <= ws && ws - sc->lab_end <= RES_GAP &&
+        same_clause(sc, sc->lab_end, ws))
+        start = sc->lab_start;
+    tok w;
+    dmatch m;
+    if (end == we && next_word(sc, we, 2, " -", &w) && dict_match(sc, w.start, &m) &&
+        (m.kinds & RK_BIT(RK_LAB)))
+        end = m.end;
+    if (start == ws && end == we)
+        return 0;
+    emit(sc, start, end, REDACT_TREATMENT, R_HEALTH_EXAM);
+    sc->pre_end = sc->lab_end = NO_CTX;
+    return end;
+}
+
+/* A state predicate [ws, we) on a body part or skin finding in the same
+ * clause: the subject before it ("wound is oozing", "der Zahn darunter ist
+ * empfindlich", "sebe nem gyógyul", "oko mi łzawi") or, in verb-first and
+ * adjective-first order, within STATE_WORDS words after it ("bleeding gums",
+ * "véres a köpetem", "pattanásos az arca"). Without a body word nothing fires:
+ * "the door is stuck". Returns the end of the emitted CONDITION or 0. */
+static size_t state_phrase(scan *sc, size_t ws, size_t we)
+{
+    size_t b = body_near_before(sc, ws);
+    size_t a = b == NO_CTX ? body_near_after(sc, we, STATE_WORDS) : 0;
+    if (b == NO_CTX && !a)
+        return 0;
+    size_t start = b != NO_CTX ? b : ws, end = a ? a : we;
+    emit(sc, start, end, REDACT_CONDITION, R_HEALTH_STATE);
+    sc->pre_end = NO_CTX;
     return end;
 }
 
@@ -1992,6 +2207,16 @@ static size_t on_word(scan *sc, tok *t)
     if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
         sc->city_start = t->start;
         sc->city_end = mend;
+    }
+
+    if (k & RK_BIT(RK_RESULT)) { /* for a marker after it: "podwyższone TSH" */
+        sc->res_start = t->start;
+        sc->res_end = mend;
+    }
+    if (k & RK_BIT(RK_LAB)) {
+        size_t e = lab_phrase(sc, t->start, mend);
+        if (e)
+            return e;
     }
 
     /* A compound or a suffix the lists do not hold as a whole word
@@ -2023,11 +2248,18 @@ static size_t on_word(scan *sc, tok *t)
             e = dose_after(sc, mend);
         } else {
             start = mod_start(sc, t->start);
-            int pain = cat == REDACT_CONDITION && (k & RK_BIT(RK_PAIN));
-            e = mod_end(sc, mend, pain);
+            /* a state word that is also a condition ("pattanásos az arca",
+             * "poparzoną skórę na piersi") takes its body part like a pain word */
+            int pain = cat == REDACT_CONDITION && (k & (RK_BIT(RK_PAIN) | RK_BIT(RK_STATE)));
+            /* A named target belongs to the test ("MRI of the lumbar spine",
+             * "Ultraschall der Schilddrüse"); a diagnosis stands alone. */
+            e = mod_end(sc, mend, pain || cat == REDACT_TREATMENT);
+            if (cat == REDACT_TREATMENT && sc->lab_end != NO_CTX && sc->lab_end + 1 == t->start &&
+                sc->s[sc->lab_end] == '-' && sc->lab_start < start)
+                start = sc->lab_start; /* "PSA-Test", "INR-Kontrolle" */
             if (pain) {
                 /* "Schmerzen im Rücken", "knee pain", "ból w klatce piersiowej" */
-                size_t b = body_near_before(sc, t->start), a = body_near_after(sc, mend);
+                size_t b = body_near_before(sc, t->start), a = body_near_after(sc, mend, LAY_WORDS);
                 if (b != NO_CTX && b < start && b >= sc->covered)
                     start = b;
                 if (a) {
@@ -2057,6 +2289,16 @@ static size_t on_word(scan *sc, tok *t)
     }
     if (k & RK_BIT(RK_PAIN)) {
         size_t e = lay_phrase(sc, t->start, mend);
+        if (e)
+            return e;
+    }
+    if (k & RK_BIT(RK_STATE)) {
+        size_t e = state_phrase(sc, t->start, mend);
+        if (e)
+            return e;
+    }
+    if (k & RK_BIT(RK_EXAM)) {
+        size_t e = exam_phrase(sc, t->start, mend);
         if (e)
             return e;
     }
@@ -2262,6 +2504,7 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.city_start = sc.city_end = NO_CTX;
     sc.tail = eng->tail;
     sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
+    sc.res_start = sc.res_end = sc.lab_start = sc.lab_end = NO_CTX;
     for (int k = 0; k < RK__COUNT; k++)
         sc.ctx[k] = NO_CTX;
     if (max == 0 && len > 0) {

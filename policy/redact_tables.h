@@ -48,6 +48,10 @@ enum {
     RK_PAIN,          /* pain/symptom words that make a body part a finding: hurts, weh, boli */
     RK_LINK,          /* words between a finding and its body part: of the, im, am */
     RK_DISEASE,       /* "choroba", "disease", "Morbus": a finding only with a complement */
+    RK_LAB,           /* lab markers and measured values: TSH, Kalium, cukier, vérnyomás */
+    RK_RESULT,        /* result words that make a lab marker a finding: raised, zu niedrig, magas */
+    RK_EXAM,          /* exam/procedure nouns that need an object: scan, Spritzen, badanie */
+    RK_STATE,         /* state predicates on a body part: oozing, empfindlich, łzawi, gyógyul */
     RK__COUNT
 };
 

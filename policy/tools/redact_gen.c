@@ -23,7 +23,18 @@ static const char *const kind_names[RK__COUNT] = {
     "ctx_neg",    "ctx_name",   "ctx_id",    "ctx_addr",   "ctx_icd",     "title",
     "title_post", "greet",      "signoff",   "street_pre", "street_post", "month",
     "city",       "stop",       "unit",      "ctx_kin",    "name_post",   "street_pre_de",
-    "body",       "modpre",     "modpost",   "pain",       "link",     "disease"};
+    "body",       "modpre",     "modpost",   "pain",       "link",        "disease",
+    "lab",        "result",     "exam",      "state"};
+
+/* Extra file names for an existing kind, so a list with its own owner and
+ * purpose can feed a kind without editing another list: lesion.<lang>.txt
+ * holds skin findings that act as the subject of a state (wound, Narbe,
+ * rana, seb), exam_link the words between an examination and its object,
+ * lab_unit the units of measured values (mmol/l, mmHg). */
+static const struct {
+    const char *name;
+    int kind;
+} kind_alias[] = {{"lesion", RK_BODY}, {"exam_link", RK_LINK}, {"lab_unit", RK_UNIT}};
 
 typedef struct {
     uint32_t child; /* first child */
@@ -131,6 +142,10 @@ static int load(const char *path)
         if (strlen(kind_names[k]) == (size_t)(dot - base) &&
             memcmp(kind_names[k], base, (size_t)(dot - base)) == 0)
             kind = k;
+    for (size_t a = 0; a < sizeof kind_alias / sizeof kind_alias[0]; a++)
+        if (strlen(kind_alias[a].name) == (size_t)(dot - base) &&
+            memcmp(kind_alias[a].name, base, (size_t)(dot - base)) == 0)
+            kind = kind_alias[a].kind;
     int lang;
     if (strncmp(dot, ".all.", 5) == 0)
         lang = 0;

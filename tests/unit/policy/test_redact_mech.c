@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the class mechanisms in policy/redact: lab markers with their
+ * result or value (health.finding), examinations with their object
+ * (health.exam), state predicates on a body part (health.state), terms with
+ * digits reaching the dictionary, and the 64-bit kind masks, in de, en, pl and
+ * hu. Each mechanism is also checked on ordinary sentences it must leave alone.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "redact.h"
+
+#include <string.h>
+
+static redact_engine *eng;
+
+static int setup(void **state)
+{
+    (void)state;
+    eng = redact_engine_new();
+    return eng ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    redact_engine_free(eng);
+    eng = NULL;
+    return 0;
+}
+
+/* Scans s and returns the redacted text in a static buffer. */
+static const char *red(const char *s, redact_lang lang)
+{
+    static char out[4096];
+    redact_finding f[256];
+    size_t n = 0, olen = 0;
+    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 256, &n), REDACT_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(f[i].start < f[i].end);
+        assert_true(f[i].end <= strlen(s));
+        if (i)
+            assert_true(f[i - 1].end <= f[i].start);
+    }
+    assert_int_equal(redact_apply(s, strlen(s), f, n, out, sizeof out, &olen), REDACT_OK);
+    assert_int_equal(olen, strlen(out));
+    return out;
+}
+
+/* The rule name of the only finding in s. */
+static const char *rule_of(const char *s, redact_lang lang)
+{
+    redact_finding f[16];
+    size_t n = 0;
+    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 16, &n), REDACT_OK);
+    assert_int_equal(n, 1);
+    return redact_rule_name(f[0].rule_id);
+}
+
+static void expect_clean(const char *const *clean, size_t n, redact_lang lang)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(red(clean[i], lang), clean[i]);
+}
+
+#define N(a) (sizeof a / sizeof a[0])
+
+/* A lab marker with a result word or a value after it, or a result word
+ * just before it: one CONDITION over the phrase. */
+static void test_lab_findings(void **state)
+{
+    (void)state;
+    assert_string_equal(red("Hi, my PSA came back raised, what now?", REDACT_LANG_EN),
+                        "Hi, my [CONDITION], what now?");
+    assert_string_equal(red("My kidney function is down again.", REDACT_LANG_EN),
+                        "My [CONDITION] again.");
+    assert_string_equal(red("The eGFR has fallen to 24.", REDACT_LANG_EN), "The [CONDITION].");
+    assert_string_equal(red("Mein TSH ist zu niedrig.", REDACT_LANG_DE), "Mein [CONDITION].");
+    assert_string_equal(red("Mein Blutdruck liegt bei 170 zu 100, was tun?", REDACT_LANG_DE),
+                        "Mein [CONDITION], was tun?");
+    assert_string_equal(red("Kalium: 6,1 mmol/l laut Labor.", REDACT_LANG_DE),
+                        "[CONDITION] laut Labor.");
+    assert_string_equal(red("Cukier na czczo za wysoki.", REDACT_LANG_PL), "[CONDITION].");
+    assert_string_equal(red("Wyszło podwyższone TSH.", REDACT_LANG_PL), "Wyszło [CONDITION].");
+    assert_string_equal(red("Nie, niska hemoglobina była u mamy.", REDACT_LANG_PL),
+                        "Nie, [CONDITION] była u mamy.");
+    assert_string_equal(red("Az orvos szerint magas a koleszterinem.", REDACT_LANG_HU),
+                        "Az orvos szerint [CONDITION].");
+    assert_string_equal(red("Emelkedett a májenzimem.", REDACT_LANG_HU), "[CONDITION].");
+    assert_string_equal(rule_of("ferritin is low", REDACT_LANG_EN), "health.finding");
+    /* a marker without a result, a time or a date after it, a result word
+     * without a marker, another finding in between */
+    const char *en[] = {"Can you check my blood pressure at 8 am?",
+                        "Is the iron gate open?",
+                        "The price is too high.",
+                        "Sugar on 12.03.2026 at the cafe."};
+    const char *de[] = {"Blutdruck messen am 12. März um 10 Uhr.", "Der Zucker ist im Schrank.",
+                        "Die Miete ist zu hoch."};
+    const char *pl[] = {"Ciśnienie w oponach jest w porządku.", "Mój brat jest wysoki."};
+    const char *hu[] = {"A fiam magas és vékony.", "A cukor a polcon van."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    expect_clean(pl, N(pl), REDACT_LANG_PL);
+    expect_clean(hu, N(hu), REDACT_LANG_HU);
+}
+
+/* Terms with digits reach the dictionary (they used to go to the identifier
+ * rules only). */
+static void test_digit_terms(void **state)
+{
+    (void)state;
+    assert_string_equal(red("My HbA1c is 58 mmol/mol.", REDACT_LANG_EN), "My [CONDITION].");
+    assert_string_equal(red("Mein B12 ist zu niedrig.", REDACT_LANG_DE), "Mein [CONDITION].");
+    /* identifiers with letters and digits are still identifiers */
+    assert_string_equal(red("KVNR A123456780", REDACT_LANG_DE), "KVNR [HEALTH_ID]");
+    const char *en[] = {"Order AB12C is ready.", "Room B12 is on the left."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+}
+
+/* An examination with its object: one TREATMENT. */
+static void test_exam_objects(void **state)
+{
+    (void)state;
+    assert_string_equal(red("I need an MRI of the lumbar spine.", REDACT_LANG_EN),
+                        "I need an [TREATMENT].");
+    assert_string_equal(red("Sie bekommt Spritzen ins Auge.", REDACT_LANG_DE),
+                        "Sie bekommt [TREATMENT].");
+    assert_string_equal(red("Ich komme zur INR-Kontrolle.", REDACT_LANG_DE),
+                        "Ich komme zur [TREATMENT].");
+    assert_string_equal(red("Kiedy badanie tarczycy?", REDACT_LANG_PL), "Kiedy [TREATMENT]?");
+    assert_string_equal(red("A májfunkciós vizsgálat jó volt.", REDACT_LANG_HU),
+                        "A [TREATMENT] jó volt.");
+    assert_string_equal(red("Die Untersuchung der Schilddrüse war gut.", REDACT_LANG_DE),
+                        "Die [TREATMENT] war gut.");
+    assert_string_equal(rule_of("scan of my knee", REDACT_LANG_EN), "health.exam");
+    /* an exam word without an object is a service word */
+    const char *en[] = {"The test of the fire alarm is on Monday.", "Scan the QR code, please."};
+    const char *de[] = {"Die Kontrolle der Rechnung dauert.", "Bitte eine Aufnahme ins Archiv."};
+    const char *pl[] = {"Badanie satysfakcji pacjentów.", "Kontrola biletów w autobusie."};
+    const char *hu[] = {"A számla ellenőrzése folyamatban.", "A vizsgálat időpontja kedd."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    expect_clean(pl, N(pl), REDACT_LANG_PL);
+    expect_clean(hu, N(hu), REDACT_LANG_HU);
+}
+
+/* A body part or skin finding with a state predicate in one clause. */
+static void test_states(void **state)
+{
+    (void)state;
+    assert_string_equal(red("My wound is oozing.", REDACT_LANG_EN), "My [CONDITION].");
+    assert_string_equal(red("and the knee gives way on stairs", REDACT_LANG_EN),
+                        "and the [CONDITION] on stairs");
+    assert_string_equal(red("Der Zahn darunter ist empfindlich.", REDACT_LANG_DE),
+                        "Der [CONDITION].");
+    assert_string_equal(red("Oko mi łzawi od rana.", REDACT_LANG_PL), "[CONDITION] od rana.");
+    assert_string_equal(red("A sebe nem gyógyul.", REDACT_LANG_HU), "A [CONDITION].");
+    assert_string_equal(rule_of("my eye is sticky", REDACT_LANG_EN), "health.state");
+    /* no body word as the subject, or a clause boundary between */
+    const char *en[] = {"The door is stuck and the paint is peeling.",
+                        "My hand. The soup was cold.", "Red or blue folder?"};
+    const char *de[] = {"Die Tür ist empfindlich.", "Der Kaffee ist kalt."};
+    const char *pl[] = {"Kran cieknie w łazience.", "Herbata jest zimna."};
+    const char *hu[] = {"A leves hideg.", "A csap folyik."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    expect_clean(pl, N(pl), REDACT_LANG_PL);
+    expect_clean(hu, N(hu), REDACT_LANG_HU);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lab_findings),
+        cmocka_unit_test(test_digit_terms),
+        cmocka_unit_test(test_exam_objects),
+        cmocka_unit_test(test_states),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
