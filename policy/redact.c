@@ -2086,6 +2086,22 @@ static size_t value_at(const scan *sc, size_t i)
     return e;
 }
 
+/* End of a value after a result at e, over at most one short word ("has
+ * fallen to 24", "spadło do 9", "raised at 6.2"), or e. */
+static size_t value_after(const scan *sc, size_t e)
+{
+    tok v;
+    size_t q = e;
+    if (next_word(sc, q, 1, " ", &v) && !(v.cls & RF_DIGIT) && v.end - v.start <= 4)
+        q = v.end;
+    if (next_word(sc, q, 1, " ", &v) && (v.cls & RF_DIGIT)) {
+        size_t ve = value_at(sc, v.start);
+        if (ve)
+            return ve;
+    }
+    return e;
+}
+
 /* A lab marker [ls, le) made a finding by its result (CONDITION over marker
  * through result, as the guideline's abnormal-findings rule asks): a result
  * word or a value within LAB_WORDS words of the same clause after it ("PSA
@@ -2118,17 +2134,7 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
         dmatch m;
         if (dict_match(sc, w.start, &m)) {
             if (m.kinds & RK_BIT(RK_RESULT)) {
-                end = m.end;
-                /* "has fallen to 24", "spadło do 9", "ist auf 6,2 gestiegen" */
-                tok v;
-                size_t q = m.end;
-                if (next_word(sc, q, 1, " ", &v) && !(v.cls & RF_DIGIT) && v.end - v.start <= 4)
-                    q = v.end;
-                if (next_word(sc, q, 1, " ", &v) && (v.cls & RF_DIGIT)) {
-                    size_t ve = value_at(sc, v.start);
-                    if (ve)
-                        end = ve;
-                }
+                end = value_after(sc, m.end);
                 break;
             }
             if (m.kinds & (HEALTH_KINDS | RK_BIT(RK_LAB) | RK_BIT(RK_EXAM)))
@@ -2154,6 +2160,9 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
 static size_t exam_phrase(scan *sc, size_t ws, size_t we)
 {
     size_t start = mod_start(sc, ws), end = mod_end(sc, we, 1);
+    /* a modifier alone is no object: "full scan", "minor test" */
+    if (start < ws && !(sc->body_end != NO_CTX && sc->body_start >= start && sc->body_end <= ws))
+        start = ws;
     /* the marker may itself be a finding already ("INR" as a test): emit
      * merges the two */
     if (sc->lab_end != NO_CTX && sc->lab_end <= ws && ws - sc->lab_end <= RES_GAP &&
@@ -2247,6 +2256,16 @@ static size_t on_word(scan *sc, tok *t)
                 mend = word_end(sc, mend + 1);
             e = dose_after(sc, mend);
         } else {
+            /* a listed finding phrase that starts with a lab marker ("eGFR has
+             * fallen") takes the value after it like lab_phrase does */
+            if (cat == REDACT_CONDITION && mend > t->end) {
+                scan w = *sc; /* the first word alone: the text cut at its end */
+                dmatch wm;
+                w.n = t->end;
+                if (dict_match(&w, t->start, &wm) && wm.end == t->end &&
+                    (wm.kinds & RK_BIT(RK_LAB)))
+                    mend = value_after(sc, mend);
+            }
             start = mod_start(sc, t->start);
             /* a state word that is also a condition ("pattanásos az arca",
              * "poparzoną skórę na piersi") takes its body part like a pain word */

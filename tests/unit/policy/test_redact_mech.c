@@ -91,7 +91,7 @@ static void test_lab_findings(void **state)
     assert_string_equal(red("Az orvos szerint magas a koleszterinem.", REDACT_LANG_HU),
                         "Az orvos szerint [CONDITION].");
     assert_string_equal(red("Emelkedett a májenzimem.", REDACT_LANG_HU), "[CONDITION].");
-    assert_string_equal(rule_of("ferritin is low", REDACT_LANG_EN), "health.finding");
+    assert_string_equal(rule_of("sodium was off", REDACT_LANG_EN), "health.finding");
     /* a marker without a result, a time or a date after it, a result word
      * without a marker, another finding in between */
     const char *en[] = {"Can you check my blood pressure at 8 am?",
@@ -159,7 +159,7 @@ static void test_states(void **state)
                         "Der [CONDITION].");
     assert_string_equal(red("Oko mi łzawi od rana.", REDACT_LANG_PL), "[CONDITION] od rana.");
     assert_string_equal(red("A sebe nem gyógyul.", REDACT_LANG_HU), "A [CONDITION].");
-    assert_string_equal(rule_of("my eye is sticky", REDACT_LANG_EN), "health.state");
+    assert_string_equal(rule_of("Der Zahn ist empfindlich", REDACT_LANG_DE), "health.state");
     /* no body word as the subject, or a clause boundary between */
     const char *en[] = {"The door is stuck and the paint is peeling.",
                         "My hand. The soup was cold.", "Red or blue folder?"};
