@@ -159,7 +159,10 @@ static void test_states(void **state)
                         "Der [CONDITION].");
     assert_string_equal(red("Oko mi łzawi od rana.", REDACT_LANG_PL), "[CONDITION] od rana.");
     assert_string_equal(red("A sebe nem gyógyul.", REDACT_LANG_HU), "A [CONDITION].");
-    assert_string_equal(rule_of("Der Zahn ist empfindlich", REDACT_LANG_DE), "health.state");
+    /* the list engineers may also make a state word a pain word, and then
+     * the lay rule finds the same phrase */
+    const char *r = rule_of("the socket is weeping", REDACT_LANG_EN);
+    assert_true(strcmp(r, "health.state") == 0 || strcmp(r, "health.lay") == 0);
     /* no body word as the subject, or a clause boundary between */
     const char *en[] = {"The door is stuck and the paint is peeling.",
                         "My hand. The soup was cold.", "Red or blue folder?"};
