@@ -46,10 +46,10 @@ set_tests_properties(unit/redact/dev_lexhu PROPERTIES LABELS unit TIMEOUT 120)
 add_test(NAME unit/redact/dev_lexen
   COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexen.jsonl)
 set_tests_properties(unit/redact/dev_lexen PROPERTIES LABELS unit TIMEOUT 120)
-# Dev set of the third German list growth (dev_lexde.txt: 85 de messages, 14 clean; written by
+# Dev set of the third German list growth (dev_lexde.txt: 128 de messages, 18 clean; written by
 # the same person who grew the lists, so not blind). Floor 2 points under the figure at landing.
 add_test(NAME unit/redact/dev_lexde
-  COMMAND redact_score --floor 88 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexde.jsonl)
+  COMMAND redact_score --floor 90 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexde.jsonl)
 set_tests_properties(unit/redact/dev_lexde PROPERTIES LABELS unit TIMEOUT 120)
 # Polish dev set of the lexpl list growth (dev_lexpl.txt, written by the engineer who grew the
 # lists, so not blind): fails when pl recall drops below a floor 2 points under the figure.
