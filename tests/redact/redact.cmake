@@ -40,11 +40,12 @@ endforeach()
 add_test(NAME unit/redact/dev_lexhu
   COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexhu.jsonl)
 set_tests_properties(unit/redact/dev_lexhu PROPERTIES LABELS unit TIMEOUT 120)
-# English vocabulary dev set of the third growth (dev_lexen.txt: 82 en messages, 10 clean,
-# written by the engineer who grew the lists, before scoring it, so optimistic): floor 2 points
-# under the figure measured when it landed.
+# English vocabulary dev set of the third growth (dev_lexen.txt: 157 en messages in four
+# batches, 17 clean, written by the engineer who grew the lists; each batch scored once before
+# its misses were added, so optimistic): floor 2 points under the figure measured when it landed
+# (95.67 %; the first batch alone had 97.5 % and a floor of 95).
 add_test(NAME unit/redact/dev_lexen
-  COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexen.jsonl)
+  COMMAND redact_score --floor 93 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexen.jsonl)
 set_tests_properties(unit/redact/dev_lexen PROPERTIES LABELS unit TIMEOUT 120)
 # Dev set of the third German list growth (dev_lexde.txt: 128 de messages, 18 clean; written by
 # the same person who grew the lists, so not blind). Floor 2 points under the figure at landing.
