@@ -1942,6 +1942,26 @@ static size_t mod_end(const scan *sc, size_t e, int link_body)
     return e;
 }
 
+/* True when only link and modifier words (at most two words, same clause)
+ * stand in [a, b): "on my", "am", "w lewym". */
+static int body_link_between(const scan *sc, size_t a, size_t b)
+{
+    if (b - a > 16 || !same_clause(sc, a, b))
+        return 0;
+    size_t i = a;
+    int words = 0;
+    for (;;) {
+        tok w;
+        dmatch m;
+        if (!next_word(sc, i, 2, " -", &w) || w.start >= b)
+            return words > 0 && i <= b;
+        if (!dict_match(sc, w.start, &m) || !(m.kinds & (RK_BIT(RK_LINK) | RK_BIT(RK_MODPRE))) ||
+            m.end > b || ++words > 2)
+            return 0;
+        i = m.end;
+    }
+}
+
 /* Body part after a pain word within LAY_WORDS words of the same clause,
  * whatever the words in between ("boli mnie brzuch", "fáj a hátam", "pain
  * in my shoulder"). Returns its end or 0, and remembers it as the last
@@ -1994,7 +2014,7 @@ static size_t lay_phrase(scan *sc, size_t ws, size_t we)
 
 /* ------------------------------------- findings, examinations and states */
 
-#define LAB_WORDS 4   /* words from a lab marker to its result: "PSA came back raised" */
+#define LAB_WORDS 6   /* words from a lab marker to its result: "cholesterol came back a bit high" */
 #define RES_GAP 6     /* bytes from a result word to the marker after it: "magas a " */
 #define STATE_WORDS 2 /* words from a state word to the body part after it: "véres a köpetem" */
 
@@ -2047,16 +2067,15 @@ static size_t number_end(const scan *sc, size_t i)
 }
 
 /* End of a measured value at i with its second part and unit ("170 zu 100",
- * "140/90", "150 na 90", "7,5 %", "24 mmol/l"), or 0. A value followed by a
- * time word or clock time is an appointment ("8 Uhr" is a unit-less number
- * followed by a word, so the time words are checked too). */
+ * "140/90", "150 na 90", "7,5 %", "24 mmol/l"), or 0. A clock time is an
+ * appointment: "8:30" ends in number_end, "8 Uhr" and "9 am" here. */
 static size_t value_at(const scan *sc, size_t i)
 {
     /* joining words of a blood-pressure reading */
     static const char *const over[] = {"zu", "to", "over", "na", "per"};
     static const char *const clock[] = {"uhr", "am", "pm", "h", "godz", "ora", "orakor"};
     size_t e = number_end(sc, i);
-    if (e == i || time_after(sc, e))
+    if (e == i)
         return 0;
     tok w;
     if (e + 1 < sc->n && sc->s[e] == '/' && is_digit(sc->s[e + 1])) {
@@ -2127,6 +2146,12 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
         seps = " -";
         if (w.cls & RF_DIGIT) {
             size_t v = value_at(sc, w.start);
+            tok x;
+            dmatch xm;
+            /* "ist auf 8,1 gestiegen": a result word right after the value */
+            if (v && next_word(sc, v, 1, " ", &x) && dict_match(sc, x.start, &xm) &&
+                (xm.kinds & RK_BIT(RK_RESULT)))
+                v = xm.end;
             if (v)
                 end = v;
             break;
@@ -2137,7 +2162,9 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
                 end = value_after(sc, m.end);
                 break;
             }
-            if (m.kinds & (HEALTH_KINDS | RK_BIT(RK_LAB) | RK_BIT(RK_EXAM)))
+            /* the marker as the object of an exam right after it ("májfunkciós
+             * vizsgálat"), another finding or marker: the search ends */
+            if ((m.kinds & (HEALTH_KINDS | RK_BIT(RK_LAB))) || (r == 0 && (m.kinds & RK_BIT(RK_EXAM))))
                 break;
         }
         i = w.end;
@@ -2302,7 +2329,11 @@ static size_t on_word(scan *sc, tok *t)
             sc->pre_end = mend;
         }
         if (k & RK_BIT(RK_BODY)) {
-            sc->body_start = t->start;
+            /* "scar on my knee", "Muttermal am Rücken": a body word behind a
+             * link word after another one continues the same body phrase */
+            if (!(sc->body_end != NO_CTX && sc->body_end <= t->start && sc->body_start >= sc->covered &&
+                  body_link_between(sc, sc->body_end, t->start)))
+                sc->body_start = t->start;
             sc->body_end = mend;
         }
     }

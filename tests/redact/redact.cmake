@@ -57,3 +57,9 @@ set_tests_properties(unit/redact/dev_lexde PROPERTIES LABELS unit TIMEOUT 120)
 add_test(NAME unit/redact/dev_lexpl
   COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexpl.jsonl)
 set_tests_properties(unit/redact/dev_lexpl PROPERTIES LABELS unit TIMEOUT 120)
+# Dev set of the class mechanisms (lab findings, examinations with their object, state
+# predicates; dev_mech.txt: 80 de/en/pl/hu messages, 25 clean). Written after the mechanisms and
+# scored once at 78.9 % before tuning on it, so not blind now. Floor 2 points under the figure.
+add_test(NAME unit/redact/dev_mech
+  COMMAND redact_score --floor 89 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_mech.jsonl)
+set_tests_properties(unit/redact/dev_mech PROPERTIES LABELS unit TIMEOUT 120)
