@@ -1992,7 +1992,9 @@ static size_t body_near_before(const scan *sc, size_t p)
     if (sc->body_end == NO_CTX || sc->body_end > p || p - sc->body_end > LAY_WIN_BYTES ||
         !same_clause(sc, sc->body_end, p))
         return NO_CTX;
-    if (sc->pre_end == sc->body_end && sc->pre_start != NO_CTX)
+    /* the modifier run before the body word, unless the body phrase already
+     * starts earlier ("scar on my left knee") */
+    if (sc->pre_end == sc->body_end && sc->pre_start != NO_CTX && sc->pre_start < sc->body_start)
         return sc->pre_start;
     return sc->body_start;
 }

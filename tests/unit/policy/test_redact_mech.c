@@ -92,6 +92,13 @@ static void test_lab_findings(void **state)
                         "Az orvos szerint [CONDITION].");
     assert_string_equal(red("Emelkedett a májenzimem.", REDACT_LANG_HU), "[CONDITION].");
     assert_string_equal(rule_of("sodium was off", REDACT_LANG_EN), "health.finding");
+    /* a result word after the value, a longer stretch, "at" after a value */
+    assert_string_equal(red("Mein GGT ist auf 80 gestiegen, warum?", REDACT_LANG_DE),
+                        "Mein [CONDITION], warum?");
+    assert_string_equal(red("my bilirubin came back a bit high again", REDACT_LANG_EN),
+                        "my [CONDITION] again");
+    assert_string_equal(red("His ALT was 95 at the last check.", REDACT_LANG_EN),
+                        "His [CONDITION] at the last check.");
     /* a marker without a result, a time or a date after it, a result word
      * without a marker, another finding in between */
     const char *en[] = {"Can you check my blood pressure at 8 am?",
@@ -163,6 +170,9 @@ static void test_states(void **state)
      * the lay rule finds the same phrase */
     const char *r = rule_of("the socket is weeping", REDACT_LANG_EN);
     assert_true(strcmp(r, "health.state") == 0 || strcmp(r, "health.lay") == 0);
+    /* the subject is a body phrase over link words */
+    assert_string_equal(red("The scar on my knee is still purple.", REDACT_LANG_EN),
+                        "The [CONDITION].");
     /* no body word as the subject, or a clause boundary between */
     const char *en[] = {"The door is stuck and the paint is peeling.",
                         "My hand. The soup was cold.", "Red or blue folder?"};
