@@ -97,8 +97,11 @@ static void test_lab_findings(void **state)
                         "Mein [CONDITION], warum?");
     assert_string_equal(red("my bilirubin came back a bit high again", REDACT_LANG_EN),
                         "my [CONDITION] again");
-    assert_string_equal(red("His ALT was 95 at the last check.", REDACT_LANG_EN),
+    assert_string_equal(red("His ALT level was 95 at the last check.", REDACT_LANG_EN),
                         "His [CONDITION] at the last check.");
+    /* "alt" (old) and "Ast" (branch) are not markers */
+    assert_string_equal(red("Er ist 80 Jahre alt und hat 3 Enkel.", REDACT_LANG_AUTO),
+                        "Er ist 80 Jahre alt und hat 3 Enkel.");
     /* a marker without a result, a time or a date after it, a result word
      * without a marker, another finding in between */
     const char *en[] = {"Can you check my blood pressure at 8 am?",
