@@ -55,7 +55,7 @@ set_tests_properties(unit/redact/dev_lexde PROPERTIES LABELS unit TIMEOUT 120)
 # Polish dev set of the lexpl list growth (dev_lexpl.txt, written by the engineer who grew the
 # lists, so not blind): fails when pl recall drops below a floor 2 points under the figure.
 add_test(NAME unit/redact/dev_lexpl
-  COMMAND redact_score --floor 95 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexpl.jsonl)
+  COMMAND redact_score --floor 96 ${CMAKE_CURRENT_SOURCE_DIR}/redact/dev_lexpl.jsonl)
 set_tests_properties(unit/redact/dev_lexpl PROPERTIES LABELS unit TIMEOUT 120)
 # Dev set of the class mechanisms (lab findings, examinations with their object, state
 # predicates; dev_mech.txt: 80 de/en/pl/hu messages, 25 clean). Written after the mechanisms and
