@@ -1942,10 +1942,15 @@ static size_t mod_end(const scan *sc, size_t e, int link_body)
     return e;
 }
 
+static int word_in(const scan *sc, size_t i, size_t e, const char *const *words, size_t nw);
+
 /* True when only link and modifier words (at most two words, same clause)
- * stand in [a, b): "on my", "am", "w lewym". */
+ * stand in [a, b): "on my", "am", "w lewym"; or one conjunction, since
+ * coordinated body parts share the complaint after them ("feet and hands
+ * have swelled up", "Knie und Hüfte tun weh"). */
 static int body_link_between(const scan *sc, size_t a, size_t b)
 {
+    static const char *const conj[] = {"and", "und", "i", "oraz", "es", "meg"};
     if (b - a > 16 || !same_clause(sc, a, b))
         return 0;
     size_t i = a;
@@ -1955,8 +1960,15 @@ static int body_link_between(const scan *sc, size_t a, size_t b)
         dmatch m;
         if (!next_word(sc, i, 2, " -", &w) || w.start >= b)
             return words > 0 && i <= b;
+        if (++words > 2)
+            return 0;
+        if (word_in(sc, w.start, w.end, conj, sizeof conj / sizeof conj[0]) ||
+            (w.end - w.start == 3 && memcmp(sc->s + w.start, "\xc3\xa9s", 3) == 0)) { /* "és" */
+            i = w.end;
+            continue;
+        }
         if (!dict_match(sc, w.start, &m) || !(m.kinds & (RK_BIT(RK_LINK) | RK_BIT(RK_MODPRE))) ||
-            m.end > b || ++words > 2)
+            m.end > b)
             return 0;
         i = m.end;
     }

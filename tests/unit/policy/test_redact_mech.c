@@ -176,6 +176,10 @@ static void test_states(void **state)
     /* the subject is a body phrase over link words */
     assert_string_equal(red("The scar on my knee is still purple.", REDACT_LANG_EN),
                         "The [CONDITION].");
+    /* coordinated body parts share the state after them */
+    assert_string_equal(red("my feet and ankles are puffy tonight", REDACT_LANG_EN),
+                        "my [CONDITION] tonight");
+    assert_string_equal(red("A kezem és a lábam hideg.", REDACT_LANG_HU), "A [CONDITION].");
     /* no body word as the subject, or a clause boundary between */
     const char *en[] = {"The door is stuck and the paint is peeling.",
                         "My hand. The soup was cold.", "Red or blue folder?"};
