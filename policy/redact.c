@@ -2320,7 +2320,12 @@ static size_t on_word(scan *sc, tok *t)
             if (pain) {
                 /* "Schmerzen im Rücken", "knee pain", "ból w klatce piersiowej" */
                 size_t b = body_near_before(sc, t->start), a = body_near_after(sc, mend, LAY_WORDS);
-                if (b != NO_CTX && b < start && b >= sc->covered)
+                /* the body part may already be inside the complaint before
+                 * it in the same clause ("wrist is swollen and bruised", "Hand
+                 * ist seit dem Sturz geschwollen"): emit merges the two */
+                if (b != NO_CTX && b < start &&
+                    (b >= sc->covered || (sc->cnt > 0 && sc->out[sc->cnt - 1].cat == REDACT_CONDITION &&
+                                          sc->out[sc->cnt - 1].start <= b)))
                     start = b;
                 if (a) {
                     a = mod_end(sc, a, 1);

@@ -180,6 +180,8 @@ static void test_states(void **state)
     assert_string_equal(red("my feet and ankles are puffy tonight", REDACT_LANG_EN),
                         "my [CONDITION] tonight");
     assert_string_equal(red("A kezem és a lábam hideg.", REDACT_LANG_HU), "A [CONDITION].");
+    /* a second state of the same body part joins the first */
+    assert_string_equal(red("her wrist is swollen and bruised.", REDACT_LANG_EN), "her [CONDITION].");
     /* no body word as the subject, or a clause boundary between */
     const char *en[] = {"The door is stuck and the paint is peeling.",
                         "My hand. The soup was cold.", "Red or blue folder?"};
