@@ -28,7 +28,9 @@ set_tests_properties(unit/redact/dev_dicta PROPERTIES LABELS unit TIMEOUT 120)
 # stood then; the figures are in docs/redaction.md. Here they guard against regressions: the
 # test fails when recall falls below a floor just under the measured figure, or precision,
 # identifiers or clean messages miss the issue's targets.
-foreach(pair "heldout5;96" "heldout6;95" "heldout7;97")
+# Sets 8 and 9 were written in the third session by two more writers and scored once on main
+# at 517fefc: 91.47 % and 90.24 % recall (docs/redaction.md, "Blind figures, third session").
+foreach(pair "heldout5;96" "heldout6;95" "heldout7;97" "heldout8;90" "heldout9;89")
   list(GET pair 0 set)
   list(GET pair 1 floor)
   add_test(NAME unit/redact/${set}
