@@ -500,10 +500,11 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
 
 /* ------------------------------------------------------------- persons */
 
-#define NAME_KINDS_OK (RK_BIT(RK_FIRSTNAME) | RK_BIT(RK_CITY))
+#define NAME_KINDS_OK (RK_BIT(RK_FIRSTNAME) | RK_BIT(RK_CITY) | RK_BIT(RK_MODPOST))
 
 /* A name word: letters only, capitalised, not a dictionary word other than a
- * first name (so "Hallo Praxis" or "Frau Doktor" are not names). any_case
+ * first name, a city, or a complement (so "Hallo Praxis" or "Frau Doktor" are not names,
+ * but the eponyms "Wilson", "Paget", "Pfeiffer" after a disease word still are surnames). any_case
  * marks the first word after a trigger; a following word (any_case 0) may
  * also be a price or room word, since those are surnames too ("Daniel Price",
  * "Anna Zimmer"). */
@@ -702,6 +703,16 @@ static int just_after(const scan *sc, size_t mark, size_t pos, size_t window)
             sc->s[i] != '-')
             return 0;
     return 1;
+}
+
+/* A bare year alone in brackets right after a person's name or a kinship word is how
+ * people give someone's age in a chat: "Iris Pemberton (1934)", "A lányom (2018)",
+ * "our son Ethan (2011)". The caller checks that it is a plausible birth year. */
+static int bracketed_year_of_person(const scan *sc, size_t p, size_t rend)
+{
+    if (p == 0 || sc->s[p - 1] != '(' || rend >= sc->n || sc->s[rend] != ')')
+        return 0;
+    return just_after(sc, sc->kin_end, p, 4) || just_after(sc, sc->person_end, p, 4);
 }
 
 /* A birth word right after a date or year, with an optional Hungarian case
@@ -1233,7 +1244,8 @@ static size_t on_number(scan *sc, const tok *t)
         }
     }
     if (!neg && ng == 1 && r.n == 4 &&
-        (ctx_recent(sc, RK_CTX_BIRTH, pstart, WIN_BIRTH_YEAR) || birth_after(sc, rend))) {
+        (ctx_recent(sc, RK_CTX_BIRTH, pstart, WIN_BIRTH_YEAR) || birth_after(sc, rend) ||
+         bracketed_year_of_person(sc, p, rend))) {
         int y = (r.c[0] - '0') * 1000 + (r.c[1] - '0') * 100 + (r.c[2] - '0') * 10 + (r.c[3] - '0');
         if (y >= 1900 && y <= 2030) { /* "born 1953", "rocznik 1962", "1958-ban született" */
             emit(sc, p, rend, REDACT_DOB, R_DOB_CONTEXT);

@@ -32,6 +32,12 @@ static void test_dob(void **state)
     EQ("1975. március 3-án születtem.", HU, "[DOB]-án születtem.");
     EQ("Ich bin 2012 geboren.", DE, "Ich bin [DOB] geboren.");
     EQ("Urodziłam się w 1962 roku.", PL, "Urodziłam się w [DOB] roku.");
+    /* a bare year alone in brackets after a name or a kinship word, or after "Jg." */
+    EQ("Our daughter Mia (2015) needs a slot.", EN, "Our daughter [PERSON] ([DOB]) needs a slot.");
+    EQ("A lányom (2018) holnap jön.", HU, "A lányom ([DOB]) holnap jön.");
+    EQ("Bei meiner Frau (Renate, Jg. 1958) ist alles gut.", DE,
+       "Bei meiner Frau ([PERSON], Jg. [DOB]) ist alles gut.");
+    CLEAN("Rechnung (2019) bitte neu schicken.", DE);
     /* English ordinals */
     EQ("My son was born on the 3rd of May 2015.", EN, "My son was born on the [DOB].");
     EQ("Date of birth: May 3rd, 2016", EN, "Date of birth: [DOB]");
@@ -48,6 +54,16 @@ static void test_dob(void **state)
 
 /* Addresses: multi-word cities, a town before a UK postcode, an English street
  * without a street word before it, German streets with an adjective. */
+/* An eponym that also complements a disease ("Morbus Wilson") is still a surname. */
+static void test_eponym_surname(void **state)
+{
+    (void)state;
+    EQ("mein Vater Horst Pfeiffer (geb. 17. August 1941) kommt", DE,
+       "mein Vater [PERSON] (geb. [DOB]) kommt");
+    EQ("Hallo, hier Anna Wilson, ich habe Morbus Paget.", DE,
+       "Hallo, hier [PERSON], ich habe [CONDITION].");
+}
+
 static void test_address(void **state)
 {
     (void)state;
@@ -152,6 +168,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dob),
+        cmocka_unit_test(test_eponym_surname),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_person),
         cmocka_unit_test(test_phone),
