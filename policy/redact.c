@@ -1750,6 +1750,37 @@ static size_t hu_ne_name(scan *sc, const tok *t)
     return t->end;
 }
 
+/* Hungarian case endings on a given name that follows a family name: "Oláh
+ * Zoltánnál", "Kiss Péterrel", "Szabó Gábort". The family name must be a
+ * capitalised word no list knows; the given name must be on the first-name list
+ * once the ending is cut off. Only consonant-final names: a vowel-final one
+ * lengthens before the ending ("Annának") and is left to the other rules. */
+static const char *const hu_name_endings[] = {
+    "nak", "nek", "n\xc3\xa1l", "n\xc3\xa9l", "nal", "nel", "ral", "rel", "lal", "lel",
+    "tal", "tel", "sal", "sel", "val", "vel", "hoz", "hez", "h\xc3\xb6z", "t\xc3\xb3l",
+    "t\xc5\x91l", "r\xc3\xb3l", "r\xc5\x91l", "\xc3\xa9rt", "ot", "et", "\xc3\xb6t",
+    "t", "ra", "re", "ban", "ben", "ba", "be", "on", "en", "\xc3\xb6n"};
+
+static size_t hu_case_name(scan *sc, const tok *t)
+{
+    const tok *p = prev_tok(sc, 0);
+    if ((t->flags & TF_DIGIT) || !prev_is_name_word(sc, p, t->start))
+        return 0;
+    for (size_t i = 0; i < sizeof hu_name_endings / sizeof hu_name_endings[0]; i++) {
+        size_t l = strlen(hu_name_endings[i]);
+        if (t->end - t->start < l + 3 ||
+            memcmp(sc->s + t->end - l, hu_name_endings[i], l) != 0)
+            continue;
+        scan w = *sc; /* the name without its ending: the text cut there */
+        w.n = t->end - l;
+        if (word_kinds(&w, t->start, w.n) & RK_BIT(RK_FIRSTNAME)) {
+            emit_person(sc, p->start, t->end, R_PERSON_FIRSTNAME);
+            return t->end;
+        }
+    }
+    return 0;
+}
+
 /* "Selin Aydın, geb. …", "Maisie Hughes, born …", "Zenon Kubacki (ur. …": two
  * capitalised words (or a known first name) standing right before a birth
  * word, separated from it only by a comma, a space or a bracket, are the
@@ -2475,6 +2506,8 @@ static size_t on_word(scan *sc, tok *t)
     }
     if (!k && (t->flags & TF_CAP) && (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO)) {
         size_t e = hu_ne_name(sc, t);
+        if (!e)
+            e = hu_case_name(sc, t);
         if (e)
             return e;
     }

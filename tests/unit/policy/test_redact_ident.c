@@ -54,10 +54,15 @@ static void test_dob(void **state)
 
 /* Addresses: multi-word cities, a town before a UK postcode, an English street
  * without a street word before it, German streets with an adjective. */
-/* An eponym that also complements a disease ("Morbus Wilson") is still a surname. */
+/* An eponym that also complements a disease ("Morbus Wilson") is still a surname; a
+ * Hungarian given name keeps its case ending. */
 static void test_eponym_surname(void **state)
 {
     (void)state;
+    /* Hungarian case endings on a given name after the family name */
+    EQ("Beszéltem Kiss Péterrel tegnap.", HU, "Beszéltem [PERSON] tegnap.");
+    EQ("A férjemnél, Oláh Zoltánnál (1971) tavaly volt.", HU, "A férjemnél, [PERSON] ([DOB]) tavaly volt.");
+    CLEAN("A Budapest Bankban voltam, holnap Debrecenben leszek.", HU);
     EQ("mein Vater Horst Pfeiffer (geb. 17. August 1941) kommt", DE,
        "mein Vater [PERSON] (geb. [DOB]) kommt");
     EQ("Hallo, hier Anna Wilson, ich habe Morbus Paget.", DE,
@@ -67,6 +72,10 @@ static void test_eponym_surname(void **state)
 static void test_address(void **state)
 {
     (void)state;
+    /* German street names without a street word, after more prepositions */
+    EQ("Wir wohnen Hinter den Gärten 6, 12345 Berlin.", DE, "Wir wohnen [ADDRESS], [ADDRESS].");
+    EQ("Adresse: Hinterm Hagen 14a, 37073 Göttingen", DE, "Adresse: [ADDRESS], [ADDRESS]");
+    CLEAN("Hinter dem Haus 4 Autos, vor dem Essen 2 Tabletten.", DE);
     EQ("Goethestraße 12a, 60313 Frankfurt am Main", DE, "[ADDRESS], [ADDRESS]");
     EQ("Auf der Heide 21, 06108 Halle (Saale)", DE, "[ADDRESS], [ADDRESS]");
     EQ("Adresse: 61348 Bad Homburg vor der Höhe, bitte", DE, "Adresse: [ADDRESS], bitte");
