@@ -125,6 +125,67 @@ static int fold_term(const char *s, size_t n, char *out)
     return (int)o;
 }
 
+/* Adds one term of a list to the current trie (reversed for the tail trie). */
+static int add_term(const char *s, size_t n, int stem, int tail, int kind, int lang,
+                    const char *path, int lineno)
+{
+    char folded[MAX_TERM + 1];
+    int fl = fold_term(s, n, folded);
+    if (fl <= 0) {
+        fprintf(stderr,
+                "%s:%d: cannot fold term '%.*s' (letters, digits, space, - / . ' only; * only at "
+                "the end)\n",
+                path, lineno, (int)n, s);
+        return -1;
+    }
+    if (tail && (stem || memchr(folded, ' ', (size_t)fl) || memchr(folded, '.', (size_t)fl))) {
+        fprintf(stderr, "%s:%d: a tail term is one word without '*' or '.'\n", path, lineno);
+        return -1;
+    }
+    uint32_t node = 0;
+    for (int i = 0; i < fl; i++)
+        node = child(node, (uint8_t)folded[tail ? fl - 1 - i : i]);
+    if ((size_t)fl > max_depth)
+        max_depth = (size_t)fl;
+    if (stem)
+        nodes[node].stem[lang] |= RK_BIT(kind);
+    else
+        nodes[node].exact[lang] |= RK_BIT(kind);
+    return 0;
+}
+
+/* Writes s with ä ö ü Ä Ö Ü spelt ae oe ue Ae Oe Ue into out; returns 0 when s has none. */
+static int umlaut_ae(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    int any = 0;
+    for (size_t i = 0; i < n && o + 3 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned char d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        const char *r = NULL;
+        if (c == 0xc3) {
+            switch (d) {
+            case 0xa4: r = "ae"; break;
+            case 0xb6: r = "oe"; break;
+            case 0xbc: r = "ue"; break;
+            case 0x84: r = "Ae"; break;
+            case 0x96: r = "Oe"; break;
+            case 0x9c: r = "Ue"; break;
+            }
+        }
+        if (r) {
+            out[o++] = r[0];
+            out[o++] = r[1];
+            i++;
+            any = 1;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
+    return any;
+}
+
 static int load(const char *path)
 {
     const char *base = strrchr(path, '/');
@@ -187,30 +248,18 @@ static int load(const char *path)
             stem = 1;
             s[--n] = 0;
         }
-        char folded[MAX_TERM + 1];
-        int fl = fold_term(s, n, folded);
-        if (fl <= 0) {
-            fprintf(stderr,
-                    "%s:%d: cannot fold term '%s' (letters, digits, space, - / . ' only; * only at "
-                    "the end)\n",
-                    path, lineno, s);
+        if (add_term(s, n, stem, tail, kind, lang, path, lineno) != 0) {
             fclose(f);
             return -1;
         }
-        if (tail && (stem || memchr(folded, ' ', (size_t)fl) || memchr(folded, '.', (size_t)fl))) {
-            fprintf(stderr, "%s:%d: a tail term is one word without '*' or '.'\n", path, lineno);
+        /* German typed without umlauts: "Rueckenschmerzen" for "Rückenschmerzen". The
+         * plain-vowel form ("Ruckenschmerzen") needs nothing: folding drops the marks. */
+        char ae[2 * sizeof line];
+        if (lang == 1 && umlaut_ae(s, n, ae, sizeof ae) &&
+            add_term(ae, strlen(ae), stem, tail, kind, lang, path, lineno) != 0) {
             fclose(f);
             return -1;
         }
-        uint32_t node = 0;
-        for (int i = 0; i < fl; i++)
-            node = child(node, (uint8_t)folded[tail ? fl - 1 - i : i]);
-        if ((size_t)fl > max_depth)
-            max_depth = (size_t)fl;
-        if (stem)
-            nodes[node].stem[lang] |= RK_BIT(kind);
-        else
-            nodes[node].exact[lang] |= RK_BIT(kind);
     }
     fclose(f);
     return 0;

@@ -60,6 +60,15 @@ static void test_tail_compounds(void **state)
 }
 
 /* Ordinary words that end like a head: stop lists and the minimum prefix. */
+/* German typed without umlauts: redact_gen adds the ae/oe/ue spelling of every de term. */
+static void test_umlaut_spellings(void **state)
+{
+    (void)state;
+    assert_string_equal(red("Ich habe Rueckenschmerzen und Uebelkeit.", REDACT_LANG_DE),
+                        "Ich habe [CONDITION] und [CONDITION].");
+    assert_string_equal(red("Ich habe Ruckenschmerzen.", REDACT_LANG_DE), "Ich habe [CONDITION].");
+}
+
 static void test_tail_stops(void **state)
 {
     (void)state;
@@ -158,6 +167,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_compounds),
+        cmocka_unit_test(test_umlaut_spellings),
         cmocka_unit_test(test_tail_stops),
         cmocka_unit_test(test_modifiers),
         cmocka_unit_test(test_lay_phrases),
