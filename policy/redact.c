@@ -139,6 +139,7 @@ typedef struct {
     size_t n;
     redact_lang lang;
     unsigned langbits;
+    uint64_t slot_mask[RL_SLOTS]; /* all ones for each language slot langbits selects */
     redact_finding *out;
     size_t max, cnt;
     int full;
@@ -218,6 +219,19 @@ static const uint8_t ascii_cls[128] = {
     A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, 0,   0,   0,   0,
     0,   0,   A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L,
     A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, 0,   0,   0,   0,   0};
+
+/* Folded byte of each ASCII letter or digit (lower case), 0 for the other
+ * ASCII bytes: the automaton walk's step byte in one load. */
+static const uint8_t ascii_fold[128] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 0, 0, 0, 0, 0, 0,
+    0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
+    0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
+};
 
 /* Class of the character at i (0 at or past the end). */
 static inline unsigned cls_at(const scan *sc, size_t i, size_t *len)
@@ -366,11 +380,16 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
      * longer term ending there ("bedagadt" as a pain word) keeps their kinds
      * ("bedagad*" as a condition) instead of hiding them. */
     uint64_t path_stems = 0;
-    while (i < sc->n && depth <= t->max_depth) {
-        unsigned char c0 = sc->s[i];
-        if (c0 < 0x80 && ascii_cls[c0]) {
+    /* Locals: the stores through m could alias sc->n and t->max_depth, which
+     * the compiler would otherwise reload at every step. */
+    const unsigned char *s = sc->s;
+    const size_t n = sc->n, max_depth = t->max_depth;
+    while (i < n && depth <= max_depth) {
+        unsigned char c0 = s[i];
+        uint8_t a = c0 < 0x80 ? ascii_fold[c0] : 0;
+        if (a) {
             /* ASCII letter or digit, most of the text: one step. */
-            node = step(t, node, (uint8_t)((ascii_cls[c0] & RF_UPPER) ? c0 + 32 : c0));
+            node = step(t, node, a);
             if (!node)
                 return found;
             i++;
@@ -386,7 +405,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 k = 0;
                 cls = 0;
             } else {
-                l = redact__utf8(sc->s, i, sc->n, &cp);
+                l = redact__utf8(s, i, n, &cp);
                 k = redact__fold(cp, f, &cls);
             }
             if (cls & RF_WORD) {
@@ -404,8 +423,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
                 if (node == 0)
                     return found;
                 size_t j = i, lim = i + 8;
-                while (j < sc->n && j < lim &&
-                       (is_space(sc->s[j]) || sc->s[j] == '-' || sc->s[j] == '/'))
+                while (j < n && j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
                     j++;
                 node = step(t, node, ' ');
                 if (!node)
@@ -431,12 +449,15 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {
             const redact__term *tm = &t->terms[nd->term];
-            uint64_t exact = 0, stem = 0;
-            for (int sl = 0; sl < RL_SLOTS; sl++)
-                if (sc->langbits & (1u << sl)) {
-                    exact |= tm->exact[sl];
-                    stem |= tm->stem[sl];
-                }
+            _Static_assert(RL_SLOTS == 5, "one mask term per language slot");
+            /* Masks instead of a branch per slot: a term state is met at about
+             * every third step. */
+            const uint64_t *sm = sc->slot_mask;
+            uint64_t exact = (tm->exact[0] & sm[0]) | (tm->exact[1] & sm[1]) |
+                             (tm->exact[2] & sm[2]) | (tm->exact[3] & sm[3]) |
+                             (tm->exact[4] & sm[4]);
+            uint64_t stem = (tm->stem[0] & sm[0]) | (tm->stem[1] & sm[1]) |
+                            (tm->stem[2] & sm[2]) | (tm->stem[3] & sm[3]) | (tm->stem[4] & sm[4]);
             if ((exact | stem) && !is_word_at(sc, i)) {
                 m->end = i;
                 m->kinds = exact | stem | path_stems;
@@ -469,12 +490,21 @@ static uint64_t word_kinds(const scan *sc, size_t p, size_t e)
     return 0;
 }
 
+/* strchr(seps, c) && c != 0, without a library call: seps are a few bytes. */
+static inline int in_seps(const char *seps, unsigned char c)
+{
+    for (; *seps; seps++)
+        if ((unsigned char)*seps == c)
+            return 1;
+    return 0;
+}
+
 /* Next word token at or after i, skipping at most `skip` bytes that are all
  * in `seps`. Returns 0 if none. */
 static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, tok *out)
 {
     size_t lim = i + skip;
-    while (i < sc->n && i < lim && strchr(seps, sc->s[i]) && sc->s[i] != 0)
+    while (i < sc->n && i < lim && in_seps(seps, sc->s[i]))
         i++;
     if (i >= sc->n)
         return 0;
@@ -487,7 +517,13 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
     out->flags = (cls & RF_UPPER) ? TF_CAP : 0;
     size_t j = i;
     while (j < sc->n) {
-        unsigned c = cls_at(sc, j, &l);
+        unsigned char cb = sc->s[j];
+        unsigned c;
+        if (cb < 0x80) { /* most bytes: no cls_at bookkeeping */
+            c = ascii_cls[cb];
+            l = 1;
+        } else
+            c = cls_at(sc, j, &l);
         if (!(c & RF_WORD))
             break;
         out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
@@ -2610,6 +2646,8 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     static const unsigned bits[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
                                     RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
     sc.langbits = bits[lang];
+    for (int sl = 0; sl < RL_SLOTS; sl++)
+        sc.slot_mask[sl] = (sc.langbits & (1u << sl)) ? ~(uint64_t)0 : 0;
     sc.out = out;
     sc.max = max;
     sc.street_end = NO_CTX;
@@ -2637,7 +2675,12 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
             continue;
         }
         size_t l;
-        unsigned cls = cls_at(&sc, i, &l);
+        unsigned cls;
+        if (c < 0x80) {
+            cls = ascii_cls[c];
+            l = 1;
+        } else
+            cls = cls_at(&sc, i, &l);
         if (!(cls & RF_WORD)) {
             i += l;
             continue;
@@ -2647,14 +2690,26 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
         t.cls = cls;
         t.flags = (cls & RF_UPPER) ? TF_CAP : 0;
         t.kinds = 0;
+        /* The classes of the word's characters are or-ed and turned into flags
+         * once: no character is both RF_DIGIT and RF_ALPHA (only ASCII digits
+         * are digits), so this equals setting TF_DIGIT or TF_ALPHA per
+         * character. ASCII, most bytes, skips cls_at's bookkeeping. */
         size_t j = i;
+        unsigned acc = 0;
         while (j < len) {
-            unsigned cj = cls_at(&sc, j, &l);
+            unsigned char cb = sc.s[j];
+            unsigned cj;
+            if (cb < 0x80) {
+                cj = ascii_cls[cb];
+                l = 1;
+            } else
+                cj = cls_at(&sc, j, &l);
             if (!(cj & RF_WORD))
                 break;
-            t.flags |= (cj & RF_DIGIT) ? TF_DIGIT : ((cj & RF_ALPHA) ? TF_ALPHA : 0);
+            acc |= cj;
             j += l;
         }
+        t.flags |= ((acc & RF_DIGIT) ? TF_DIGIT : 0) | ((acc & RF_ALPHA) ? TF_ALPHA : 0);
         t.end = j;
         size_t next;
         if (cls & RF_DIGIT)
