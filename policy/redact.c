@@ -207,22 +207,35 @@ void redact_engine_free(redact_engine *eng)
 }
 
 /* RF_* classes of ASCII bytes, precomputed because the scanner asks for
- * the class of nearly every byte (about a third of the scan time otherwise). */
+ * the class of nearly every byte (about a third of the scan time otherwise).
+ * Bytes from 0x80 (parts of a UTF-8 sequence) are A_MB, no RF_* bit: the
+ * tokenizer loops read the table for any byte and decode only those. */
+#define A_MB (1u << 7)
 #define A_L (RF_WORD | RF_ALPHA)
 #define A_U (RF_WORD | RF_ALPHA | RF_UPPER)
 #define A_D (RF_WORD | RF_DIGIT)
-static const uint8_t ascii_cls[128] = {
+static const uint8_t ascii_cls[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D, A_D,
     A_D, 0,   0,   0,   0,   0,   0,   0,   A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U,
     A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, A_U, 0,   0,   0,   0,
     0,   0,   A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L,
-    A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, 0,   0,   0,   0,   0};
+    A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, A_L, 0,   0,   0,   0,   0,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+    A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB, A_MB,
+};
 
-/* Folded byte of each ASCII letter or digit (lower case), 0 for the other
- * ASCII bytes: the automaton walk's step byte in one load. */
-static const uint8_t ascii_fold[128] = {
+/* Folded byte of each ASCII letter or digit (lower case), 0 for every other
+ * byte (bytes from 0x80 are left 0 by the initializer): the automaton walk's
+ * step byte in one load, without a range check. */
+static const uint8_t ascii_fold[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -386,7 +399,7 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
     const size_t n = sc->n, max_depth = t->max_depth;
     while (i < n && depth <= max_depth) {
         unsigned char c0 = s[i];
-        uint8_t a = c0 < 0x80 ? ascii_fold[c0] : 0;
+        uint8_t a = ascii_fold[c0];
         if (a) {
             /* ASCII letter or digit, most of the text: one step. */
             node = step(t, node, a);
@@ -517,13 +530,15 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
     out->flags = (cls & RF_UPPER) ? TF_CAP : 0;
     size_t j = i;
     while (j < sc->n) {
-        unsigned char cb = sc->s[j];
-        unsigned c;
-        if (cb < 0x80) { /* most bytes: no cls_at bookkeeping */
-            c = ascii_cls[cb];
-            l = 1;
-        } else
-            c = cls_at(sc, j, &l);
+        unsigned c = ascii_cls[sc->s[j]];
+        if (c & RF_WORD) { /* most bytes: no cls_at bookkeeping */
+            out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
+            j++;
+            continue;
+        }
+        if (!(c & A_MB))
+            break;
+        c = cls_at(sc, j, &l);
         if (!(c & RF_WORD))
             break;
         out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
@@ -2697,13 +2712,15 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
         size_t j = i;
         unsigned acc = 0;
         while (j < len) {
-            unsigned char cb = sc.s[j];
-            unsigned cj;
-            if (cb < 0x80) {
-                cj = ascii_cls[cb];
-                l = 1;
-            } else
-                cj = cls_at(&sc, j, &l);
+            unsigned cj = ascii_cls[sc.s[j]];
+            if (cj & RF_WORD) {
+                acc |= cj;
+                j++;
+                continue;
+            }
+            if (!(cj & A_MB))
+                break;
+            cj = cls_at(&sc, j, &l);
             if (!(cj & RF_WORD))
                 break;
             acc |= cj;
