@@ -21,6 +21,7 @@
 #include "redact_ids.h"
 #include "redact_tables.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,16 @@ typedef struct {
 #define TF_ALPHA (1u << 1)
 #define TF_CAP (1u << 2)
 
+/* One remembered dictionary walk: the result of dict_match at start p in a
+ * text of length n (a scan copy may cut the text shorter). */
+typedef struct {
+    size_t p, n;
+    size_t end;     /* dmatch.end when found */
+    uint64_t kinds; /* dmatch.kinds when found */
+    int found;
+} dict_memo;
+#define DICT_MEMO 8 /* entries, a power of two, indexed by the start's low bits */
+
 typedef struct {
     const redact__tables *t;
     const unsigned char *s;
@@ -156,6 +167,9 @@ typedef struct {
     size_t body_start, body_end; /* last body-part word, NO_CTX if none */
     size_t res_start, res_end;   /* last result word ("podwyższone", "magas"), NO_CTX if none */
     size_t lab_start, lab_end;   /* last lab marker not made a finding ("INR-Kontrolle") */
+    /* Borrowed from redact_scan's frame, shared by scan copies: the rules walk
+     * the same word again (a name check of the next word, then its own turn). */
+    dict_memo *memo;
 } scan;
 
 typedef struct {
@@ -383,7 +397,7 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
  * line breaks between words match one ' ' in a term; '.' matches itself;
  * apostrophes are skipped. A stem term that ends inside a word extends the
  * match to the word end. The walk ends after at most max_depth folded bytes. */
-static int dict_match(const scan *sc, size_t p, dmatch *m)
+static int dict_walk(const scan *sc, size_t p, dmatch *m)
 {
     const redact__tables *t = sc->t;
     uint32_t node = 0;
@@ -492,6 +506,29 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
         }
     }
     return found;
+}
+
+/* dict_walk through the scan's memo: the same start in the same text gives
+ * the same match, so a repeated walk is a lookup. m is left untouched when
+ * nothing matches, as dict_walk does. */
+static int dict_match(const scan *sc, size_t p, dmatch *m)
+{
+    dict_memo *e = &sc->memo[p & (DICT_MEMO - 1)];
+    if (e->p != p || e->n != sc->n) {
+        dmatch r;
+        e->found = dict_walk(sc, p, &r);
+        e->p = p;
+        e->n = sc->n;
+        if (e->found) {
+            e->end = r.end;
+            e->kinds = r.kinds;
+        }
+    }
+    if (e->found) {
+        m->end = e->end;
+        m->kinds = e->kinds;
+    }
+    return e->found;
 }
 
 /* Kinds of exactly the word [p, e) (0 when the word is not a whole term). */
@@ -2653,7 +2690,11 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     if (!eng || (!text && len) || !out || !n_out || (unsigned)lang > REDACT_LANG_HU)
         return REDACT_E_INVAL;
     scan sc;
+    dict_memo memo[DICT_MEMO];
     memset(&sc, 0, sizeof sc);
+    for (size_t k = 0; k < DICT_MEMO; k++)
+        memo[k].p = SIZE_MAX; /* no start: len < SIZE_MAX */
+    sc.memo = memo;
     sc.t = eng->t;
     sc.s = (const unsigned char *)text;
     sc.n = len;
