@@ -449,12 +449,14 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                        cp == '/') {
                 if (node == 0)
                     return found;
-                size_t j = i, lim = i + 8;
-                while (j < n && j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
-                    j++;
+                /* Step first: most states have no ' ' child, and then the run of
+                 * separators need not be measured. */
                 node = step(t, node, ' ');
                 if (!node)
                     return found;
+                size_t j = i + 1, lim = i + 8 < n ? i + 8 : n;
+                while (j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
+                    j++;
                 i = j;
                 depth++;
                 path_stems = 0;
@@ -1535,9 +1537,16 @@ static size_t on_alnum(scan *sc, const tok *t)
 
 /* ---------------------------------------------------------------- words */
 
-static const char *const street_suffixes[] = {"strasse",  "weg",   "gasse", "allee",
-                                              "platz",    "ring",  "damm",  "ufer",
-                                              "chaussee", "steig", "pfad",  "str"};
+/* Each suffix with its length (taken by sizeof, so they cannot disagree):
+ * street_compound runs for every capitalised word the lists do not hold. */
+#define SUFFIX(w) {w, sizeof w - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} street_suffixes[] = {SUFFIX("strasse"), SUFFIX("weg"),      SUFFIX("gasse"), SUFFIX("allee"),
+                       SUFFIX("platz"),   SUFFIX("ring"),     SUFFIX("damm"),  SUFFIX("ufer"),
+                       SUFFIX("chaussee"), SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("str")};
+#undef SUFFIX
 
 /* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
 static int street_compound(const scan *sc, const tok *t, size_t *after)
@@ -1561,11 +1570,11 @@ static int street_compound(const scan *sc, const tok *t, size_t *after)
         i += l;
     }
     for (size_t k = 0; k < sizeof street_suffixes / sizeof street_suffixes[0]; k++) {
-        size_t sl = strlen(street_suffixes[k]);
-        if (fl < sl + 3 || memcmp(f + fl - sl, street_suffixes[k], sl) != 0)
+        size_t sl = street_suffixes[k].n;
+        if (fl < sl + 3 || memcmp(f + fl - sl, street_suffixes[k].s, sl) != 0)
             continue;
         size_t e = t->end;
-        if (strcmp(street_suffixes[k], "str") == 0) { /* "Hauptstr." needs its dot */
+        if (strcmp(street_suffixes[k].s, "str") == 0) { /* "Hauptstr." needs its dot */
             if (e >= sc->n || sc->s[e] != '.')
                 continue;
             e++;
