@@ -13,61 +13,9 @@
 #include <cmocka.h>
 
 #include "redact.h"
+#include "redact_test.h"
 
 #include <string.h>
-
-static redact_engine *eng;
-
-static int setup(void **state)
-{
-    (void)state;
-    eng = redact_engine_new();
-    return eng ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    redact_engine_free(eng);
-    eng = NULL;
-    return 0;
-}
-
-/* Scans s and returns the redacted text in a static buffer. */
-static const char *red(const char *s, redact_lang lang)
-{
-    static char out[4096];
-    redact_finding f[256];
-    size_t n = 0, olen = 0;
-    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 256, &n), REDACT_OK);
-    for (size_t i = 0; i < n; i++) {
-        assert_true(f[i].start < f[i].end);
-        assert_true(f[i].end <= strlen(s));
-        if (i)
-            assert_true(f[i - 1].end <= f[i].start);
-    }
-    assert_int_equal(redact_apply(s, strlen(s), f, n, out, sizeof out, &olen), REDACT_OK);
-    assert_int_equal(olen, strlen(out));
-    return out;
-}
-
-/* The rule name of the only finding in s. */
-static const char *rule_of(const char *s, redact_lang lang)
-{
-    redact_finding f[16];
-    size_t n = 0;
-    assert_int_equal(redact_scan(eng, s, strlen(s), lang, f, 16, &n), REDACT_OK);
-    assert_int_equal(n, 1);
-    return redact_rule_name(f[0].rule_id);
-}
-
-static void expect_clean(const char *const *clean, size_t n, redact_lang lang)
-{
-    for (size_t i = 0; i < n; i++)
-        assert_string_equal(red(clean[i], lang), clean[i]);
-}
-
-#define N(a) (sizeof a / sizeof a[0])
 
 /* A lab marker with a result word or a value after it, or a result word
  * just before it: one CONDITION over the phrase. */
@@ -202,5 +150,5 @@ int main(void)
         cmocka_unit_test(test_exam_objects),
         cmocka_unit_test(test_states),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
