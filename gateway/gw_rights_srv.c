@@ -35,8 +35,8 @@
 struct gw_rights_srv {
     gw_app *app;
     char *conninfo;
-    char *policy_file;
-    rules *policy; /* loop thread only: validates staff "retention" frames; NULL if bad */
+    char *policy_file; /* the worker reads its own copy of the policy per run: app->rules
+                        * belongs to the loop thread, which replaces it on SIGHUP */
     uv_timer_t timer;
     uv_signal_t hup;
     uv_work_t work;
@@ -61,7 +61,6 @@ static void *xstrdup(const char *s)
 static void maybe_free(gw_rights_srv *rs)
 {
     if (rs->stopping && rs->open_handles == 0 && !rs->running) {
-        rules_free(rs->policy);
         free(rs->conninfo);
         free(rs->policy_file);
         free(rs);
@@ -197,16 +196,10 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     gw_rights_srv *rs = h->data;
     (void)signum;
-    gw_info("keys", "SIGHUP: reloading the master key file and the policy's retention classes");
+    /* the policy file (retention classes included) is reloaded by gw_serve on the same
+     * signal; the next retention run reads it afresh anyway */
+    gw_info("keys", "SIGHUP: reloading the master key file");
     gw_rotate_reload(rs->app);
-    char err[256];
-    rules *r = load_policy(rs->policy_file, err, sizeof err);
-    if (r) {
-        rules_free(rs->policy);
-        rs->policy = r;
-    } else {
-        gw_err("retention", "policy reload failed, keeping the loaded one: %s", err);
-    }
 }
 
 /* ---- patient erasure request ----------------------------------------------------------- */
@@ -331,7 +324,7 @@ void gw_rights_srv_staff_retention(gw_app *app, gw_conn *c, const char *staff_id
         gw_conn_send_error(c, "bad_request", "field 'conversation' must be a UUID", NULL);
         return;
     }
-    const rules *r = app->rights ? app->rights->policy : NULL;
+    const rules *r = app->rules;
     long days = 0;
     if (!r) {
         gw_conn_send_error(c, "unavailable", "the policy file could not be loaded", NULL);
@@ -414,10 +407,6 @@ gw_rights_srv *gw_rights_srv_start(gw_app *app, const char *conninfo)
     rs->app = app;
     rs->conninfo = xstrdup(conninfo);
     rs->policy_file = xstrdup(app->cfg->policy_file);
-    char err[256];
-    rs->policy = load_policy(rs->policy_file, err, sizeof err);
-    if (!rs->policy)
-        gw_err("retention", "policy file: %s (staff cannot set retention classes)", err);
     uv_timer_init(app->loop, &rs->timer);
     rs->timer.data = rs;
     uv_signal_init(app->loop, &rs->hup);
