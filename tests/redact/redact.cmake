@@ -40,9 +40,11 @@ set(REDACT_FLOORS "heldout5,96" "heldout6,95" "heldout7,97" "heldout8,90" "heldo
 #              were added; figure 95.67 %, the first batch alone had a floor of 95)
 #   dev_lexde  de vocabulary (128 messages, 18 clean)
 #   dev_lexpl  pl vocabulary (106 messages, 20 clean)
+#   dev2_lexde de vocabulary, fourth growth (written in batches, each scored once before its
+#              misses were added; first batch 74.07 %)
 #   dev_mech   class mechanisms: lab findings, examinations with their object, state
 #              predicates (80 de/en/pl/hu messages, 25 clean; first scored at 78.9 %)
-list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,93" "dev_lexde,90" "dev_lexpl,96" "dev_mech,89")
+list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,93" "dev_lexde,90" "dev_lexpl,96" "dev_mech,89" "dev2_lexde,90")
 foreach(pair ${REDACT_FLOORS})
   string(REPLACE "," ";" pair "${pair}")
   list(GET pair 0 set)
