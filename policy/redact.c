@@ -612,6 +612,7 @@ static int name_word(const scan *sc, tok *w, int any_case)
 
 static int street_compound(const scan *sc, const tok *t, size_t *after);
 static size_t house_number(const scan *sc, size_t i);
+static int is_upper_ascii(unsigned char c);
 
 /* A name followed by a street word is a street named after a person
  * ("Karl-Marx-Allee 5", "Kossuth Lajos utca 12."): emit the address instead. */
@@ -655,11 +656,21 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
         }
         break;
     }
-    if (!name_word(sc, &w, 1))
-        return pos;
+    size_t start = w.start;
+    tok sur;
+    if (w.end - w.start == 1 && (w.flags & TF_CAP) && is_upper_ascii(sc->s[w.start]) &&
+        w.end + 2 < sc->n && sc->s[w.end] == '.' && sc->s[w.end + 1] == ' ' &&
+        next_word(sc, w.end + 2, 0, "", &sur) && (sur.flags & TF_CAP) && name_word(sc, &sur, 0))
+        w = sur; /* an initial before the surname: "Gruß M. Dittrich", "Dr. J. Okafor" */
+    else if (!name_word(sc, &w, 1) ||
+             (w.end + 1 < sc->n && sc->s[w.end] == '-' && sc->s[w.end + 1] >= 'a' &&
+              sc->s[w.end + 1] <= 'z'))
+        return pos; /* "Apósom Parkinson-kóros": an eponym in a compound, not a name */
+    else
+        start = w.start;
     if (need_first && !(w.kinds & RK_BIT(RK_FIRSTNAME)) && !(w.flags & TF_CAP))
         return pos;
-    size_t start = w.start, end = w.end;
+    size_t end = w.end;
     for (int k = 0; k < 2; k++) {
         tok v;
         if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
@@ -931,6 +942,8 @@ static size_t date_words(scan *sc, size_t p)
     if (!me)
         return 0;
     size_t j = me;
+    if (j < sc->n && sc->s[j] == '.') /* an abbreviation: "11 Feb. 1946", "febr. 3." */
+        j++;
     while (j < sc->n && (sc->s[j] == ' ' || sc->s[j] == ','))
         j++;
     size_t lb = digits_at(sc, j, &b);
@@ -1085,6 +1098,23 @@ static int place_word(const scan *sc, const tok *w)
            !(word_kinds(sc, w->start, w->end) & ~NAME_KINDS_OK);
 }
 
+/* A Polish regional adjective that ends a town name: "Nowy Dwór Mazowiecki",
+ * "Gorzów Wielkopolski", "Dąbrowa Górnicza", "Ruda Śląska". */
+static int region_adjective(const scan *sc, const tok *w)
+{
+    static const char *const ends[] = {"ski", "cki", "dzki", "ska", "cka", "dzka", "skie", "ckie",
+                                       "nicza", "niczy"};
+    size_t l = w->end - w->start;
+    if (l < 6)
+        return 0;
+    for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
+        size_t el = strlen(ends[k]);
+        if (memcmp(sc->s + w->end - el, ends[k], el) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* The rest of a place name whose first word ends at e: "Frankfurt am Main",
  * "Halle (Saale)", "Bad Homburg vor der Höhe", "Nowy Sącz". Joining words are
  * taken only when a capitalised word follows them; without one, at most one
@@ -1109,7 +1139,7 @@ static size_t place_tail(const scan *sc, size_t e, int more)
         }
         if (!next_word(sc, j, 0, "", &w) || !place_word(sc, &w))
             break;
-        if (!joined && !more--)
+        if (!joined && !more-- && !region_adjective(sc, &w))
             break;
         e = w.end;
     }
@@ -1177,6 +1207,62 @@ static size_t us_zip(scan *sc, const run *r, const size_t *g, size_t ng)
 
 /* House number at i (after optional spaces): "12", "12a", "12-14", "10/5",
  * "12." (Hungarian). Returns its end or 0. */
+/* Length of "em." or "fsz."/"fszt." at i (Hungarian floor words), 0 if none. */
+static size_t hu_floor_word(const scan *sc, size_t i)
+{
+    static const char *const words[] = {"em.", "fsz.", "fszt."};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
+        size_t l = strlen(words[k]);
+        if (i + l <= sc->n && memcmp(sc->s + i, words[k], l) == 0)
+            return l;
+    }
+    return 0;
+}
+
+/* Hungarian floor and door after a house number ending at j: "23. II/5",
+ * "18. fsz. 2.", "4. III. em. 12.", "7. 2. em. 5". Returns the new end, or j. */
+static size_t hu_floor_door(const scan *sc, size_t j)
+{
+    if (j + 2 >= sc->n || sc->s[j] != ' ')
+        return j;
+    size_t i = j + 1, k = 0, fw;
+    if ((fw = hu_floor_word(sc, i)) != 0) { /* "fsz. 2." */
+        i += fw;
+    } else {
+        while (i < sc->n && k < 4 && (sc->s[i] == 'I' || sc->s[i] == 'V' || sc->s[i] == 'X')) {
+            i++;
+            k++;
+        }
+        if (!k)
+            while (i < sc->n && k < 2 && is_digit(sc->s[i])) {
+                i++;
+                k++;
+            }
+        if (!k || i + 1 >= sc->n)
+            return j;
+        if (sc->s[i] == '/' && is_digit(sc->s[i + 1])) { /* "II/5" */
+            i++;
+            for (k = 0; i < sc->n && is_digit(sc->s[i]) && k < 3; k++)
+                i++;
+            return i < sc->n && is_word_at(sc, i) ? j : i;
+        }
+        if (sc->s[i] != '.' || i + 2 >= sc->n || sc->s[i + 1] != ' ' ||
+            !(fw = hu_floor_word(sc, i + 2)))
+            return j; /* a roman or arabic floor needs "em." after it */
+        i += 2 + fw;
+    }
+    size_t e = i; /* after the floor word; a door number may follow */
+    if (i + 1 < sc->n && sc->s[i] == ' ' && is_digit(sc->s[i + 1])) {
+        i++;
+        for (k = 0; i < sc->n && is_digit(sc->s[i]) && k < 3; k++)
+            i++;
+        if (i < sc->n && is_word_at(sc, i))
+            return e;
+        e = i < sc->n && sc->s[i] == '.' ? i + 1 : i;
+    }
+    return e;
+}
+
 static size_t house_number(const scan *sc, size_t i)
 {
     size_t j = i, k = 0;
@@ -1209,7 +1295,54 @@ static size_t house_number(const scan *sc, size_t i)
         return 0; /* "12mg", "5Tabletten" */
     if (j < sc->n && sc->s[j] == '.' && sc->lang != REDACT_LANG_DE && sc->lang != REDACT_LANG_EN)
         j++;
+    if (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO)
+        j = hu_floor_door(sc, j);
     return j;
+}
+
+static int is_alpha_ascii(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* "Flat 3, 27 Marlowe Road", "Apartment 12B, 4 Crown Street": a flat or unit
+ * number before an English-order street is part of the address. start is the
+ * house number; returns the start of the flat word, or start if there is none. */
+static size_t flat_before(const scan *sc, size_t start)
+{
+    static const char *const words[] = {"flat", "apartment", "apt", "unit", "suite"};
+    size_t i = start;
+    if (i < 2 || sc->s[i - 1] != ' ')
+        return start;
+    i--;
+    if (sc->s[i - 1] == ',')
+        i--;
+    size_t k = 0;
+    while (i > 0 && k < 5 && (is_digit(sc->s[i - 1]) || is_alpha_ascii(sc->s[i - 1]))) {
+        i--;
+        k++;
+    }
+    if (!k || !is_digit(sc->s[i]) || i < 2 || sc->s[i - 1] != ' ')
+        return start;
+    size_t we = i - 1;
+    if (sc->s[we - 1] == '.') /* "Apt. 4" */
+        we--;
+    size_t ws = we;
+    while (ws > 0 && is_alpha_ascii(sc->s[ws - 1]))
+        ws--;
+    if (ws < sc->covered || (ws > 0 && (sc->s[ws - 1] & 0x80)))
+        return start;
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t l = strlen(words[w]);
+        if (we - ws != l)
+            continue;
+        size_t c = 0;
+        while (c < l && (sc->s[ws + c] | 0x20) == words[w][c])
+            c++;
+        if (c == l)
+            return ws;
+    }
+    return start;
 }
 
 /* "My address is 52 Kingsway.": a house number and one or two capitalised
@@ -1231,7 +1364,7 @@ static size_t street_after_addr_word(scan *sc, const run *r, size_t ng)
         return 0;
     if (e < sc->n && sc->s[e] == '.' && e + 1 < sc->n && !is_space(sc->s[e + 1]))
         return 0;
-    emit(sc, r->start, e, REDACT_ADDRESS, R_ADDR_STREET);
+    emit(sc, flat_before(sc, r->start), e, REDACT_ADDRESS, R_ADDR_STREET);
     sc->street_end = e;
     return e;
 }
@@ -1451,7 +1584,7 @@ static void uk_street_before(scan *sc, size_t start, size_t back)
     if (!words || !q || q->end != at || !is_digit(sc->s[q->start]) || q->end - q->start > 4 ||
         q->start < sc->covered || sc->s[q->end] != ' ')
         return;
-    emit(sc, q->start, end, REDACT_ADDRESS, R_ADDR_STREET);
+    emit(sc, flat_before(sc, q->start), end, REDACT_ADDRESS, R_ADDR_STREET);
     sc->street_end = end;
 }
 
@@ -1612,7 +1745,7 @@ static size_t street_post(scan *sc, const tok *t, size_t mend)
     const tok *num = prev_tok(sc, (size_t)names);
     if (num && (num->flags & TF_DIGIT) && num->start >= sc->covered && num->end + 1 == start &&
         num->end - num->start <= 4) {
-        emit(sc, num->start, mend, REDACT_ADDRESS, R_ADDR_STREET);
+        emit(sc, flat_before(sc, num->start), mend, REDACT_ADDRESS, R_ADDR_STREET);
         sc->street_end = mend;
         return mend;
     }
@@ -1789,6 +1922,17 @@ static int last_line(const scan *sc, size_t i)
  * German adjectives start messages the same way ("Kurze Frage,", "Frohe
  * Weihnachten"), so in German a first word with an adjective ending is left
  * alone; known first names are found by the first-name rule anyway. */
+/* A double family name: "Szabó-Lengyel Katalin", "Kowalska-Nowak". start is the
+ * second part, prev_tok(sc, back) the word before it; returns where the name begins. */
+static size_t double_name_start(const scan *sc, size_t back, size_t start)
+{
+    const tok *q = prev_tok(sc, back);
+    if (q && (q->flags & TF_CAP) && !(q->flags & TF_DIGIT) && !q->kinds &&
+        q->start >= sc->covered && q->end + 1 == start && sc->s[q->end] == '-')
+        return q->start;
+    return start;
+}
+
 static size_t name_pair_at_line_start(scan *sc, tok *t)
 {
     size_t i = t->start;
@@ -1821,7 +1965,7 @@ static size_t name_pair_at_line_start(scan *sc, tok *t)
     size_t e = v.end;
     if (!(e < sc->n && sc->s[e] == ',' && self_word_after(sc, e + 1)) && !last_line(sc, e))
         return 0;
-    emit_person(sc, t->start, e, R_PERSON_FIRSTNAME);
+    emit_person(sc, double_name_start(sc, 0, t->start), e, R_PERSON_FIRSTNAME);
     return e;
 }
 
@@ -2561,9 +2705,11 @@ static size_t on_word(scan *sc, tok *t)
         }
         return mend;
     }
-    if (k & RK_BIT(RK_MONTH)) { /* "March 12, 1980" */
+    if (k & RK_BIT(RK_MONTH)) { /* "March 12, 1980", "Oct. 4, 1961" */
         int d, y;
         size_t j = mend;
+        if (j < sc->n && sc->s[j] == '.')
+            j++;
         while (j < sc->n && sc->s[j] == ' ')
             j++;
         size_t ld = digits_at(sc, j, &d);
@@ -2584,7 +2730,7 @@ static size_t on_word(scan *sc, tok *t)
             /* Hungarian order: family name first ("Kovács Anna"). */
             const tok *p = prev_tok(sc, 0);
             if (p && prev_is_name_word(sc, p, t->start))
-                start = p->start;
+                start = double_name_start(sc, 1, p->start);
         }
         size_t end = t->end;
         for (int n2 = 0; n2 < 2; n2++) {

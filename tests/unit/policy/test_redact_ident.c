@@ -84,7 +84,7 @@ static void test_address(void **state)
     EQ("ul. Lipowa 8, 21-500 Biała Podlaska", PL, "[ADDRESS], [ADDRESS]");
     EQ("6800 Hódmezővásárhely, Andrássy út 5.", HU, "[ADDRESS], [ADDRESS]");
     EQ("Send it to 52 Kingsway, Leeds LS6 2QN please", EN, "Send it to [ADDRESS], [ADDRESS] please");
-    EQ("Flat 3, 12 Highfield, Sheffield S10 2TN", EN, "Flat 3, [ADDRESS], [ADDRESS]");
+    EQ("Flat 3, 12 Highfield, Sheffield S10 2TN", EN, "[ADDRESS], [ADDRESS]");
     EQ("18 Parkside, Newcastle upon Tyne NE2 4AA", EN, "[ADDRESS], [ADDRESS]");
     EQ("7 The Crescent, Bath BA1 2LR", EN, "[ADDRESS], [ADDRESS]");
     /* negatives: a city in ordinary talk, a postcode-like number before a
@@ -173,6 +173,37 @@ static void test_street_pre_town(void **state)
     CLEAN("Im Jahr 2019 in Berlin war ich gesund.", DE);
 }
 
+/* Identity details written the way people write them: abbreviated months, a flat before a
+ * UK street, an initial before a surname, double-barrelled Hungarian family names, relatives
+ * named with a diminutive, regional adjectives in Polish town names, Hungarian floor/door. */
+static void test_identity_forms(void **state)
+{
+    (void)state;
+    EQ("my father, DOB 11 Feb 1946, needs a dressing", EN, "my father, DOB [DOB], needs a dressing");
+    EQ("born 3 Sept. 1950", EN, "born [DOB]");
+    EQ("Date of birth: Oct 4, 1961.", EN, "Date of birth: [DOB].");
+    EQ("szül.: 1958. febr. 3.", HU, "szül.: [DOB]");
+    CLEAN("We are open 11 Feb to 20 Feb.", EN);
+    CLEAN("Bitte bis 12 Jan. 2027 zahlen, wir kommen am 3. Feb. vorbei.", DE);
+    EQ("Please update my address to Flat 3, 27 Marlowe Road, Bristol BS7 9QT.", EN,
+       "Please update my address to [ADDRESS], [ADDRESS].");
+    EQ("New address: Apartment 12B, 4 Crown Street.", EN, "New address: [ADDRESS].");
+    CLEAN("Flat 3, 27 people were waiting.", EN);
+    EQ("Rezept bitte bis Donnerstag. Gruß M. Dittrich", DE, "Rezept bitte bis Donnerstag. Gruß [PERSON]");
+    EQ("Kind regards, J. Okafor", EN, "Kind regards, [PERSON]");
+    EQ("For the refund, account name M. Adeyemi.", EN, "For the refund, account name [PERSON].");
+    CLEAN("Gruß M. und Team", DE);
+    EQ("Időpontot kérnék. Szabó-Lengyel Katalin", HU, "Időpontot kérnék. [PERSON]");
+    EQ("Wnuczek Kacperek ma gips.", PL, "Wnuczek [PERSON] ma [TREATMENT].");
+    EQ("Mein Enkelsohn Jonas kommt mit.", DE, "Mein Enkelsohn [PERSON] kommt mit.");
+    EQ("Apósom Parkinson-kóros, egyre jobban remeg.", HU, "Apósom [CONDITION], egyre jobban remeg.");
+    EQ("Proszę zmienić adres na ul. Kasztanowa 12/4, 05-100 Nowy Dwór Mazowiecki. Telefon bez zmian.",
+       PL, "Proszę zmienić adres na [ADDRESS], [ADDRESS]. Telefon bez zmian.");
+    EQ("Megváltozott a címem: 6720 Szeged, Petőfi Sándor sugárút 23. II/5. Kérem", HU,
+       "Megváltozott a címem: [ADDRESS], [ADDRESS]. Kérem");
+    EQ("Címem: 1036 Budapest, Lajos utca 18. fsz. 2.", HU, "Címem: [ADDRESS], [ADDRESS]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_person),
         cmocka_unit_test(test_phone),
         cmocka_unit_test(test_street_pre_town),
+        cmocka_unit_test(test_identity_forms),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
