@@ -30,7 +30,7 @@ set_tests_properties(unit/redact/dev_dicta PROPERTIES LABELS unit TIMEOUT 120)
 # identifiers or clean messages miss the issue's targets.
 # Sets 8 and 9 were written in the third session by two more writers and scored once on main
 # at 517fefc: 91.47 % and 90.24 % recall (docs/redaction.md, "Measured quality").
-set(REDACT_FLOORS "heldout5,96" "heldout6,95" "heldout7,97" "heldout8,92" "heldout9,91")
+set(REDACT_FLOORS "heldout5,96" "heldout6,96" "heldout7,97" "heldout8,95" "heldout9,94")
 # Dev sets of the third session, each written by the engineer who grew that part, so none is
 # blind (their first scores are in docs/redaction.md). Each fails when recall drops below a
 # floor about 2 points under the figure measured when it landed (or when precision, clean
