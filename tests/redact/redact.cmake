@@ -44,10 +44,12 @@ set(REDACT_FLOORS "heldout5,96" "heldout6,96" "heldout7,97" "heldout8,95" "heldo
 #              misses were added; first batch 74.07 %)
 #   dev2_lexhu hu vocabulary, fourth session (batches written before tuning, each scored once:
 #              first batch 86.57 % on main d6593ec)
+#   dev2_lexpl pl vocabulary, fourth growth (batch 1 scored once before the growth: 79.82 %)
 #   dev_mech   class mechanisms: lab findings, examinations with their object, state
 #              predicates (80 de/en/pl/hu messages, 25 clean; first scored at 78.9 %)
-list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,93" "dev_lexde,90" "dev_lexpl,96" "dev_mech,89" "dev2_lexde,90")
+list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,93" "dev_lexde,90" "dev_lexpl,97" "dev_mech,89" "dev2_lexde,90")
 list(APPEND REDACT_FLOORS "dev2_lexhu,95")
+list(APPEND REDACT_FLOORS "dev2_lexpl,96")
 foreach(pair ${REDACT_FLOORS})
   string(REPLACE "," ";" pair "${pair}")
   list(GET pair 0 set)
