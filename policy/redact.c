@@ -118,9 +118,22 @@ static const char *const cat_names[REDACT_CAT__COUNT] = {
 #define MAX_RUN 40 /* compacted characters in one number/identifier run */
 #define NO_CTX ((size_t)-1)
 
+/* The kinds of one terminal entry for one message language: the union of the
+ * language slots that language selects (all of them for auto). */
+typedef struct {
+    uint64_t exact, stem;
+} lang_term;
+
 struct redact_engine {
     const redact__tables *t;
     const redact__tables *tail; /* reversed tail lists, walked from a word end */
+    /* Per language (redact_lang), owned by the engine: the terminal entries
+     * of t and of tail with their slots already combined, so a walk that
+     * meets a term state reads two words instead of combining ten.
+     * dict_terms[lang * t->n_terms + term], tail_terms the same for tail
+     * (exact kinds only: the tail lists have no stems). */
+    lang_term *dict_terms;
+    uint64_t *tail_terms;
 };
 
 typedef struct {
@@ -150,7 +163,8 @@ typedef struct {
     size_t n;
     redact_lang lang;
     unsigned langbits;
-    uint64_t slot_mask[RL_SLOTS]; /* all ones for each language slot langbits selects */
+    const lang_term *lterms;     /* the engine's dict_terms for this language */
+    const uint64_t *tail_lterms; /* the engine's tail_terms for this language */
     redact_finding *out;
     size_t max, cnt;
     int full;
@@ -205,18 +219,52 @@ int redact_lang_parse(const char *s, redact_lang *out)
     return REDACT_E_INVAL;
 }
 
+/* Language slots (RL_*) each redact_lang selects. */
+static const unsigned lang_slots[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
+                                      RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
+#define N_LANGS (sizeof lang_slots / sizeof lang_slots[0])
+
 redact_engine *redact_engine_new(void)
 {
-    redact_engine *e = malloc(sizeof *e);
+    redact_engine *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->t = &redact__dict;
     e->tail = &redact__tail;
+    e->dict_terms = malloc(N_LANGS * e->t->n_terms * sizeof *e->dict_terms);
+    e->tail_terms = malloc(N_LANGS * e->tail->n_terms * sizeof *e->tail_terms);
+    if (!e->dict_terms || !e->tail_terms) {
+        redact_engine_free(e);
+        return NULL;
+    }
+    for (size_t l = 0; l < N_LANGS; l++) {
+        for (size_t k = 0; k < e->t->n_terms; k++) {
+            const redact__term *tm = &e->t->terms[k];
+            lang_term *lt = &e->dict_terms[l * e->t->n_terms + k];
+            lt->exact = lt->stem = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl)) {
+                    lt->exact |= tm->exact[sl];
+                    lt->stem |= tm->stem[sl];
+                }
+        }
+        for (size_t k = 0; k < e->tail->n_terms; k++) {
+            uint64_t x = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl))
+                    x |= e->tail->terms[k].exact[sl];
+            e->tail_terms[l * e->tail->n_terms + k] = x;
+        }
+    }
     return e;
 }
 
 void redact_engine_free(redact_engine *eng)
 {
+    if (!eng)
+        return;
+    free(eng->dict_terms);
+    free(eng->tail_terms);
     free(eng);
 }
 
@@ -407,18 +455,32 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
      * longer term ending there ("bedagadt" as a pain word) keeps their kinds
      * ("bedagad*" as a condition) instead of hiding them. */
     uint64_t path_stems = 0;
-    /* Locals: the stores through m could alias sc->n and t->max_depth, which
+    /* Locals: the stores through m could alias sc->n and the tables, which
      * the compiler would otherwise reload at every step. */
     const unsigned char *s = sc->s;
-    const size_t n = sc->n, max_depth = t->max_depth;
-    while (i < n && depth <= max_depth) {
+    const redact__node *nodes = t->nodes;
+    const size_t n = sc->n;
+    /* No depth check: depth is the depth of the state reached, and a state
+     * at max_depth (the longest term) has no child, so the walk ends there
+     * by itself after at most max_depth folded bytes. */
+    while (i < n) {
         unsigned char c0 = s[i];
         uint8_t a = ascii_fold[c0];
         if (a) {
-            /* ASCII letter or digit, most of the text: one step. */
-            node = step(t, node, a);
-            if (!node)
-                return found;
+            /* ASCII letter or digit, most of the text: one step. A state with
+             * one child (most states below the first levels: the tails of
+             * terms) needs one compare, and its child does not depend on the
+             * compare's result, so the next record's load can start at once. */
+            const redact__node *nd = &nodes[node];
+            if (node != 0 && nd->n == 1) {
+                if (nd->u.label[0] != a)
+                    return found;
+                node = nd->first;
+            } else {
+                node = step(t, node, a);
+                if (!node)
+                    return found;
+            }
             i++;
             depth++;
         } else {
@@ -475,18 +537,12 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                 return found;
             }
         }
-        const redact__node *nd = &t->nodes[node];
+        const redact__node *nd = &nodes[node];
         if (nd->term) {
-            const redact__term *tm = &t->terms[nd->term];
-            _Static_assert(RL_SLOTS == 5, "one mask term per language slot");
-            /* Masks instead of a branch per slot: a term state is met at about
-             * every third step. */
-            const uint64_t *sm = sc->slot_mask;
-            uint64_t exact = (tm->exact[0] & sm[0]) | (tm->exact[1] & sm[1]) |
-                             (tm->exact[2] & sm[2]) | (tm->exact[3] & sm[3]) |
-                             (tm->exact[4] & sm[4]);
-            uint64_t stem = (tm->stem[0] & sm[0]) | (tm->stem[1] & sm[1]) |
-                            (tm->stem[2] & sm[2]) | (tm->stem[3] & sm[3]) | (tm->stem[4] & sm[4]);
+            /* The slots already combined for the message's language: a term
+             * state is met at about every sixth step. */
+            const lang_term *tm = &sc->lterms[nd->term];
+            uint64_t exact = tm->exact, stem = tm->stem;
             if ((exact | stem) && !is_word_at(sc, i)) {
                 m->end = i;
                 m->kinds = exact | stem | path_stems;
@@ -2101,11 +2157,7 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         depth += k;
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {
-            const redact__term *tm = &t->terms[nd->term];
-            uint64_t kinds = 0;
-            for (int sl = 0; sl < RL_SLOTS; sl++)
-                if (sc->langbits & (1u << sl))
-                    kinds |= tm->exact[sl];
+            uint64_t kinds = sc->tail_lterms[nd->term];
             if (kinds) {
                 best = kinds;
                 best_pos = i;
@@ -2854,11 +2906,9 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.s = (const unsigned char *)text;
     sc.n = len;
     sc.lang = lang;
-    static const unsigned bits[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
-                                    RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
-    sc.langbits = bits[lang];
-    for (int sl = 0; sl < RL_SLOTS; sl++)
-        sc.slot_mask[sl] = (sc.langbits & (1u << sl)) ? ~(uint64_t)0 : 0;
+    sc.langbits = lang_slots[lang];
+    sc.lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
+    sc.tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
     sc.out = out;
     sc.max = max;
     sc.street_end = NO_CTX;
