@@ -134,7 +134,15 @@ struct redact_engine {
      * (exact kinds only: the tail lists have no stems). */
     lang_term *dict_terms;
     uint64_t *tail_terms;
+    /* The state of t after two ASCII letters or digits from the root, indexed
+     * by their label classes: pair[t->cls[a] * pair_nc + t->cls[b]]. 0 when
+     * no term starts so, PAIR_SLOW when the state after the first byte ends
+     * a term (its kinds must be looked at, so the walk takes both steps).
+     * Owned by the engine. */
+    uint32_t *pair;
+    size_t pair_nc;
 };
+#define PAIR_SLOW UINT32_MAX
 
 typedef struct {
     size_t start, end;
@@ -164,6 +172,8 @@ typedef struct {
     redact_lang lang;
     unsigned langbits;
     const lang_term *lterms;     /* the engine's dict_terms for this language */
+    const uint32_t *pair;        /* the engine's pair table and its row length */
+    size_t pair_nc;
     const uint64_t *tail_lterms; /* the engine's tail_terms for this language */
     redact_finding *out;
     size_t max, cnt;
@@ -217,55 +227,6 @@ int redact_lang_parse(const char *s, redact_lang *out)
             return REDACT_OK;
         }
     return REDACT_E_INVAL;
-}
-
-/* Language slots (RL_*) each redact_lang selects. */
-static const unsigned lang_slots[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
-                                      RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
-#define N_LANGS (sizeof lang_slots / sizeof lang_slots[0])
-
-redact_engine *redact_engine_new(void)
-{
-    redact_engine *e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
-    e->t = &redact__dict;
-    e->tail = &redact__tail;
-    e->dict_terms = malloc(N_LANGS * e->t->n_terms * sizeof *e->dict_terms);
-    e->tail_terms = malloc(N_LANGS * e->tail->n_terms * sizeof *e->tail_terms);
-    if (!e->dict_terms || !e->tail_terms) {
-        redact_engine_free(e);
-        return NULL;
-    }
-    for (size_t l = 0; l < N_LANGS; l++) {
-        for (size_t k = 0; k < e->t->n_terms; k++) {
-            const redact__term *tm = &e->t->terms[k];
-            lang_term *lt = &e->dict_terms[l * e->t->n_terms + k];
-            lt->exact = lt->stem = 0;
-            for (int sl = 0; sl < RL_SLOTS; sl++)
-                if (lang_slots[l] & (1u << sl)) {
-                    lt->exact |= tm->exact[sl];
-                    lt->stem |= tm->stem[sl];
-                }
-        }
-        for (size_t k = 0; k < e->tail->n_terms; k++) {
-            uint64_t x = 0;
-            for (int sl = 0; sl < RL_SLOTS; sl++)
-                if (lang_slots[l] & (1u << sl))
-                    x |= e->tail->terms[k].exact[sl];
-            e->tail_terms[l * e->tail->n_terms + k] = x;
-        }
-    }
-    return e;
-}
-
-void redact_engine_free(redact_engine *eng)
-{
-    if (!eng)
-        return;
-    free(eng->dict_terms);
-    free(eng->tail_terms);
-    free(eng);
 }
 
 /* RF_* classes of ASCII bytes, precomputed because the scanner asks for
@@ -441,6 +402,82 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
     return k ? nd->first + k - 1 : 0;
 }
 
+/* ------------------------------------------------------------- engine */
+
+/* Language slots (RL_*) each redact_lang selects. */
+static const unsigned lang_slots[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL_ALL | RL_DE,
+                                      RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
+#define N_LANGS (sizeof lang_slots / sizeof lang_slots[0])
+
+redact_engine *redact_engine_new(void)
+{
+    redact_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->t = &redact__dict;
+    e->tail = &redact__tail;
+    e->dict_terms = malloc(N_LANGS * e->t->n_terms * sizeof *e->dict_terms);
+    e->tail_terms = malloc(N_LANGS * e->tail->n_terms * sizeof *e->tail_terms);
+    size_t nc = 0;
+    for (unsigned c = 0; c < 256; c++)
+        if (e->t->cls[c] >= nc)
+            nc = e->t->cls[c] + 1u;
+    e->pair_nc = nc;
+    e->pair = calloc(nc * nc, sizeof *e->pair);
+    if (!e->dict_terms || !e->tail_terms || !e->pair) {
+        redact_engine_free(e);
+        return NULL;
+    }
+    /* Every ASCII letter or digit has a class (0 only when no edge carries
+     * it, and then both steps fail and the entry stays 0). */
+    for (unsigned a = 0; a < 256; a++) {
+        if (!ascii_fold[a] || ascii_fold[a] != a)
+            continue;
+        uint32_t s1 = e->t->root[a];
+        for (unsigned b = 0; b < 256; b++) {
+            if (!ascii_fold[b] || ascii_fold[b] != b)
+                continue;
+            uint32_t *x = &e->pair[e->t->cls[a] * nc + e->t->cls[b]];
+            if (!s1)
+                *x = 0;
+            else if (e->t->nodes[s1].term)
+                *x = PAIR_SLOW;
+            else
+                *x = step(e->t, s1, (uint8_t)b);
+        }
+    }
+    for (size_t l = 0; l < N_LANGS; l++) {
+        for (size_t k = 0; k < e->t->n_terms; k++) {
+            const redact__term *tm = &e->t->terms[k];
+            lang_term *lt = &e->dict_terms[l * e->t->n_terms + k];
+            lt->exact = lt->stem = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl)) {
+                    lt->exact |= tm->exact[sl];
+                    lt->stem |= tm->stem[sl];
+                }
+        }
+        for (size_t k = 0; k < e->tail->n_terms; k++) {
+            uint64_t x = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl))
+                    x |= e->tail->terms[k].exact[sl];
+            e->tail_terms[l * e->tail->n_terms + k] = x;
+        }
+    }
+    return e;
+}
+
+void redact_engine_free(redact_engine *eng)
+{
+    if (!eng)
+        return;
+    free(eng->dict_terms);
+    free(eng->tail_terms);
+    free(eng->pair);
+    free(eng);
+}
+
 /* Longest dictionary match starting at word start p. Spaces, hyphens and
  * line breaks between words match one ' ' in a term; '.' matches itself;
  * apostrophes are skipped. A stem term that ends inside a word extends the
@@ -476,6 +513,22 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                 if (nd->u.label[0] != a)
                     return found;
                 node = nd->first;
+            } else if (node == 0) {
+                /* The first step: two bytes at once when both are ASCII
+                 * letters or digits (the second byte keeps the state's
+                 * kinds from mattering: a term ending after one byte would
+                 * need a word end there, and such states give PAIR_SLOW). */
+                uint8_t b = i + 1 < n ? ascii_fold[s[i + 1]] : 0;
+                uint32_t x = b ? sc->pair[t->cls[a] * sc->pair_nc + t->cls[b]] : PAIR_SLOW;
+                if (x == PAIR_SLOW) {
+                    node = t->root[a];
+                } else {
+                    node = x;
+                    i++;
+                    depth++;
+                }
+                if (!node)
+                    return found;
             } else {
                 node = step(t, node, a);
                 if (!node)
@@ -2908,6 +2961,8 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.lang = lang;
     sc.langbits = lang_slots[lang];
     sc.lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
+    sc.pair = eng->pair;
+    sc.pair_nc = eng->pair_nc;
     sc.tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
     sc.out = out;
     sc.max = max;

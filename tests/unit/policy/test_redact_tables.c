@@ -77,11 +77,59 @@ static void test_tail_tables(void **state)
     check_tables(&redact__tail);
 }
 
+/* What redact_engine_new derives from the tables: the two-byte first step of
+ * the walk gives the state two single steps give, or PAIR_SLOW exactly when
+ * the state after the first byte ends a term; the per-language term kinds are
+ * the union of the slots each language selects. */
+static void test_engine_tables(void **state)
+{
+    (void)state;
+    redact_engine *e = redact_engine_new();
+    assert_non_null(e);
+    const redact__tables *t = e->t;
+    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyz";
+    size_t paths = 0;
+    for (const char *a = alnum; *a; a++)
+        for (const char *b = alnum; *b; b++) {
+            uint32_t got = e->pair[t->cls[(uint8_t)*a] * e->pair_nc + t->cls[(uint8_t)*b]];
+            uint32_t s1 = ref_step(t, 0, (uint8_t)*a);
+            if (s1 && t->nodes[s1].term) {
+                assert_int_equal(got, PAIR_SLOW);
+                continue;
+            }
+            uint32_t want = s1 ? ref_step(t, s1, (uint8_t)*b) : 0;
+            assert_int_equal(got, want);
+            paths += want != 0;
+        }
+    assert_true(paths > 100); /* the table is not trivially empty */
+    for (size_t l = 0; l < N_LANGS; l++) {
+        for (size_t k = 0; k < t->n_terms; k++) {
+            uint64_t x = 0, st = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl)) {
+                    x |= t->terms[k].exact[sl];
+                    st |= t->terms[k].stem[sl];
+                }
+            assert_true(e->dict_terms[l * t->n_terms + k].exact == x);
+            assert_true(e->dict_terms[l * t->n_terms + k].stem == st);
+        }
+        for (size_t k = 0; k < e->tail->n_terms; k++) {
+            uint64_t x = 0;
+            for (int sl = 0; sl < RL_SLOTS; sl++)
+                if (lang_slots[l] & (1u << sl))
+                    x |= e->tail->terms[k].exact[sl];
+            assert_true(e->tail_terms[l * e->tail->n_terms + k] == x);
+        }
+    }
+    redact_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dict_tables),
         cmocka_unit_test(test_tail_tables),
+        cmocka_unit_test(test_engine_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
