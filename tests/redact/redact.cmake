@@ -30,7 +30,7 @@ set_tests_properties(unit/redact/dev_dicta PROPERTIES LABELS unit TIMEOUT 120)
 # identifiers or clean messages miss the issue's targets.
 # Sets 8 and 9 were written in the third session by two more writers and scored once on main
 # at 517fefc: 91.47 % and 90.24 % recall (docs/redaction.md, "Measured quality").
-set(REDACT_FLOORS "heldout5,96" "heldout6,96" "heldout7,97" "heldout8,95" "heldout9,94")
+set(REDACT_FLOORS "heldout5,97" "heldout6,96" "heldout7,97" "heldout8,97" "heldout9,96")
 # Dev sets of the third session, each written by the engineer who grew that part, so none is
 # blind (their first scores are in docs/redaction.md). Each fails when recall drops below a
 # floor about 2 points under the figure measured when it landed (or when precision, clean
@@ -47,9 +47,12 @@ set(REDACT_FLOORS "heldout5,96" "heldout6,96" "heldout7,97" "heldout8,95" "heldo
 #   dev2_lexpl pl vocabulary, fourth growth (batch 1 scored once before the growth: 79.82 %)
 #   dev_mech   class mechanisms: lab findings, examinations with their object, state
 #              predicates (80 de/en/pl/hu messages, 25 clean; first scored at 78.9 %)
-list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,93" "dev_lexde,90" "dev_lexpl,97" "dev_mech,89" "dev2_lexde,90")
+#   dev2_lexen en vocabulary, fourth session (dev2_lexen.txt): batches written by the lexen
+#              engineer, each scored once before its misses were added (first batch 71.6 %)
+list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,97" "dev_lexde,90" "dev_lexpl,97" "dev_mech,94" "dev2_lexde,90")
 list(APPEND REDACT_FLOORS "dev2_lexhu,95")
 list(APPEND REDACT_FLOORS "dev2_lexpl,96")
+list(APPEND REDACT_FLOORS "dev2_lexen,94")
 foreach(pair ${REDACT_FLOORS})
   string(REPLACE "," ";" pair "${pair}")
   list(GET pair 0 set)
