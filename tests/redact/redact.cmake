@@ -40,8 +40,8 @@ set(REDACT_FLOORS "heldout5,97" "heldout6,96" "heldout7,97" "heldout8,97" "heldo
 #              were added; figure 95.67 %, the first batch alone had a floor of 95)
 #   dev_lexde  de vocabulary (128 messages, 18 clean)
 #   dev_lexpl  pl vocabulary (106 messages, 20 clean)
-#   dev2_lexde de vocabulary, fourth growth (written in batches, each scored once before its
-#              misses were added; first batch 74.07 %)
+#   dev2_lexde de vocabulary, fourth growth (87 messages in two batches, each scored once
+#              before its misses were added: 74.07 % and 77.33 %; figure 96.20 %, floor 2 under)
 #   dev2_lexhu hu vocabulary, fourth session (batches written before tuning, each scored once:
 #              first batch 86.57 % on main d6593ec)
 #   dev2_lexpl pl vocabulary, fourth growth (batch 1 scored once before the growth: 79.82 %)
@@ -49,7 +49,7 @@ set(REDACT_FLOORS "heldout5,97" "heldout6,96" "heldout7,97" "heldout8,97" "heldo
 #              predicates (80 de/en/pl/hu messages, 25 clean; first scored at 78.9 %)
 #   dev2_lexen en vocabulary, fourth session (dev2_lexen.txt): batches written by the lexen
 #              engineer, each scored once before its misses were added (first batch 71.6 %)
-list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,97" "dev_lexde,90" "dev_lexpl,97" "dev_mech,94" "dev2_lexde,90")
+list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,97" "dev_lexde,93" "dev_lexpl,97" "dev_mech,94" "dev2_lexde,94")
 list(APPEND REDACT_FLOORS "dev2_lexhu,95")
 list(APPEND REDACT_FLOORS "dev2_lexpl,96")
 list(APPEND REDACT_FLOORS "dev2_lexen,94")
