@@ -676,11 +676,17 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
     out->start = i;
     out->cls = cls;
     out->flags = (cls & RF_UPPER) ? TF_CAP : 0;
+    /* Classes or-ed, flags set once, as in redact_scan's tokenizer. One
+     * difference kept: here a word character that is neither digit nor letter
+     * (a combining mark) counts as TF_ALPHA. */
+    const unsigned char *s = sc->s;
+    const size_t n = sc->n;
     size_t j = i;
-    while (j < sc->n) {
-        unsigned c = ascii_cls[sc->s[j]];
+    unsigned acc = 0;
+    while (j < n) {
+        unsigned c = ascii_cls[s[j]];
         if (c & RF_WORD) { /* most bytes: no cls_at bookkeeping */
-            out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
+            acc |= c;
             j++;
             continue;
         }
@@ -689,9 +695,10 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
         c = cls_at(sc, j, &l);
         if (!(c & RF_WORD))
             break;
-        out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
+        acc |= (c & RF_DIGIT) ? RF_DIGIT : RF_ALPHA;
         j += l;
     }
+    out->flags |= ((acc & RF_DIGIT) ? TF_DIGIT : 0) | ((acc & RF_ALPHA) ? TF_ALPHA : 0);
     out->end = j;
     out->kinds = 0;
     return 1;
@@ -2186,7 +2193,25 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         size_t j = i - 1, k;
         char f[2];
         unsigned char c0 = sc->s[j];
-        if (c0 < 0x80) { /* ASCII fast path: inside a word it is a letter or digit */
+        uint8_t a = ascii_fold[c0];
+        if (a) {
+            /* ASCII letter or digit, most bytes: one step, a one-child state
+             * with one compare (as in dict_walk). */
+            const redact__node *cd = &t->nodes[node];
+            if (node != 0 && cd->n == 1) {
+                if (cd->u.label[0] != a)
+                    goto done;
+                node = cd->first;
+            } else {
+                node = step(t, node, a);
+                if (!node)
+                    goto done;
+            }
+            i = j;
+            depth++;
+            goto term;
+        }
+        if (c0 < 0x80) { /* not reached inside a word: letters and digits are above */
             f[0] = (char)((ascii_cls[c0] & RF_UPPER) ? c0 + 32 : c0);
             k = 1;
         } else {
@@ -2208,6 +2233,7 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
                 goto done;
         }
         depth += k;
+    term:;
         const redact__node *nd = &t->nodes[node];
         if (nd->term) {
             uint64_t kinds = sc->tail_lterms[nd->term];
