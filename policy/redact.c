@@ -1807,6 +1807,14 @@ static int street_compound(const scan *sc, const tok *t, size_t *after)
     char f[48];
     size_t fl = 0, i = t->start;
     while (i < t->end) {
+        uint8_t a = ascii_fold[sc->s[i]];
+        if (a) { /* ASCII letter or digit: the fold in one load */
+            if (fl + 1 > sizeof f)
+                return 0;
+            f[fl++] = (char)a;
+            i++;
+            continue;
+        }
         uint32_t cp;
         char b[2];
         unsigned cls;
