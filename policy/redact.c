@@ -63,6 +63,7 @@ enum {
     R_HEALTH_FINDING, /* lab marker with its result or value: "PSA came back raised" */
     R_HEALTH_EXAM,    /* examination with its object: "MRI of the lumbar spine" */
     R_HEALTH_STATE,   /* body part with a state predicate: "wound is oozing" */
+    R_HEALTH_INFL,    /* inflected hu/pl word whose stem is a listed term: "lítiumot", "jaskrę" */
     R__COUNT
 };
 
@@ -101,7 +102,8 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "person.before_birth",
                                                  "health.finding",
                                                  "health.exam",
-                                                 "health.state"};
+                                                 "health.state",
+                                                 "health.infl"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -2271,6 +2273,27 @@ static int same_clause(const scan *sc, size_t a, size_t b)
     return 1;
 }
 
+/* Start of the hyphenated word whose last element starts at p: up to three
+ * elements glued by single hyphens before it that no finding holds yet. */
+static size_t hyphen_start(const scan *sc, size_t p)
+{
+    for (size_t b = 0; b < 3; b++) {
+        const tok *pv = prev_tok(sc, b);
+        if (!pv || pv->end + 1 != p || sc->s[pv->end] != '-')
+            break;
+        if (pv->start < sc->covered) {
+            /* a health finding that ends at the hyphen ("torokváladék-"):
+             * emit merges the two */
+            const redact_finding *l = sc->cnt ? &sc->out[sc->cnt - 1] : NULL;
+            if (l && l->end == pv->end && l->cat >= REDACT_CONDITION)
+                p = l->start;
+            break;
+        }
+        p = pv->start;
+    }
+    return p;
+}
+
 /* Start of a finding at s widened over the modifier/body run just before it
  * ("vascular dementia", "knee arthroscopy", "chronische Bronchitis", "type 2
  * diabetes", "2-es típusú cukorbetegség"). Only spaces, hyphens and a short
@@ -2627,6 +2650,21 @@ static size_t exam_phrase(scan *sc, size_t ws, size_t we)
     /* a modifier alone is no object: "full scan", "minor test" */
     if (start < ws && !(sc->body_end != NO_CTX && sc->body_start >= start && sc->body_end <= ws))
         start = ws;
+    /* a hyphen compound names its object in the first element ("H2-Atemtest",
+     * "torokváladék-vizsgálatot", "HPV-Test"): the first element is a
+     * health word, a body part or marker, a code with digits or an acronym;
+     * not an ordinary word ("Kontroll-Untersuchung", "double-check") */
+    size_t hs = hyphen_start(sc, ws);
+    if (hs < ws && ws - hs >= 3) {
+        const tok *pv = prev_tok(sc, 0);
+        uint64_t pk = word_kinds(sc, pv->start, pv->end);
+        int named = (pk & (HEALTH_KINDS | RK_BIT(RK_LAB) | RK_BIT(RK_BODY))) ||
+                    (pv->flags & TF_DIGIT) ||
+                    (pv->end - pv->start >= 2 && is_upper_ascii(sc->s[pv->start]) &&
+                     is_upper_ascii(sc->s[pv->start + 1]));
+        if (named && !(pk & (RK_BIT(RK_EXAM) | RK_BIT(RK_STOP))) && hs < start)
+            start = hs;
+    }
     /* the marker may itself be a finding already ("INR" as a test): emit
      * merges the two */
     if (sc->lab_end != NO_CTX && sc->lab_end <= ws && ws - sc->lab_end <= RES_GAP &&
@@ -2660,6 +2698,247 @@ static size_t state_phrase(scan *sc, size_t ws, size_t we)
     emit(sc, start, end, REDACT_CONDITION, R_HEALTH_STATE);
     sc->pre_end = NO_CTX;
     return end;
+}
+
+/* ------------------------------------------------ inflection (hu, pl) */
+
+/* Hungarian and Polish inflect every noun, and the lists cannot hold every
+ * form of every term. A word that is no term at all is folded, walked once
+ * through the automaton (recording the state after each byte), and its
+ * ending is taken apart into candidate lemmas: Hungarian case, possessive
+ * and plural suffixes peeled in up to INFL_DEPTH rounds (lítiumot → lítium,
+ * vashiányom → vashiány, allergiájára → allergia, zavarral → zavar), Polish
+ * case endings replaced by the lemma's ending (jaskrę → jaskra, udarze →
+ * udar, grypie → grypa). Folding drops the length marks, so the lengthened
+ * stem vowel (asztmát → asztma) needs no rule of its own. A candidate counts
+ * only when it is a whole listed health term of at least INFL_MIN_STEM bytes
+ * in the message's language; a stem the walk never reached costs nothing,
+ * so most words end after their first few bytes. Bounded: INFL_MAX folded
+ * bytes, INFL_CAND candidates, one walk plus one or two steps each. */
+#define INFL_MAX 48
+#define INFL_MIN_STEM 5
+#define INFL_DEPTH 3
+#define INFL_CAND 24
+
+/* Hungarian suffixes as written (lower case, with their accents: the
+ * length marks tell "kanyar|ok" from "kanyaró" and "górcső|n" from "görcs|ön"
+ * once folded), with their slot: 3 case, 2 possessive or plural, 1 the "-s"
+ * adjective of a disease ("asztmás", "COPD-s"). Peeled from the word end,
+ * each slot at most once and in that order. */
+static const struct {
+    const char *suf;
+    int slot;
+} hu_suffixes[] = {
+    {"t", 3},     {"at", 3},    {"ot", 3},    {"et", 3},    {"öt", 3},    {"ban", 3},
+    {"ben", 3},   {"ba", 3},    {"be", 3},    {"ból", 3},   {"ből", 3},   {"ról", 3},
+    {"ről", 3},   {"tól", 3},   {"től", 3},   {"ra", 3},    {"re", 3},    {"on", 3},
+    {"en", 3},    {"ön", 3},    {"n", 3},     {"nak", 3},   {"nek", 3},   {"val", 3},
+    {"vel", 3},   {"hoz", 3},   {"hez", 3},   {"höz", 3},   {"nál", 3},   {"nél", 3},
+    {"ig", 3},    {"ért", 3},   {"ként", 3},  {"vá", 3},    {"vé", 3},    {"m", 2},
+    {"am", 2},    {"om", 2},    {"em", 2},    {"öm", 2},    {"d", 2},     {"ad", 2},
+    {"od", 2},    {"ed", 2},    {"öd", 2},    {"a", 2},     {"e", 2},     {"ja", 2},
+    {"je", 2},    {"i", 2},     {"ai", 2},    {"ei", 2},    {"jai", 2},   {"jei", 2},
+    {"im", 2},    {"aim", 2},   {"eim", 2},   {"jaim", 2},  {"jeim", 2},  {"unk", 2},
+    {"ünk", 2},   {"ink", 2},   {"uk", 2},    {"ük", 2},    {"juk", 2},   {"jük", 2},
+    {"k", 2},     {"ak", 2},    {"ok", 2},    {"ek", 2},    {"ök", 2},    {"s", 1},
+    {"as", 1},    {"os", 1},    {"es", 1},    {"ös", 1}};
+
+/* Polish: ending → what the lemma has instead. Not "-a", "-ą", "-i" → "":
+ * verb forms end so too ("zawala", "wylewa", "zabiega"). */
+static const struct {
+    const char *suf, *repl;
+} pl_endings[] = {{"e", "a"},     {"e", ""},     {"y", "a"},    {"y", ""},     {"i", "a"},
+                  {"u", ""},      {"owi", ""},   {"em", ""},    {"iem", ""},   {"ach", ""},
+                  {"ach", "a"},   {"ami", ""},   {"ami", "a"},  {"om", ""},    {"om", "a"},
+                  {"ow", ""},     {"ie", ""},    {"ie", "a"},   {"ie", "o"},   {"rze", "r"},
+                  {"rze", "ra"},  {"cie", "t"},  {"cie", "ta"}, {"dzie", "d"}, {"dzie", "da"},
+                  {"ce", "k"},    {"ce", "ka"},  {"dze", "g"},  {"dze", "ga"}, {"ej", "a"},
+                  {"ym", "y"},    {"ego", "y"}};
+
+/* Health kinds of the term that ends at automaton state node (0: none). */
+static uint64_t infl_term(const scan *sc, uint32_t node)
+{
+    if (!node || !sc->t->nodes[node].term)
+        return 0;
+    const redact__term *tm = &sc->t->terms[sc->t->nodes[node].term];
+    uint64_t ex = 0;
+    for (int sl = 0; sl < RL_SLOTS; sl++)
+        ex |= tm->exact[sl] & sc->slot_mask[sl];
+    /* not medication: brand names take their case endings in dict_walk, and
+     * many are ordinary words with other endings ("Moderna" → "modernie") */
+    return (ex & RK_BIT(RK_STOP))
+               ? 0
+               : ex & (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM));
+}
+
+static int ends_with(const char *w, size_t n, const char *suf, size_t *sl)
+{
+    size_t l = strlen(suf);
+    *sl = l;
+    return l < n && memcmp(w + n - l, suf, l) == 0;
+}
+
+/* Folds [p, e) into f (at most INFL_MAX bytes); returns the length, or 0
+ * when the word is too long or holds a character that does not fold to a
+ * letter. A '-' becomes ' ', as in the dictionary ("Alzheimer-kórban"). */
+static size_t infl_fold(const scan *sc, size_t p, size_t e, char *f, size_t *src)
+{
+    size_t n = 0;
+    src[0] = p;
+    for (size_t i = p; i < e;) {
+        unsigned char c = sc->s[i];
+        char g[2];
+        size_t k, l;
+        if (c < 0x80) {
+            if (c == '-') {
+                g[0] = ' ';
+                k = 1;
+            } else if (ascii_fold[c]) {
+                g[0] = (char)ascii_fold[c];
+                k = 1;
+            } else
+                return 0;
+            l = 1;
+        } else {
+            uint32_t cp;
+            unsigned cls;
+            l = redact__utf8(sc->s, i, sc->n, &cp);
+            k = redact__fold(cp, g, &cls);
+            if (!(cls & RF_WORD))
+                return 0;
+        }
+        if (n + k > INFL_MAX)
+            return 0;
+        memcpy(f + n, g, k);
+        n += k;
+        i += l;
+        if (k == 2)
+            src[n - 1] = 0; /* inside one character ("ß" → "ss"): no boundary */
+        if (k)
+            src[n] = i;
+    }
+    return n;
+}
+
+/* True when the text [w, w + len) ends with suf (lower case) in any case of
+ * its ASCII letters. */
+static int lower_ends(const unsigned char *w, size_t len, const char *suf, size_t sl)
+{
+    if (sl >= len)
+        return 0;
+    for (size_t i = 0; i < sl; i++) {
+        unsigned char c = w[len - sl + i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (c != (unsigned char)suf[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* Kinds of the Hungarian stem [p, p + rlen) when it is a listed term: it
+ * must end on a folded character boundary the walk reached, keep min
+ * folded bytes, and not end in a short vowel, since a stem vowel before a
+ * suffix is long ("asztmá|t"); a short one belongs to the suffix or to
+ * another word ("kanyaro|k" is not "kanyaró"). */
+static uint64_t infl_stem(const scan *sc, size_t p, size_t rlen, const size_t *src,
+                          const uint32_t *node, size_t reach, size_t min)
+{
+    size_t d = min;
+    while (d <= reach && src[d] < p + rlen)
+        d++;
+    if (d > reach || src[d] != p + rlen)
+        return 0;
+    unsigned char c = sc->s[p + rlen - 1];
+    if (c < 0x80) {
+        if (strchr("aeiouAEIOU", c))
+            return 0;
+    } else if (rlen >= 2 && sc->s[p + rlen - 2] == 0xC3 &&
+               (c == 0xB6 || c == 0xBC || c == 0x96 || c == 0x9C)) /* ö ü Ö Ü */
+        return 0;
+    return infl_term(sc, node[d]);
+}
+
+/* Health kinds of a lemma of the word [p, e) (p may be the start of the
+ * word before a hyphen), 0 when no candidate is a listed term. min is the
+ * shortest stem in folded bytes. */
+static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
+{
+    char f[INFL_MAX];
+    uint32_t node[INFL_MAX + 1];
+    size_t src[INFL_MAX + 1]; /* src[d]: text offset after d folded bytes */
+    size_t n = infl_fold(sc, p, e, f, src);
+    if (min == 0) { /* a hyphen compound: the stem reaches past the hyphen */
+        const char *sp = memchr(f, ' ', n);
+        if (!sp)
+            return 0;
+        min = (size_t)(sp - f) + 2;
+    }
+    if (n <= min)
+        return 0;
+    /* one walk: node[d] is the state after d bytes; reach is how far it got */
+    size_t reach = 0;
+    node[0] = 0;
+    for (size_t d = 0; d < n; d++) {
+        uint32_t x = step(sc->t, node[d], (uint8_t)f[d]);
+        if (!x)
+            break;
+        node[d + 1] = x;
+        reach = d + 1;
+    }
+    if (reach < min)
+        return 0;
+    if (sc->langbits & RL_HU) {
+        /* candidates as raw byte lengths of the word, with the slot peeled last */
+        size_t cand[INFL_CAND], rlen = e - p;
+        int cslot[INFL_CAND];
+        size_t nc = 1;
+        cand[0] = rlen;
+        cslot[0] = 4;
+        for (size_t c = 0; c < nc; c++) {
+            size_t len = cand[c];
+            for (size_t k = 0; k < sizeof hu_suffixes / sizeof hu_suffixes[0]; k++) {
+                size_t sl = strlen(hu_suffixes[k].suf);
+                if (hu_suffixes[k].slot >= cslot[c] || sl >= len ||
+                    !lower_ends(sc->s + p, len, hu_suffixes[k].suf, sl))
+                    continue;
+                uint64_t kinds = infl_stem(sc, p, len - sl, src, node, reach, min);
+                if (kinds)
+                    return kinds;
+                if (nc < INFL_CAND) {
+                    cand[nc] = len - sl;
+                    cslot[nc++] = hu_suffixes[k].slot;
+                }
+            }
+            /* "-val/-vel" assimilated to a doubled consonant: zavar|ral */
+            if (cslot[c] == 4 && len >= 4 &&
+                (lower_ends(sc->s + p, len, "al", 2) || lower_ends(sc->s + p, len, "el", 2)) &&
+                sc->s[p + len - 3] == sc->s[p + len - 4] && !strchr("aeiou", sc->s[p + len - 3])) {
+                uint64_t kinds = infl_stem(sc, p, len - 3, src, node, reach, min);
+                if (kinds)
+                    return kinds;
+            }
+        }
+    }
+    if (sc->langbits & RL_PL) {
+        /* verbal nouns ("toczenie", "zabieganie") are no case forms */
+        size_t vl;
+        int gerund = ends_with(f, n, "anie", &vl) || ends_with(f, n, "enie", &vl);
+        for (size_t k = 0; k < sizeof pl_endings / sizeof pl_endings[0]; k++) {
+            size_t sl;
+            if (!ends_with(f, n, pl_endings[k].suf, &sl) || (gerund && pl_endings[k].suf[0] == 'i'))
+                continue;
+            size_t stem = n - sl;
+            if (stem > reach)
+                continue;
+            uint32_t x = node[stem];
+            for (const char *r = pl_endings[k].repl; *r && x; r++)
+                x = step(sc->t, x, (uint8_t)*r);
+            if (stem + strlen(pl_endings[k].repl) >= min && infl_term(sc, x))
+                return infl_term(sc, x);
+        }
+    }
+    return 0;
 }
 
 static size_t on_word(scan *sc, tok *t)
@@ -2703,6 +2982,23 @@ static size_t on_word(scan *sc, tok *t)
             tail_rule = R_HEALTH_TAIL;
         }
     }
+    /* An inflected Hungarian or Polish form of a listed term ("lítiumot",
+     * "jaskrę"); after a hyphen, the whole compound first ("Alzheimer-kórban") */
+    if (!hit && !(k & HEALTH_KINDS) && (sc->langbits & (RL_PL | RL_HU)) && !(t->flags & TF_DIGIT) &&
+        !((t->flags & TF_CAP) && !sentence_start(sc, t->start))) { /* not a proper name: "Rákoson" */
+        const tok *pv = prev_tok(sc, 0);
+        uint64_t ik = 0;
+        if (pv && pv->end + 1 == t->start && sc->s[pv->end] == '-' && pv->start >= sc->covered)
+            ik = infl_match(sc, pv->start, t->end, 0);
+        if (!ik)
+            ik = infl_match(sc, t->start, t->end, INFL_MIN_STEM);
+        if (ik & HEALTH_KINDS) {
+            k = ik;
+            mend = t->end;
+            tail_rule = R_HEALTH_INFL;
+        } else
+            k |= ik; /* an examination noun: "vizsgálatot", "badaniem" */
+    }
 
     if (k & HEALTH_KINDS) {
         redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
@@ -2731,6 +3027,11 @@ static size_t on_word(scan *sc, tok *t)
                     mend = value_after(sc, mend);
             }
             start = mod_start(sc, t->start);
+            /* the whole hyphenated word takes its head's category: "Knie-OP",
+             * "kontroll-CT", "szívbillentyű-műtéte" */
+            size_t hs = hyphen_start(sc, t->start);
+            if (hs < start)
+                start = hs;
             /* a state word that is also a condition ("pattanásos az arca",
              * "poparzoną skórę na piersi") takes its body part like a pain word */
             int pain = cat == REDACT_CONDITION && (k & (RK_BIT(RK_PAIN) | RK_BIT(RK_STATE)));

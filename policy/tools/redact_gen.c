@@ -30,11 +30,15 @@ static const char *const kind_names[RK__COUNT] = {
  * purpose can feed a kind without editing another list: lesion.<lang>.txt
  * holds skin findings that act as the subject of a state (wound, Narbe,
  * rana, seb), exam_link the words between an examination and its object,
- * lab_unit the units of measured values (mmol/l, mmHg). */
+ * lab_unit the units of measured values (mmol/l, mmHg), infl_stop the forms
+ * the inflected-word lookup must leave alone ("po porodzie"). */
 static const struct {
     const char *name;
     int kind;
-} kind_alias[] = {{"lesion", RK_BODY}, {"exam_link", RK_LINK}, {"lab_unit", RK_UNIT}};
+} kind_alias[] = {{"lesion", RK_BODY},
+                  {"exam_link", RK_LINK},
+                  {"lab_unit", RK_UNIT},
+                  {"infl_stop", RK_STOP}};
 
 typedef struct {
     uint32_t child; /* first child */

@@ -142,6 +142,50 @@ static void test_states(void **state)
     expect_clean(hu, N(hu), REDACT_LANG_HU);
 }
 
+/* An inflected Hungarian or Polish word whose lemma is a listed term
+ * (health.infl): suffixes peeled in order, Polish endings replaced; ordinary
+ * words that fold the same stay clean. */
+static void test_inflection(void **state)
+{
+    (void)state;
+    assert_string_equal(red("Kérdésem van a fogyásról.", REDACT_LANG_HU),
+                        "Kérdésem van a [CONDITION].");
+    assert_string_equal(rule_of("Kérdésem van a fogyásról.", REDACT_LANG_HU), "health.infl");
+    assert_string_equal(red("A görcsömről írnék.", REDACT_LANG_HU), "A [CONDITION] írnék.");
+    assert_string_equal(red("Syn ma krostę na nosie.", REDACT_LANG_PL), "Syn ma [CONDITION] na nosie.");
+    assert_string_equal(rule_of("Syn ma krostę na nosie.", REDACT_LANG_PL), "health.infl");
+    assert_string_equal(red("Pytam o nagniotkę.", REDACT_LANG_PL), "Pytam o [CONDITION].");
+    /* short stem vowel ("kanyar|ok", not "kanyaró"), a place name, a
+     * fold-alike ("hányas" / "hányás"), verbs and verbal nouns, pliers */
+    const char *hu[] = {"Sok kanyarok van az úton.", "Tegnap Rákoson voltam.",
+                        "A hányasban laksz?", "Erősen szorongatta a kezem."};
+    const char *pl[] = {"Podaj kleszcze.", "Toczenie drewna.", "Dach się zawala.",
+                        "Po porodzie wracam do pracy."};
+    expect_clean(hu, N(hu), REDACT_LANG_HU);
+    expect_clean(pl, N(pl), REDACT_LANG_PL);
+    /* other languages are not analysed */
+    assert_string_equal(red("fogyásról", REDACT_LANG_DE), "fogyásról");
+}
+
+/* A hyphenated word takes its head's category as a whole; an examination
+ * noun after a hyphen takes the first element as its object. */
+static void test_hyphen_compounds(void **state)
+{
+    (void)state;
+    assert_string_equal(red("Mikor lesz a kontroll-CT?", REDACT_LANG_HU), "Mikor lesz a [TREATMENT]?");
+    assert_string_equal(red("Két éve volt szívbillentyű-műtéte.", REDACT_LANG_HU),
+                        "Két éve volt [TREATMENT].");
+    assert_string_equal(red("kérhetek torokváladék-vizsgálatot?", REDACT_LANG_HU),
+                        "kérhetek [TREATMENT]?");
+    assert_string_equal(red("Wann ist die Knie-OP?", REDACT_LANG_DE), "Wann ist die [TREATMENT]?");
+    assert_string_equal(red("Brauche ich einen COVID-Test?", REDACT_LANG_DE),
+                        "Brauche ich einen [TREATMENT]?");
+    const char *en[] = {"I just wanted to double-check the time.", "Is there a re-test fee?"};
+    const char *de[] = {"Die Kontroll-Untersuchung ist am Montag."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +193,8 @@ int main(void)
         cmocka_unit_test(test_digit_terms),
         cmocka_unit_test(test_exam_objects),
         cmocka_unit_test(test_states),
+        cmocka_unit_test(test_inflection),
+        cmocka_unit_test(test_hyphen_compounds),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
