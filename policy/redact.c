@@ -64,6 +64,7 @@ enum {
     R_HEALTH_EXAM,    /* examination with its object: "MRI of the lumbar spine" */
     R_HEALTH_STATE,   /* body part with a state predicate: "wound is oozing" */
     R_HEALTH_INFL,    /* inflected hu/pl word whose stem is a listed term: "lítiumot", "jaskrę" */
+    R_HEALTH_PSTATE,  /* person state after a copula: "I'm exhausted", "jest osłabiony" */
     R__COUNT
 };
 
@@ -103,7 +104,8 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "health.finding",
                                                  "health.exam",
                                                  "health.state",
-                                                 "health.infl"};
+                                                 "health.infl",
+                                                 "health.pstate"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -193,6 +195,7 @@ typedef struct {
     size_t body_start, body_end; /* last body-part word, NO_CTX if none */
     size_t res_start, res_end;   /* last result word ("podwyższone", "magas"), NO_CTX if none */
     size_t lab_start, lab_end;   /* last lab marker not made a finding ("INR-Kontrolle") */
+    size_t pverb_end;            /* end of the last copula with a person subject, NO_CTX if none */
     /* Borrowed from redact_scan's frame, shared by scan copies: the rules walk
      * the same word again (a name check of the next word, then its own turn). */
     dict_memo *memo;
@@ -2700,6 +2703,69 @@ static size_t state_phrase(scan *sc, size_t ws, size_t we)
     return end;
 }
 
+/* ------------------------------------------------------ person states */
+
+#define PSTATE_GAP 28  /* bytes from a copula to its state: "bin seit Tagen total " */
+#define PERSON_GAP 48  /* bytes from a name or kin word to a copula with any subject */
+
+/* A copula [ws, we) with any subject ("is", "wird", "jest", "volt") has a
+ * person subject when a kinship word or a name stands shortly before it in
+ * the same clause ("Mąż po udarze jest", "my husband has been"). */
+static int person_subject(const scan *sc, size_t ws)
+{
+    size_t k = sc->kin_end, pe = sc->person_end;
+    return (k != NO_CTX && k <= ws && ws - k <= PERSON_GAP && same_clause(sc, k, ws)) ||
+           (pe != NO_CTX && pe <= ws && ws - pe <= PERSON_GAP && same_clause(sc, pe, ws));
+}
+
+/* True when the word after e makes a state adjective ordinary: a complement
+ * ("tired of waiting", "müde vom Warten", "zmęczona czekaniem", "gyenge a
+ * wifi"). */
+static int pstate_complement(const scan *sc, size_t e)
+{
+    tok w;
+    dmatch m;
+    if (!next_word(sc, e, 2, " ", &w))
+        return 0;
+    if (dict_match(sc, w.start, &m) && m.end == w.end && (m.kinds & RK_BIT(RK_PCOMP)))
+        return 1;
+    /* Polish verbal nouns in the instrumental: "czekaniem", "szukaniem" */
+    if ((sc->langbits & RL_PL) && w.end - w.start > 6 &&
+        (memcmp(sc->s + w.end - 4, "niem", 4) == 0 || memcmp(sc->s + w.end - 4, "ciem", 4) == 0))
+        return 1;
+    return 0;
+}
+
+/* A person-state adjective [ws, we) ("exhausted", "erschöpft", "osłabiona",
+ * "zavartabb") is a CONDITION when a copula or feel/get verb with a person
+ * subject stands shortly before it in the same clause ("I'm exhausted", "er
+ * wird immer blasser", "jest ciągle osłabiony", "egyre zavartabb") or right
+ * after it ("kimerült vagyok"), and no complement follows. The guideline's
+ * span is the adjective alone. Returns its end or 0. */
+static size_t pstate_phrase(scan *sc, size_t ws, size_t we)
+{
+    size_t v = sc->pverb_end;
+    int before = v != NO_CTX && v <= ws && ws - v <= PSTATE_GAP && same_clause(sc, v, ws);
+    int after = 0;
+    if (!before) {
+        tok w;
+        dmatch m;
+        if (next_word(sc, we, 2, " ", &w) && dict_match(sc, w.start, &m) &&
+            ((m.kinds & RK_BIT(RK_PVERB)) ||
+             ((m.kinds & RK_BIT(RK_PVERBW)) && person_subject(sc, ws)))) {
+            after = 1;
+            if (pstate_complement(sc, m.end))
+                return 0;
+        }
+    }
+    if ((!before && !after) || pstate_complement(sc, we))
+        return 0;
+    emit(sc, ws, we, REDACT_CONDITION, R_HEALTH_PSTATE);
+    sc->pverb_end = we; /* "osłabiony i senny": the next state shares the copula */
+    sc->pre_end = NO_CTX;
+    return we;
+}
+
 /* ------------------------------------------------ inflection (hu, pl) */
 
 /* Hungarian and Polish inflect every noun, and the lists cannot hold every
@@ -3090,6 +3156,19 @@ static size_t on_word(scan *sc, tok *t)
         if (e)
             return e;
     }
+    if (k & (RK_BIT(RK_PVERB) | RK_BIT(RK_PVERBW))) {
+        if ((k & RK_BIT(RK_PVERB)) || person_subject(sc, t->start))
+            sc->pverb_end = mend;
+        /* a copula phrase does not swallow the words after its first one: "i
+         * get" leaves "get tested" to the dictionary */
+        if (!(k & ~(RK_BIT(RK_PVERB) | RK_BIT(RK_PVERBW))))
+            return t->end;
+    }
+    if (k & RK_BIT(RK_PSTATE)) {
+        size_t e = pstate_phrase(sc, t->start, mend);
+        if (e)
+            return e;
+    }
     if (k & RK_BIT(RK_EXAM)) {
         size_t e = exam_phrase(sc, t->start, mend);
         if (e)
@@ -3308,6 +3387,7 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.tail = eng->tail;
     sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
     sc.res_start = sc.res_end = sc.lab_start = sc.lab_end = NO_CTX;
+    sc.pverb_end = NO_CTX;
     _Static_assert(NO_CTX == SIZE_MAX, "NO_CTX is all one bytes");
     memset(sc.ctx, 0xff, sizeof sc.ctx); /* NO_CTX in every slot, in one fill */
     if (max == 0 && len > 0) {

@@ -52,6 +52,10 @@ enum {
     RK_RESULT,        /* result words that make a lab marker a finding: raised, zu niedrig, magas */
     RK_EXAM,          /* exam/procedure nouns that need an object: scan, Spritzen, badanie */
     RK_STATE,         /* state predicates on a body part: oozing, empfindlich, łzawi, gyógyul */
+    RK_PSTATE,        /* person states after a copula: exhausted, erschöpft, osłabiona, kimerült */
+    RK_PVERB,         /* copulas and feel/get verbs with a person subject: I'm, fühle mich, jestem */
+    RK_PVERBW,        /* copulas with any subject, a person state only after a name or kin word */
+    RK_PCOMP,         /* words that make a state adjective ordinary: tired "of", müde "vom" */
     RK__COUNT
 };
 

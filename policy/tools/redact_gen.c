@@ -24,7 +24,8 @@ static const char *const kind_names[RK__COUNT] = {
     "title_post", "greet",      "signoff",   "street_pre", "street_post", "month",
     "city",       "stop",       "unit",      "ctx_kin",    "name_post",   "street_pre_de",
     "body",       "modpre",     "modpost",   "pain",       "link",        "disease",
-    "lab",        "result",     "exam",      "state"};
+    "lab",        "result",     "exam",      "state",      "pstate",      "pverb",
+    "pverbw",     "pcomp"};
 
 /* Extra file names for an existing kind, so a list with its own owner and
  * purpose can feed a kind without editing another list: lesion.<lang>.txt

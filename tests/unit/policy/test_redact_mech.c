@@ -186,6 +186,41 @@ static void test_hyphen_compounds(void **state)
     expect_clean(de, N(de), REDACT_LANG_DE);
 }
 
+/* A person-state adjective after a copula or feel/get verb with a person
+ * subject (health.pstate): the adjective alone; complements and subjects
+ * that are no person leave it alone. */
+static void test_person_states(void **state)
+{
+    (void)state;
+    assert_string_equal(red("I'm always tired lately.", REDACT_LANG_EN), "I'm always [CONDITION] lately.");
+    assert_string_equal(rule_of("I'm always tired lately.", REDACT_LANG_EN), "health.pstate");
+    assert_string_equal(red("My dad is weak and unsteady.", REDACT_LANG_EN),
+                        "My dad is [CONDITION] and [CONDITION].");
+    assert_string_equal(red("Er ist seit gestern ganz schlapp.", REDACT_LANG_DE),
+                        "Er ist seit gestern ganz [CONDITION].");
+    assert_string_equal(red("Meine Tochter wird immer blasser.", REDACT_LANG_DE),
+                        "Meine Tochter wird immer [CONDITION].");
+    assert_string_equal(red("Mąż jest ciągle osłabiony i senny.", REDACT_LANG_PL),
+                        "Mąż jest ciągle [CONDITION] i [CONDITION].");
+    assert_string_equal(red("Czuję się osłabiona.", REDACT_LANG_PL), "Czuję się [CONDITION].");
+    assert_string_equal(red("Apám egyre gyengébb.", REDACT_LANG_HU), "Apám egyre [CONDITION].");
+    assert_string_equal(red("Nagyon kimerült vagyok.", REDACT_LANG_HU), "Nagyon [CONDITION] vagyok.");
+    /* the copula does not swallow the phrase after it */
+    assert_string_equal(red("can i get tested today", REDACT_LANG_EN), "can i [TREATMENT] today");
+    const char *en[] = {"I'm tired of waiting for the invoice.", "I'm stuck in traffic.",
+                        "The wifi signal is weak today.", "I'm sick of this parking.",
+                        "The sky is pale."};
+    const char *de[] = {"Ich bin gespannt, ob es klappt.", "Die Verbindung ist schwach.",
+                        "Ich bin müde vom Warten.", "Das Bild wird blasser."};
+    const char *pl[] = {"Jestem zmęczona czekaniem na fakturę.", "Zasięg jest słaby."};
+    const char *hu[] = {"Gyenge a wifi a szobában.", "Fáradt vagyok a sorban állástól.",
+                        "Egyre drágább a parkolás."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    expect_clean(pl, N(pl), REDACT_LANG_PL);
+    expect_clean(hu, N(hu), REDACT_LANG_HU);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_states),
         cmocka_unit_test(test_inflection),
         cmocka_unit_test(test_hyphen_compounds),
+        cmocka_unit_test(test_person_states),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
