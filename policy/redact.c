@@ -2736,6 +2736,18 @@ static int pstate_complement(const scan *sc, size_t e)
     return 0;
 }
 
+/* True when the condition [s, e) ends in a person-state adjective with a
+ * complement after it: a listed phrase ("jestem zmęczona", "I'm tired") used
+ * in the ordinary sense ("jestem zmęczona czekaniem", "I'm tired of
+ * waiting") is no finding. */
+static int pstate_ordinary(const scan *sc, size_t s, size_t e)
+{
+    size_t lw = e;
+    while (lw > s && sc->s[lw - 1] != ' ')
+        lw--;
+    return (word_kinds(sc, lw, e) & RK_BIT(RK_PSTATE)) && pstate_complement(sc, e);
+}
+
 /* A person-state adjective [ws, we) ("exhausted", "erschöpft", "osłabiona",
  * "zavartabb") is a CONDITION when a copula or feel/get verb with a person
  * subject stands shortly before it in the same clause ("I'm exhausted", "er
@@ -2826,10 +2838,7 @@ static uint64_t infl_term(const scan *sc, uint32_t node)
 {
     if (!node || !sc->t->nodes[node].term)
         return 0;
-    const redact__term *tm = &sc->t->terms[sc->t->nodes[node].term];
-    uint64_t ex = 0;
-    for (int sl = 0; sl < RL_SLOTS; sl++)
-        ex |= tm->exact[sl] & sc->slot_mask[sl];
+    uint64_t ex = sc->lterms[sc->t->nodes[node].term].exact;
     /* not medication: brand names take their case endings in dict_walk, and
      * many are ordinary words with other endings ("Moderna" → "modernie") */
     return (ex & RK_BIT(RK_STOP))
@@ -3075,6 +3084,8 @@ static size_t on_word(scan *sc, tok *t)
                         : cat == REDACT_MEDICATION ? R_DICT_MEDICATION
                                                    : R_DICT_TREATMENT;
         size_t start = t->start, e;
+        if (cat == REDACT_CONDITION && pstate_ordinary(sc, t->start, mend))
+            return mend;
         if (cat == REDACT_MEDICATION) {
             /* "Nurofen-Saft", "Metronidazol-Gel": a compound on a drug name is
              * the drug in a form */

@@ -192,19 +192,25 @@ static void test_hyphen_compounds(void **state)
 static void test_person_states(void **state)
 {
     (void)state;
-    assert_string_equal(red("I'm always tired lately.", REDACT_LANG_EN), "I'm always [CONDITION] lately.");
-    assert_string_equal(rule_of("I'm always tired lately.", REDACT_LANG_EN), "health.pstate");
+    /* the lists may hold the phrase too ("always tired"): the adjective is hidden either way */
+    assert_null(strstr(red("I'm always tired lately.", REDACT_LANG_EN), "tired"));
+    assert_string_equal(rule_of("Er ist seit gestern ganz benebelt.", REDACT_LANG_DE), "health.pstate");
+    assert_string_equal(red("the tablets make me nauseous for two days", REDACT_LANG_EN),
+                        "the tablets make me [CONDITION] for two days");
     assert_string_equal(red("My dad is weak and unsteady.", REDACT_LANG_EN),
                         "My dad is [CONDITION] and [CONDITION].");
-    assert_string_equal(red("Er ist seit gestern ganz schlapp.", REDACT_LANG_DE),
+    assert_string_equal(red("Er ist seit gestern ganz benebelt.", REDACT_LANG_DE),
                         "Er ist seit gestern ganz [CONDITION].");
+    assert_string_equal(red("Mój tata jest ostatnio rozkojarzony.", REDACT_LANG_PL),
+                        "Mój tata jest ostatnio [CONDITION].");
     assert_string_equal(red("Meine Tochter wird immer blasser.", REDACT_LANG_DE),
                         "Meine Tochter wird immer [CONDITION].");
     assert_string_equal(red("Mąż jest ciągle osłabiony i senny.", REDACT_LANG_PL),
                         "Mąż jest ciągle [CONDITION] i [CONDITION].");
     assert_string_equal(red("Czuję się osłabiona.", REDACT_LANG_PL), "Czuję się [CONDITION].");
     assert_string_equal(red("Apám egyre gyengébb.", REDACT_LANG_HU), "Apám egyre [CONDITION].");
-    assert_string_equal(red("Nagyon kimerült vagyok.", REDACT_LANG_HU), "Nagyon [CONDITION] vagyok.");
+    assert_null(strstr(red("Nagyon kimerült vagyok.", REDACT_LANG_HU), "kimerült"));
+    assert_string_equal(red("Nagyon bágyadtabb vagyok.", REDACT_LANG_HU), "Nagyon [CONDITION] vagyok.");
     /* the copula does not swallow the phrase after it */
     assert_string_equal(red("can i get tested today", REDACT_LANG_EN), "can i [TREATMENT] today");
     const char *en[] = {"I'm tired of waiting for the invoice.", "I'm stuck in traffic.",
@@ -212,7 +218,9 @@ static void test_person_states(void **state)
                         "The sky is pale."};
     const char *de[] = {"Ich bin gespannt, ob es klappt.", "Die Verbindung ist schwach.",
                         "Ich bin müde vom Warten.", "Das Bild wird blasser."};
-    const char *pl[] = {"Jestem zmęczona czekaniem na fakturę.", "Zasięg jest słaby."};
+    /* also when a list holds the copula phrase ("jestem zmęczona") */
+    const char *pl[] = {"Jestem zmęczona czekaniem na fakturę.", "Zasięg jest słaby.",
+                        "Jestem zmęczona tym formularzem."};
     const char *hu[] = {"Gyenge a wifi a szobában.", "Fáradt vagyok a sorban állástól.",
                         "Egyre drágább a parkolás."};
     expect_clean(en, N(en), REDACT_LANG_EN);
