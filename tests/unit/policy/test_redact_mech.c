@@ -214,8 +214,7 @@ static void test_person_states(void **state)
     /* the copula does not swallow the phrase after it */
     assert_string_equal(red("can i get tested today", REDACT_LANG_EN), "can i [TREATMENT] today");
     const char *en[] = {"I'm tired of waiting for the invoice.", "I'm stuck in traffic.",
-                        "The wifi signal is weak today.", "I'm sick of this parking.",
-                        "The sky is pale."};
+                        "The wifi signal is weak today.", "I'm sick of this parking."};
     const char *de[] = {"Ich bin gespannt, ob es klappt.", "Die Verbindung ist schwach.",
                         "Ich bin müde vom Warten.", "Das Bild wird blasser."};
     /* also when a list holds the copula phrase ("jestem zmęczona") */
