@@ -13,6 +13,7 @@
 #include "gw_log.h"
 
 #include "decide.h"
+#include "langid.h"
 #include "redact.h"
 #include "redact_dlp.h"
 #include "rules.h"
@@ -266,14 +267,6 @@ char *gw_policy_closed_reply(const gw_app *app, const char *lang, const char *ne
 
 /* ---- scanning ------------------------------------------------------------------------- */
 
-static redact_lang lang_of(const char *lang)
-{
-    redact_lang l = REDACT_LANG_AUTO;
-    if (redact_lang_parse(lang, &l) != REDACT_OK)
-        l = REDACT_LANG_AUTO;
-    return l;
-}
-
 static decide_channel channel_of(const char *ch)
 {
     if (ch && strcmp(ch, "whatsapp") == 0)
@@ -291,14 +284,18 @@ static bool is_health(redact_category c)
            c == REDACT_HEALTH_ID;
 }
 
-/* Scans text; returns the findings array (new, caller frees) and its count. */
-static redact_finding *scan(const gw_app *app, const char *lang, const char *text, size_t len,
-                            size_t *n)
+/* Scans text; returns the findings array (new, caller frees) and its count.
+ * The text is scanned in the language it is written in when langid is sure, and with
+ * every language's lists when it is not. The conversation's language is not used: for
+ * WhatsApp, Messenger and Instagram it is only the language of the automatic replies
+ * (a default), patients and staff write in their own, and a Polish message scanned
+ * with the German lists loses most of its health words (docs/redaction.md). */
+static redact_finding *scan(const gw_app *app, const char *text, size_t len, size_t *n)
 {
     size_t max = len + 1;
     redact_finding *f = xcalloc(max, sizeof *f);
     *n = 0;
-    int rc = redact_scan(app->redact, text, len, lang_of(lang), f, max, n);
+    int rc = redact_scan(app->redact, text, len, langid_guess(text, len, NULL), f, max, n);
     if (rc != REDACT_OK && rc != REDACT_E_NOSPACE)
         *n = 0;
     return f;
@@ -347,7 +344,7 @@ json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *la
                           const char *text, size_t len, gw_policy_scan *s)
 {
     size_t n = 0;
-    redact_finding *f = scan(app, lang, text, len, &n);
+    redact_finding *f = scan(app, text, len, &n);
     fill_scan(f, n, s);
     decide_input in = {DECIDE_INBOUND, channel_of(channel), DECIDE_SINK_DELIVERY, 0, f, n, NULL,
                        0, rules_decisions(app->rules)};
@@ -437,7 +434,7 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
 {
     memset(out, 0, sizeof *out);
     size_t n = 0;
-    redact_finding *f = scan(app, lang, text, len, &n);
+    redact_finding *f = scan(app, text, len, &n);
     redact_dlp_hit raw[DLP_MAX], hits[DLP_MAX];
     size_t nraw = 0, nh = 0;
     int drc = redact_dlp_scan(text, len, f, n, NULL, 0, raw, DLP_MAX, &nraw);
@@ -540,10 +537,10 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
 
 /* ---- previews ------------------------------------------------------------------------- */
 
-char *gw_policy_preview(const gw_app *app, const char *lang, const char *text, size_t len)
+char *gw_policy_preview(const gw_app *app, const char *text, size_t len)
 {
     size_t n = 0;
-    redact_finding *f = scan(app, lang, text, len, &n);
+    redact_finding *f = scan(app, text, len, &n);
     size_t cap = redact_apply_size(len, f, n) + 1;
     char *red = xcalloc(cap, 1);
     size_t rl = 0;
@@ -616,8 +613,8 @@ static bool uuid16(const char *s, uint8_t out[16])
     return j == 16;
 }
 
-char *gw_policy_preview_row(const gw_app *app, const char *conv, const char *lang,
-                            const char *msg_id, const char *key_version,
+char *gw_policy_preview_row(const gw_app *app, const char *conv, const char *msg_id,
+                            const char *key_version,
                             const char *wrapped_hex, const char *body_hex)
 {
     if (!app->kr || !msg_id || !*msg_id || !wrapped_hex || !*wrapped_hex || !body_hex)
@@ -636,7 +633,7 @@ char *gw_policy_preview_row(const gw_app *app, const char *conv, const char *lan
         size_t cap = seal_opened_len((size_t)bl) + 1, tl = 0;
         char *t = xcalloc(cap, 1);
         if (seal_message_open(dk, c16, m16, b, (size_t)bl, t, cap, &tl) == SEAL_OK)
-            res = gw_policy_preview(app, lang, t, tl);
+            res = gw_policy_preview(app, t, tl);
         sodium_memzero(t, cap);
         free(t);
     }

@@ -100,14 +100,14 @@ void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang
                         const char *text, size_t len, bool override, bool allowed_override,
                         gw_policy_out *out);
 
-/* Redacted preview of text (lang of the conversation), cut at a character boundary to
- * at most ~80 bytes with "…" appended when cut. New string. */
-char *gw_policy_preview(const gw_app *app, const char *lang, const char *text, size_t len);
+/* Redacted preview of text (scanned in the language it is written in, see langid.h), cut
+ * at a character boundary to at most ~80 bytes with "…" appended when cut. New string. */
+char *gw_policy_preview(const gw_app *app, const char *text, size_t len);
 
 /* Opens one stored message (as the queue query returns it: bytea text of the wrapped
  * data key and of the body) and returns its redacted preview, or NULL. */
-char *gw_policy_preview_row(const gw_app *app, const char *conv, const char *lang,
-                            const char *msg_id, const char *key_version,
+char *gw_policy_preview_row(const gw_app *app, const char *conv, const char *msg_id,
+                            const char *key_version,
                             const char *wrapped_hex, const char *body_hex);
 
 #endif

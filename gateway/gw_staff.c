@@ -208,8 +208,8 @@ static json_t *conv_json(gw_app *app, PGresult *res, int r)
                         json_integer((json_int_t)rules_first_reply_minutes(app->rules)));
     char *pv = NULL;
     if (!PQgetisnull(res, r, 11) && !PQgetisnull(res, r, 14))
-        pv = gw_policy_preview_row(app, PQgetvalue(res, r, 0), PQgetvalue(res, r, 6),
-                                   PQgetvalue(res, r, 11), PQgetvalue(res, r, 13),
+        pv = gw_policy_preview_row(app, PQgetvalue(res, r, 0), PQgetvalue(res, r, 11),
+                                   PQgetvalue(res, r, 13),
                                    PQgetvalue(res, r, 14), PQgetvalue(res, r, 12));
     json_object_set_new(o, "preview", pv ? json_string(pv) : json_null());
     free(pv);

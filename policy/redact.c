@@ -3194,7 +3194,10 @@ static size_t on_word(scan *sc, tok *t)
             return e;
         }
     }
-    if (k & RK_BIT(RK_CTX_NAME))
+    /* "im" without its apostrophe is English "I'm" only when the message is known to be
+     * English; in auto it is far more often German "im Sommer", "im Pflegeheim". */
+    if ((k & RK_BIT(RK_CTX_NAME)) &&
+        !(sc->lang == REDACT_LANG_AUTO && mend - t->start == 2 && (sc->s[t->start] | 0x20) == 'i'))
         return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
     if (k & RK_BIT(RK_CTX_KIN)) {
         sc->kin_end = mend;

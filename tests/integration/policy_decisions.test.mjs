@@ -197,6 +197,27 @@ test('Messenger: health data blocked with no override; an IBAN is redacted witho
   assert.deepEqual(dec[0].categories, { IBAN: 1 });
 });
 
+test('health data in Polish or Hungarian is blocked like German: the text picks the lists, not the conversation default', async () => {
+  // platform conversations are created with the default language "de"; before langid a
+  // Polish or Hungarian reply was scanned with the German lists and went out
+  const conv = await inbound('/_fake/fb/inbound', '6200000000000103', 'Dzień dobry, mam pytanie');
+  const texts = {
+    'pl-1': 'Dzień dobry, przy cukrzycy i bólu brzucha proszę przyjść jutro.',
+    'hu-1': 'Jó napot, a cukorbetegsége miatt kérem, jöjjön be holnap reggel.',
+  };
+  for (const [id, text] of Object.entries(texts)) {
+    agent.send({ type: 'reply', conversation: conv, client_id: id, text });
+    const e = await agent.next((m) => m.type === 'error' && m.client_id === id, 10000);
+    assert.equal(e.code, 'policy_blocked', id);
+    assert.equal(e.action, 'block', id);
+  }
+  const bl = (await rows("SELECT details FROM audit_log WHERE event = 'policy.blocked' AND subject = $1", [conv])).map((r) => JSON.parse(r.details));
+  assert.equal(bl.length, 2);
+  for (const d of bl) assert.equal(d.reason, 'health_to_platform');
+  const sent = (await fakeCall('/_fake/sent?channel=messenger')).filter((s) => s.body.recipient?.id === '6200000000000103');
+  assert.equal(sent.length, 0, 'nothing reached Messenger');
+});
+
 async function suggestions(conv) {
   return rows("SELECT id FROM message WHERE conversation_id = $1 AND sender = 'system' AND client_id LIKE 'meta-secure:%'", [conv]);
 }

@@ -17,11 +17,17 @@
  * below 90 % or clean messages touched above 5 % (a regression guard for the
  * held-out sets, set just under their measured figures); with --report
  * it only reports (used for the held-out sets, whose figures are documented
- * in docs/redaction.md rather than gated: they are small and blind).
+ * in docs/redaction.md rather than gated: they are small and blind). With
+ * --lang auto (or de/en/pl/hu) every message is scanned in that language mode
+ * instead of its labelled one, as the gateway does when a platform message
+ * arrives without a known language; the per-language lines still group by the
+ * labelled language. --lang guess scans each message in the language langid
+ * guesses, or with all lists when it is unsure, as the gateway does.
  *
  * It does not judge categories' names (a PHONE labelled span redacted as
  * NATIONAL_ID still counts as found) and does not time anything (bench_redact).
  */
+#include "langid.h"
 #include "redact.h"
 
 #include <jansson.h>
@@ -61,6 +67,9 @@ int main(int argc, char **argv)
     const char *path = NULL;
     int verbose = 0, report = 0;
     double floor_recall = -1; /* --floor: regression guard instead of the targets */
+    int force = 0;            /* --lang: 1 scan every message in force_lang, 2 langid */
+    size_t guessed[3] = {0, 0, 0}; /* --lang guess: right, unsure, wrong */
+    redact_lang force_lang = REDACT_LANG_AUTO;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
@@ -68,11 +77,24 @@ int main(int argc, char **argv)
             floor_recall = atof(argv[++i]);
         else if (strcmp(argv[i], "--report") == 0)
             report = 1;
-        else
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
+            if (strcmp(argv[i + 1], "guess") == 0) {
+                force = 2;
+                i++;
+                continue;
+            }
+            if (redact_lang_parse(argv[++i], &force_lang) != REDACT_OK) {
+                fprintf(stderr, "redact_score: unknown language %s\n", argv[i]);
+                return 2;
+            }
+            force = 1;
+        } else
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: redact_score [-v] [--report | --floor RECALL] corpus.jsonl\n");
+        fprintf(stderr, "usage: redact_score [-v] [--report | --floor RECALL] "
+                        "[--lang auto|guess|de|en|pl|hu] "
+                        "corpus.jsonl\n");
         return 2;
     }
     FILE *f = fopen(path, "r");
@@ -108,7 +130,14 @@ int main(int argc, char **argv)
         redact_finding *fd = malloc((len + 1) * sizeof *fd);
         unsigned char *cov = calloc(len + 1, 1), *gold = calloc(len + 1, 1);
         size_t n = 0;
-        if (!fd || !cov || !gold || redact_scan(eng, text, len, lang, fd, len + 1, &n) != REDACT_OK)
+        redact_lang scan_lang = lang;
+        if (force == 1)
+            scan_lang = force_lang;
+        else if (force == 2) { /* the gateway's choice: langid, all lists when unsure */
+            scan_lang = langid_guess(text, len, NULL);
+            guessed[scan_lang == lang ? 0 : scan_lang == REDACT_LANG_AUTO ? 1 : 2]++;
+        }
+        if (!fd || !cov || !gold || redact_scan(eng, text, len, scan_lang, fd, len + 1, &n) != REDACT_OK)
             return 2;
         for (size_t k = 0; k < n; k++)
             memset(cov + fd[k].start, 1, fd[k].end - fd[k].start);
@@ -195,6 +224,9 @@ int main(int argc, char **argv)
     printf("\n%-12s", "ID (checked)");
     pct("recall", idf, idg);
     printf("\n");
+    if (force == 2)
+        printf("langid       right %zu, unsure (all lists) %zu, wrong %zu\n", guessed[0], guessed[1],
+               guessed[2]);
 
     int fail = 0;
     if (idg && idf * 1000 < idg * 995) {

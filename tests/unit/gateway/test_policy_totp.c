@@ -103,16 +103,25 @@ static void test_preview(void **state)
 {
     (void)state;
     const char *t = "Ich nehme Ibuprofen 400 mg";
-    char *p = gw_policy_preview(&g_app, "de", t, strlen(t));
+    char *p = gw_policy_preview(&g_app, t, strlen(t));
     assert_non_null(p);
     assert_null(strstr(p, "Ibuprofen"));
     assert_non_null(strstr(p, "[MEDICATION]"));
+    free(p);
+    /* The text's own language picks the lists (langid), not the conversation's: a Polish
+     * message in a WhatsApp conversation created with the default "de" loses its
+     * condition and its complaint too. */
+    const char *pl = "Dzień dobry, mam cukrzycę i boli mnie brzuch od rana.";
+    p = gw_policy_preview(&g_app, pl, strlen(pl));
+    assert_non_null(p);
+    assert_null(strstr(p, "cukrzyc"));
+    assert_null(strstr(p, "brzuch"));
     free(p);
     /* 79 ASCII bytes then a 2-byte character across the 80-byte mark: cut before it */
     char longt[200];
     memset(longt, 'a', 79);
     strcpy(longt + 79, "\xc3\xa4" "bcdefghijklmnop");
-    p = gw_policy_preview(&g_app, "de", longt, strlen(longt));
+    p = gw_policy_preview(&g_app, longt, strlen(longt));
     assert_non_null(p);
     assert_int_equal(strlen(p), 79 + 3); /* 79 bytes and "…" */
     assert_memory_equal(p + 79, "\xe2\x80\xa6", 3);

@@ -196,6 +196,8 @@ static void test_identity_forms(void **state)
     EQ("Időpontot kérnék. Szabó-Lengyel Katalin", HU, "Időpontot kérnék. [PERSON]");
     EQ("Wnuczek Kacperek ma gips.", PL, "Wnuczek [PERSON] ma [TREATMENT].");
     EQ("Mein Enkelsohn Jonas kommt mit.", DE, "Mein Enkelsohn [PERSON] kommt mit.");
+    CLEAN("Kann man damit auch im Sommer beginnen? Oder nur im Parkhaus?", AUTO);
+    EQ("hi im Daniel Okafor, can I book?", EN, "hi im [PERSON], can I book?");
     EQ("Apósom Parkinson-kóros, egyre jobban remeg.", HU, "Apósom [CONDITION], egyre jobban remeg.");
     EQ("Proszę zmienić adres na ul. Kasztanowa 12/4, 05-100 Nowy Dwór Mazowiecki. Telefon bez zmian.",
        PL, "Proszę zmienić adres na [ADDRESS], [ADDRESS]. Telefon bez zmian.");
