@@ -2803,35 +2803,39 @@ static size_t pstate_phrase(scan *sc, size_t ws, size_t we)
  * once folded), with their slot: 3 case, 2 possessive or plural, 1 the "-s"
  * adjective of a disease ("asztmás", "COPD-s"). Peeled from the word end,
  * each slot at most once and in that order. */
+#define HS(s, slot) {s, sizeof s - 1, slot}
 static const struct {
     const char *suf;
-    int slot;
+    unsigned char len, slot;
 } hu_suffixes[] = {
-    {"t", 3},     {"at", 3},    {"ot", 3},    {"et", 3},    {"öt", 3},    {"ban", 3},
-    {"ben", 3},   {"ba", 3},    {"be", 3},    {"ból", 3},   {"ből", 3},   {"ról", 3},
-    {"ről", 3},   {"tól", 3},   {"től", 3},   {"ra", 3},    {"re", 3},    {"on", 3},
-    {"en", 3},    {"ön", 3},    {"n", 3},     {"nak", 3},   {"nek", 3},   {"val", 3},
-    {"vel", 3},   {"hoz", 3},   {"hez", 3},   {"höz", 3},   {"nál", 3},   {"nél", 3},
-    {"ig", 3},    {"ért", 3},   {"ként", 3},  {"vá", 3},    {"vé", 3},    {"m", 2},
-    {"am", 2},    {"om", 2},    {"em", 2},    {"öm", 2},    {"d", 2},     {"ad", 2},
-    {"od", 2},    {"ed", 2},    {"öd", 2},    {"a", 2},     {"e", 2},     {"ja", 2},
-    {"je", 2},    {"i", 2},     {"ai", 2},    {"ei", 2},    {"jai", 2},   {"jei", 2},
-    {"im", 2},    {"aim", 2},   {"eim", 2},   {"jaim", 2},  {"jeim", 2},  {"unk", 2},
-    {"ünk", 2},   {"ink", 2},   {"uk", 2},    {"ük", 2},    {"juk", 2},   {"jük", 2},
-    {"k", 2},     {"ak", 2},    {"ok", 2},    {"ek", 2},    {"ök", 2},    {"s", 1},
-    {"as", 1},    {"os", 1},    {"es", 1},    {"ös", 1}};
+    HS("t", 3), HS("at", 3), HS("ot", 3), HS("et", 3), HS("öt", 3), HS("ban", 3), HS("ben", 3),
+    HS("ba", 3), HS("be", 3), HS("ból", 3), HS("ből", 3), HS("ról", 3), HS("ről", 3), HS("tól", 3),
+    HS("től", 3), HS("ra", 3), HS("re", 3), HS("on", 3), HS("en", 3), HS("ön", 3), HS("n", 3),
+    HS("nak", 3), HS("nek", 3), HS("val", 3), HS("vel", 3), HS("hoz", 3), HS("hez", 3),
+    HS("höz", 3), HS("nál", 3), HS("nél", 3), HS("ig", 3), HS("ért", 3), HS("ként", 3),
+    HS("vá", 3), HS("vé", 3), HS("m", 2), HS("am", 2), HS("om", 2), HS("em", 2), HS("öm", 2),
+    HS("d", 2), HS("ad", 2), HS("od", 2), HS("ed", 2), HS("öd", 2), HS("a", 2), HS("e", 2),
+    HS("ja", 2), HS("je", 2), HS("i", 2), HS("ai", 2), HS("ei", 2), HS("jai", 2), HS("jei", 2),
+    HS("im", 2), HS("aim", 2), HS("eim", 2), HS("jaim", 2), HS("jeim", 2), HS("unk", 2),
+    HS("ünk", 2), HS("ink", 2), HS("uk", 2), HS("ük", 2), HS("juk", 2), HS("jük", 2), HS("k", 2),
+    HS("ak", 2), HS("ok", 2), HS("ek", 2), HS("ök", 2), HS("s", 1), HS("as", 1), HS("os", 1),
+    HS("es", 1), HS("ös", 1)};
+#undef HS
 
 /* Polish: ending → what the lemma has instead. Not "-a", "-ą", "-i" → "":
  * verb forms end so too ("zawala", "wylewa", "zabiega"). */
+#define PE(s, r) {s, r, sizeof s - 1, sizeof r - 1}
 static const struct {
     const char *suf, *repl;
-} pl_endings[] = {{"e", "a"},     {"e", ""},     {"y", "a"},    {"y", ""},     {"i", "a"},
-                  {"u", ""},      {"owi", ""},   {"em", ""},    {"iem", ""},   {"ach", ""},
-                  {"ach", "a"},   {"ami", ""},   {"ami", "a"},  {"om", ""},    {"om", "a"},
-                  {"ow", ""},     {"ie", ""},    {"ie", "a"},   {"ie", "o"},   {"rze", "r"},
-                  {"rze", "ra"},  {"cie", "t"},  {"cie", "ta"}, {"dzie", "d"}, {"dzie", "da"},
-                  {"ce", "k"},    {"ce", "ka"},  {"dze", "g"},  {"dze", "ga"}, {"ej", "a"},
-                  {"ym", "y"},    {"ego", "y"}};
+    unsigned char len, rlen;
+} pl_endings[] = {
+    PE("e", "a"), PE("e", ""), PE("y", "a"), PE("y", ""), PE("i", "a"), PE("u", ""), PE("owi", ""),
+    PE("em", ""), PE("iem", ""), PE("ach", ""), PE("ach", "a"), PE("ami", ""), PE("ami", "a"),
+    PE("om", ""), PE("om", "a"), PE("ow", ""), PE("ie", ""), PE("ie", "a"), PE("ie", "o"),
+    PE("rze", "r"), PE("rze", "ra"), PE("cie", "t"), PE("cie", "ta"), PE("dzie", "d"),
+    PE("dzie", "da"), PE("ce", "k"), PE("ce", "ka"), PE("dze", "g"), PE("dze", "ga"),
+    PE("ej", "a"), PE("ym", "y"), PE("ego", "y")};
+#undef PE
 
 /* Health kinds of the term that ends at automaton state node (0: none). */
 static uint64_t infl_term(const scan *sc, uint32_t node)
@@ -2846,10 +2850,8 @@ static uint64_t infl_term(const scan *sc, uint32_t node)
                : ex & (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM));
 }
 
-static int ends_with(const char *w, size_t n, const char *suf, size_t *sl)
+static int ends_with(const char *w, size_t n, const char *suf, size_t l)
 {
-    size_t l = strlen(suf);
-    *sl = l;
     return l < n && memcmp(w + n - l, suf, l) == 0;
 }
 
@@ -2963,7 +2965,14 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
     }
     if (reach < min)
         return 0;
-    if (sc->langbits & RL_HU) {
+    /* A Hungarian candidate counts only as a listed term the walk passed
+     * through (infl_stem), and most words pass none: then none can match,
+     * and the candidates need not be made. Exact, and it keeps this step,
+     * which runs on every unlisted word, from costing more than the walk. */
+    int hu_stem = 0;
+    for (size_t d = min; d <= reach && !hu_stem; d++)
+        hu_stem = src[d] && infl_term(sc, node[d]);
+    if (hu_stem && (sc->langbits & RL_HU)) {
         /* candidates as raw byte lengths of the word, with the slot peeled last */
         size_t cand[INFL_CAND], rlen = e - p;
         int cslot[INFL_CAND];
@@ -2973,7 +2982,7 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
         for (size_t c = 0; c < nc; c++) {
             size_t len = cand[c];
             for (size_t k = 0; k < sizeof hu_suffixes / sizeof hu_suffixes[0]; k++) {
-                size_t sl = strlen(hu_suffixes[k].suf);
+                size_t sl = hu_suffixes[k].len;
                 if (hu_suffixes[k].slot >= cslot[c] || sl >= len ||
                     !lower_ends(sc->s + p, len, hu_suffixes[k].suf, sl))
                     continue;
@@ -2997,11 +3006,10 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
     }
     if (sc->langbits & RL_PL) {
         /* verbal nouns ("toczenie", "zabieganie") are no case forms */
-        size_t vl;
-        int gerund = ends_with(f, n, "anie", &vl) || ends_with(f, n, "enie", &vl);
+        int gerund = ends_with(f, n, "anie", 4) || ends_with(f, n, "enie", 4);
         for (size_t k = 0; k < sizeof pl_endings / sizeof pl_endings[0]; k++) {
-            size_t sl;
-            if (!ends_with(f, n, pl_endings[k].suf, &sl) || (gerund && pl_endings[k].suf[0] == 'i'))
+            size_t sl = pl_endings[k].len;
+            if (!ends_with(f, n, pl_endings[k].suf, sl) || (gerund && pl_endings[k].suf[0] == 'i'))
                 continue;
             size_t stem = n - sl;
             if (stem > reach)
@@ -3009,7 +3017,7 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
             uint32_t x = node[stem];
             for (const char *r = pl_endings[k].repl; *r && x; r++)
                 x = step(sc->t, x, (uint8_t)*r);
-            if (stem + strlen(pl_endings[k].repl) >= min && infl_term(sc, x))
+            if (stem + pl_endings[k].rlen >= min && infl_term(sc, x))
                 return infl_term(sc, x);
         }
     }
