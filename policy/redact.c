@@ -138,6 +138,9 @@ struct redact_engine {
      * (exact kinds only: the tail lists have no stems). */
     lang_term *dict_terms;
     uint64_t *tail_terms;
+    /* pl_last[c]: the Polish endings (bit k: pl_endings[k]) whose folded
+     * last byte is c, so a word is compared only with those (infl_init). */
+    uint64_t pl_last[256];
     /* The state of t after two ASCII letters or digits from the root, indexed
      * by their label classes: pair[t->cls[a] * pair_nc + t->cls[b]]. 0 when
      * no term starts so, PAIR_SLOW when the state after the first byte ends
@@ -165,6 +168,7 @@ typedef struct {
     size_t p, n;
     size_t end;     /* dmatch.end when found */
     uint64_t kinds; /* dmatch.kinds when found */
+    size_t stop;    /* where the walk stopped */
     int found;
 } dict_memo;
 #define DICT_MEMO 8 /* entries, a power of two, indexed by the start's low bits */
@@ -176,6 +180,7 @@ typedef struct {
     redact_lang lang;
     unsigned langbits;
     const lang_term *lterms;     /* the engine's dict_terms for this language */
+    const uint64_t *pl_last;     /* the engine's, see there */
     const uint32_t *pair;        /* the engine's pair table and its row length */
     size_t pair_nc;
     const uint64_t *tail_lterms; /* the engine's tail_terms for this language */
@@ -205,6 +210,11 @@ typedef struct {
     size_t end;     /* end of the matched text (word end for stems) */
     uint64_t kinds; /* kinds valid at that end */
 } dmatch;
+
+/* Set by dict_match whether or not a term matched: the text offset where the
+ * walk stopped. Every folded byte of the text before it stepped (the first
+ * folded byte of a character at it may have stepped too). */
+typedef size_t dstop;
 
 /* ---------------------------------------------------------------- basics */
 
@@ -414,6 +424,8 @@ static const unsigned lang_slots[] = {RL_ALL | RL_DE | RL_EN | RL_PL | RL_HU, RL
                                       RL_ALL | RL_EN, RL_ALL | RL_PL, RL_ALL | RL_HU};
 #define N_LANGS (sizeof lang_slots / sizeof lang_slots[0])
 
+static void infl_init(redact_engine *e);
+
 redact_engine *redact_engine_new(void)
 {
     redact_engine *e = calloc(1, sizeof *e);
@@ -433,6 +445,7 @@ redact_engine *redact_engine_new(void)
         redact_engine_free(e);
         return NULL;
     }
+    infl_init(e);
     /* Every ASCII letter or digit has a class (0 only when no edge carries
      * it, and then both steps fail and the entry stays 0). */
     for (unsigned a = 0; a < 256; a++) {
@@ -487,7 +500,7 @@ void redact_engine_free(redact_engine *eng)
  * line breaks between words match one ' ' in a term; '.' matches itself;
  * apostrophes are skipped. A stem term that ends inside a word extends the
  * match to the word end. The walk ends after at most max_depth folded bytes. */
-static int dict_walk(const scan *sc, size_t p, dmatch *m)
+static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
 {
     const redact__tables *t = sc->t;
     uint32_t node = 0;
@@ -516,7 +529,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
             const redact__node *nd = &nodes[node];
             if (node != 0 && nd->n == 1) {
                 if (nd->u.label[0] != a)
-                    return found;
+                    goto done;
                 node = nd->first;
             } else if (node == 0) {
                 /* The first step: two bytes at once when both are ASCII
@@ -533,11 +546,11 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                     depth++;
                 }
                 if (!node)
-                    return found;
+                    goto done;
             } else {
                 node = step(t, node, a);
                 if (!node)
-                    return found;
+                    goto done;
             }
             i++;
             depth++;
@@ -559,7 +572,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                 for (size_t j = 0; j < k; j++) {
                     node = step(t, node, (uint8_t)f[j]);
                     if (!node)
-                        return found;
+                        goto done;
                 }
                 i += l;
                 depth += k;
@@ -568,12 +581,12 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
             } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' ||
                        cp == '/') {
                 if (node == 0)
-                    return found;
+                    goto done;
                 /* Step first: most states have no ' ' child, and then the run of
                  * separators need not be measured. */
                 node = step(t, node, ' ');
                 if (!node)
-                    return found;
+                    goto done;
                 size_t j = i + 1, lim = i + 8 < n ? i + 8 : n;
                 while (j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
                     j++;
@@ -584,7 +597,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
             } else if (cp == '.' && node != 0) {
                 node = step(t, node, '.');
                 if (!node)
-                    return found;
+                    goto done;
                 i += 1;
                 depth++;
                 path_stems = 0;
@@ -592,7 +605,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
                 i += l;
                 continue;
             } else {
-                return found;
+                goto done;
             }
         }
         const redact__node *nd = &nodes[node];
@@ -621,18 +634,21 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m)
             path_stems |= stem;
         }
     }
+done:
+    *stop = i;
     return found;
 }
 
 /* dict_walk through the scan's memo: the same start in the same text gives
  * the same match, so a repeated walk is a lookup. m is left untouched when
- * nothing matches, as dict_walk does. */
-static int dict_match(const scan *sc, size_t p, dmatch *m)
+ * nothing matches, as dict_walk does; stop (when not NULL) gets where the
+ * walk stopped. */
+static int dict_match_stop(const scan *sc, size_t p, dmatch *m, dstop *stop)
 {
     dict_memo *e = &sc->memo[p & (DICT_MEMO - 1)];
     if (e->p != p || e->n != sc->n) {
         dmatch r;
-        e->found = dict_walk(sc, p, &r);
+        e->found = dict_walk(sc, p, &r, &e->stop);
         e->p = p;
         e->n = sc->n;
         if (e->found) {
@@ -644,7 +660,14 @@ static int dict_match(const scan *sc, size_t p, dmatch *m)
         m->end = e->end;
         m->kinds = e->kinds;
     }
+    if (stop)
+        *stop = e->stop;
     return e->found;
+}
+
+static inline int dict_match(const scan *sc, size_t p, dmatch *m)
+{
+    return dict_match_stop(sc, p, m, NULL);
 }
 
 /* Kinds of exactly the word [p, e) (0 when the word is not a whole term). */
@@ -2836,6 +2859,14 @@ static const struct {
     PE("dzie", "da"), PE("ce", "k"), PE("ce", "ka"), PE("dze", "g"), PE("dze", "ga"),
     PE("ej", "a"), PE("ym", "y"), PE("ego", "y")};
 #undef PE
+#define N_PL_ENDINGS (sizeof pl_endings / sizeof pl_endings[0])
+_Static_assert(N_PL_ENDINGS <= 64, "pl_last holds one bit per ending");
+
+static void infl_init(redact_engine *e)
+{
+    for (size_t k = 0; k < N_PL_ENDINGS; k++)
+        e->pl_last[(unsigned char)pl_endings[k].suf[pl_endings[k].len - 1]] |= 1ull << k;
+}
 
 /* Health kinds of the term that ends at automaton state node (0: none). */
 static uint64_t infl_term(const scan *sc, uint32_t node)
@@ -2850,9 +2881,15 @@ static uint64_t infl_term(const scan *sc, uint32_t node)
                : ex & (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM));
 }
 
-static int ends_with(const char *w, size_t n, const char *suf, size_t l)
+/* The suffixes are a few bytes: a loop, not a library call per ending. */
+static inline int ends_with(const char *w, size_t n, const char *suf, size_t l)
 {
-    return l < n && memcmp(w + n - l, suf, l) == 0;
+    if (l >= n)
+        return 0;
+    for (size_t k = l; k-- > 0;) /* the last byte first: it rejects most */
+        if (w[n - l + k] != suf[k])
+            return 0;
+    return 1;
 }
 
 /* Folds [p, e) into f (at most INFL_MAX bytes); returns the length, or 0
@@ -2864,26 +2901,21 @@ static size_t infl_fold(const scan *sc, size_t p, size_t e, char *f, size_t *src
     src[0] = p;
     for (size_t i = p; i < e;) {
         unsigned char c = sc->s[i];
-        char g[2];
-        size_t k, l;
-        if (c < 0x80) {
-            if (c == '-') {
-                g[0] = ' ';
-                k = 1;
-            } else if (ascii_fold[c]) {
-                g[0] = (char)ascii_fold[c];
-                k = 1;
-            } else
+        if (c < 0x80) { /* most bytes: one folded byte, no bookkeeping */
+            char a = (char)(c == '-' ? ' ' : ascii_fold[c]);
+            if (!a || n == INFL_MAX)
                 return 0;
-            l = 1;
-        } else {
-            uint32_t cp;
-            unsigned cls;
-            l = redact__utf8(sc->s, i, sc->n, &cp);
-            k = redact__fold(cp, g, &cls);
-            if (!(cls & RF_WORD))
-                return 0;
+            f[n++] = a;
+            src[n] = ++i;
+            continue;
         }
+        char g[2];
+        uint32_t cp;
+        unsigned cls;
+        size_t l = redact__utf8(sc->s, i, sc->n, &cp);
+        size_t k = redact__fold(cp, g, &cls);
+        if (!(cls & RF_WORD))
+            return 0;
         if (n + k > INFL_MAX)
             return 0;
         memcpy(f + n, g, k);
@@ -3007,8 +3039,9 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
     if (sc->langbits & RL_PL) {
         /* verbal nouns ("toczenie", "zabieganie") are no case forms */
         int gerund = ends_with(f, n, "anie", 4) || ends_with(f, n, "enie", 4);
-        for (size_t k = 0; k < sizeof pl_endings / sizeof pl_endings[0]; k++) {
-            size_t sl = pl_endings[k].len;
+        /* in table order, as a loop over all of them would go */
+        for (uint64_t mk = sc->pl_last[(unsigned char)f[n - 1]]; mk; mk &= mk - 1) {
+            size_t k = (size_t)__builtin_ctzll(mk), sl = pl_endings[k].len;
             if (!ends_with(f, n, pl_endings[k].suf, sl) || (gerund && pl_endings[k].suf[0] == 'i'))
                 continue;
             size_t stem = n - sl;
@@ -3027,7 +3060,8 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
 static size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};
-    int hit = dict_match(sc, t->start, &m);
+    dstop stop;
+    int hit = dict_match_stop(sc, t->start, &m, &stop);
     uint64_t k = hit ? m.kinds : 0;
     size_t mend = hit ? m.end : t->end;
     t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
@@ -3073,7 +3107,13 @@ static size_t on_word(scan *sc, tok *t)
         uint64_t ik = 0;
         if (pv && pv->end + 1 == t->start && sc->s[pv->end] == '-' && pv->start >= sc->covered)
             ik = infl_match(sc, pv->start, t->end, 0);
-        if (!ik)
+        /* Exact shortcuts (a word folds to at most its byte count): a
+         * candidate needs more than INFL_MIN_STEM folded bytes, and the
+         * inflection walk repeats this word's dictionary walk, so a word
+         * whose walk stopped inside it before INFL_MIN_STEM folded bytes
+         * has none (most unlisted words end so). */
+        size_t wstop = stop < t->end ? stop : t->end;
+        if (!ik && t->end - t->start > INFL_MIN_STEM && wstop + 1 >= t->start + INFL_MIN_STEM)
             ik = infl_match(sc, t->start, t->end, INFL_MIN_STEM);
         if (ik & HEALTH_KINDS) {
             k = ik;
@@ -3398,6 +3438,7 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.langbits = lang_slots[lang];
     sc.lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
     sc.pair = eng->pair;
+    sc.pl_last = eng->pl_last;
     sc.pair_nc = eng->pair_nc;
     sc.tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
     sc.out = out;
