@@ -6,6 +6,8 @@
  */
 #include "langid.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 enum { LID_DE, LID_EN, LID_PL, LID_HU };
@@ -17,8 +19,9 @@ typedef struct {
     unsigned char lang;
 } lid_word;
 
-/* Sorted by strcmp (bytes), so a word is found by binary search; the unit test
- * checks the order. */
+/* Sorted by strcmp (bytes), which keeps it easy to read and to check for
+ * duplicates (the unit test checks the order); lookups go through a hash
+ * table built from it once. */
 static const lid_word words[] = {
     {"a", LID_HU},
     {"aber", LID_DE},
@@ -273,28 +276,57 @@ const char *langid__word(size_t i, int *lang)
     return words[i].w;
 }
 
-static int cmp_word(const char *w, size_t l, const char *t)
+#define N_WORDS (sizeof words / sizeof words[0])
+
+/* Open addressing over words[]: slot holds index + 1, 0 is empty. Filled once
+ * (pthread_once), then only read, so concurrent callers are safe. A binary
+ * search with strncmp cost about as much as the scan of the message itself;
+ * a hash computed while the word is read costs one probe, rarely two. */
+#define LID_SLOTS 1024 /* a power of two, over four times the words */
+_Static_assert(N_WORDS * 4 < LID_SLOTS, "the table stays sparse");
+static uint16_t slots[LID_SLOTS];
+static unsigned char lens[N_WORDS];
+/* Per byte: its lower case when it belongs to a word (ASCII letters, the
+ * apostrophe of "can't", every byte of a multi-byte character), else 0. */
+static unsigned char lower[256];
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+#define LID_HASH0 2166136261u /* FNV-1a */
+static inline uint32_t lid_hash_step(uint32_t h, unsigned char c)
 {
-    int c = strncmp(w, t, l);
-    if (c)
-        return c;
-    return t[l] ? -1 : 0; /* the table word is longer */
+    return (h ^ c) * 16777619u;
 }
 
-static int lookup(const char *w, size_t l)
+static void slots_fill(void)
 {
-    size_t lo = 0, hi = sizeof words / sizeof words[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = cmp_word(w, l, words[mid].w);
-        if (!c)
-            return words[mid].lang;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    for (unsigned c = 0; c < 256; c++)
+        lower[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c | 0x20
+                                   : ((c >= 'a' && c <= 'z') || c == '\'' || c >= 0x80) ? c
+                                                                                          : 0);
+    for (size_t i = 0; i < N_WORDS; i++) {
+        const unsigned char *t = (const unsigned char *)words[i].w;
+        uint32_t h = LID_HASH0;
+        size_t l = 0;
+        for (; t[l]; l++)
+            h = lid_hash_step(h, t[l]);
+        lens[i] = (unsigned char)l;
+        uint32_t k = h & (LID_SLOTS - 1);
+        while (slots[k])
+            k = (k + 1) & (LID_SLOTS - 1);
+        slots[k] = (uint16_t)(i + 1);
     }
-    return -1;
+}
+
+/* Language of the word w (l bytes, hash h), -1 when it is not in the table. */
+static int lookup(const char *w, size_t l, uint32_t h)
+{
+    for (uint32_t k = h & (LID_SLOTS - 1);; k = (k + 1) & (LID_SLOTS - 1)) {
+        unsigned x = slots[k];
+        if (!x)
+            return -1;
+        if (lens[x - 1] == l && memcmp(words[x - 1].w, w, l) == 0)
+            return words[x - 1].lang;
+    }
 }
 
 /* Points for a two-byte UTF-8 letter that only one language uses; -1 if none. */
@@ -324,30 +356,33 @@ redact_lang langid_guess(const char *text, size_t len, unsigned scores[4])
     const unsigned char *s = (const unsigned char *)text;
     char w[LANGID_MAXWORD];
     size_t wl = 0;
+    uint32_t h = LID_HASH0;
     int toolong = 0;
+    pthread_once(&slots_once, slots_fill);
     for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? s[i] : ' ';
-        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'' || c >= 0x80;
-        if (letter) {
+        unsigned char c = i < len ? s[i] : ' ', lc = lower[c];
+        if (lc) {
             if (c >= 0xc0 && c < 0xe0 && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
                 int l = letter_lang(c, s[i + 1]);
                 if (l >= 0)
                     pts[l]++;
             }
-            if (wl < sizeof w)
-                w[wl++] = (char)((c >= 'A' && c <= 'Z') ? c | 0x20 : c);
-            else
+            if (wl < sizeof w) {
+                w[wl++] = (char)lc;
+                h = lid_hash_step(h, lc);
+            } else
                 toolong = 1;
             continue;
         }
         if (wl && !toolong) {
             /* Upper-case non-ASCII first letters (Ó, Ś) stay as they are: function
              * words that start a sentence with one are rare enough to ignore. */
-            int l = lookup(w, wl);
+            int l = lookup(w, wl, h);
             if (l >= 0)
                 pts[l]++;
         }
         wl = 0;
+        h = LID_HASH0;
         toolong = 0;
     }
     int best = 0, second = -1;

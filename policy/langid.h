@@ -18,8 +18,10 @@
  * REDACT_LANG_AUTO ("not sure"), and the caller scans with all lists, which is
  * the safe side for redaction.
  *
- * Pure function: no I/O, no allocation, no state; linear in the input (one pass,
- * one binary search per word of at most LANGID_MAXWORD bytes).
+ * No I/O, no allocation; linear in the input (one pass, one hash probe per word
+ * of at most LANGID_MAXWORD bytes). The first call fills a static lookup table
+ * once (pthread_once); after that the function only reads it, so it is safe
+ * to call from several threads.
  */
 #ifndef LANGID_H
 #define LANGID_H

@@ -14,10 +14,14 @@
  * line; e.g. the texts of the labelled sets in tests/redact, see docs/benchmarks.md), each
  * scanned on its own as the gateway does: that walks far more of the automaton
  * and shows its cache footprint.
- * Usage: bench_redact [cpu-seconds-per-measurement, default 2] [messages.txt [only]].
+ * Usage: bench_redact [cpu-seconds-per-measurement, default 2] [messages.txt [only [LANG]]].
  * With "only", just the third measurement runs: profilers (cachegrind,
  * callgrind) then see the varied text alone, not the 16 MiB benchmark pass.
+ * LANG is the language mode of that measurement: auto (the default: all
+ * lists), de, en, pl, hu, or guess: each message in the language langid
+ * guesses, with the guess inside the timing, as the gateway scans.
  */
+#include "langid.h"
 #include "redact.h"
 
 #include <stdio.h>
@@ -53,9 +57,11 @@ static double now(void)
     return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
-/* Scans every line of path as one message (lang auto), round after round,
- * for secs CPU seconds. f has room for cap findings. Returns 0 or -1. */
-static int varied(redact_engine *eng, const char *path, double secs, redact_finding *f, size_t cap)
+/* Scans every line of path as one message in language mode lang (guess:
+ * langid per message), round after round, for secs CPU seconds. f has room
+ * for cap findings. Returns 0 or -1. */
+static int varied(redact_engine *eng, const char *path, double secs, redact_finding *f, size_t cap,
+                  redact_lang lang, int guess)
 {
     FILE *in = fopen(path, "rb");
     if (!in) {
@@ -90,7 +96,8 @@ static int varied(redact_engine *eng, const char *path, double secs, redact_find
             const char *nl = memchr(buf + a, '\n', len - a);
             size_t e = nl ? (size_t)(nl - buf) : len;
             if (e > a) {
-                if (redact_scan(eng, buf + a, e - a, REDACT_LANG_AUTO, f, cap, &n) != REDACT_OK) {
+                redact_lang l = guess ? langid_guess(buf + a, e - a, NULL) : lang;
+                if (redact_scan(eng, buf + a, e - a, l, f, cap, &n) != REDACT_OK) {
                     free(buf);
                     return -1;
                 }
@@ -117,9 +124,16 @@ int main(int argc, char **argv)
     if (!eng)
         return 1;
     if (argc > 3 && strcmp(argv[3], "only") == 0) {
+        redact_lang lang = REDACT_LANG_AUTO;
+        int guess = argc > 4 && strcmp(argv[4], "guess") == 0;
+        if (argc > 4 && !guess && redact_lang_parse(argv[4], &lang) != REDACT_OK) {
+            fprintf(stderr, "bench_redact: unknown language %s\n", argv[4]);
+            redact_engine_free(eng);
+            return 2;
+        }
         size_t cap = 1u << 22;
         redact_finding *vf = malloc(cap * sizeof *vf);
-        int rc = vf ? varied(eng, argv[2], secs, vf, cap) : -1;
+        int rc = vf ? varied(eng, argv[2], secs, vf, cap, lang, guess) : -1;
         free(vf);
         redact_engine_free(eng);
         return rc != 0;
@@ -176,7 +190,7 @@ int main(int argc, char **argv)
            "bytes)\n",
            (t - t0) * 1e6 / (double)calls, (clock_s(CLOCK_MONOTONIC) - w0) * 1e6 / (double)calls,
            calls, (double)bytes / (double)calls);
-    if (argc > 2 && varied(eng, argv[2], secs, f, len) != 0)
+    if (argc > 2 && varied(eng, argv[2], secs, f, len, REDACT_LANG_AUTO, 0) != 0)
         return 1;
     free(text);
     free(f);
