@@ -394,7 +394,34 @@ static uint32_t build_block(const minimiser *m, gtrie *out, uint32_t *block, uin
     return head;
 }
 
-/* Replaces the current trie by its minimal DAG of blocks. */
+/* Walks trie node t (in the current trie) and DAG node d (in dag) together:
+ * the same kinds, the same labels, and the same below every label. Returns 0,
+ * or -1 at the first difference. Every path of the trie is walked once. */
+static int same_walks(const gnode *dag, uint32_t t, uint32_t d)
+{
+    const gnode *dn = &dag[d];
+    if (memcmp(nodes[t].exact, dn->exact, sizeof dn->exact) != 0 ||
+        memcmp(nodes[t].stem, dn->stem, sizeof dn->stem) != 0)
+        return -1;
+    size_t nt = 0, nd = 0;
+    for (uint32_t c = nodes[t].child; c; c = nodes[c].next)
+        nt++;
+    for (uint32_t c = dn->child; c; c = dag[c].next)
+        nd++;
+    if (nt != nd)
+        return -1;
+    for (uint32_t c = nodes[t].child; c; c = nodes[c].next) {
+        uint32_t e = dn->child;
+        while (e && dag[e].label != nodes[c].label)
+            e = dag[e].next;
+        if (!e || same_walks(dag, c, e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Replaces the current trie by its minimal DAG of blocks, after checking
+ * that the two walk alike from the root. */
 static void minimise(void)
 {
     minimiser m = {0};
@@ -422,7 +449,12 @@ static void minimise(void)
     cur = &out;
     nodes[0].child = top;
     size_t dag_states = n_nodes;
+    const gnode *dag = nodes;
     cur = keep;
+    if (same_walks(dag, 0, 0) != 0) {
+        fprintf(stderr, "redact_gen: the merged automaton walks differently from the trie\n");
+        exit(1);
+    }
     fprintf(stderr, "redact_gen: %zu trie states, %zu classes, %zu states after merging\n",
             trie_states, m.n_cls, dag_states);
     free(nodes);
