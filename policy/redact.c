@@ -201,6 +201,7 @@ typedef struct {
     size_t res_start, res_end;   /* last result word ("podwyższone", "magas"), NO_CTX if none */
     size_t lab_start, lab_end;   /* last lab marker not made a finding ("INR-Kontrolle") */
     size_t pverb_end;            /* end of the last copula with a person subject, NO_CTX if none */
+    size_t obj_start, obj_end;   /* last pathogen or condition finding, a vaccine's object */
     /* Borrowed from redact_scan's frame, shared by scan copies: the rules walk
      * the same word again (a name check of the next word, then its own turn). */
     dict_memo *memo;
@@ -2661,6 +2662,59 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
     return end;
 }
 
+/* ----------------------------------------- vaccinations and their object */
+
+/* End of the object after a vaccination, test or injection ending at e: a
+ * link word ("against", "gegen", "na", "przeciw") and a condition, pathogen
+ * or lab marker, with its complements ("vaccine against typhoid",
+ * "Impfung gegen Gürtelrose", "szczepionki na wściekliznę", "test oddechowy
+ * na Helicobacter"). e itself when there is none. */
+static size_t vacc_object_after(const scan *sc, size_t e)
+{
+    tok w;
+    dmatch m;
+    if (!next_word(sc, e, 2, " ", &w))
+        return e;
+    /* Polish puts the adjective after the noun: "test oddechowy na" */
+    if ((sc->langbits & RL_PL) && !(dict_match(sc, w.start, &m) && m.end == w.end) &&
+        !next_word(sc, w.end, 2, " ", &w))
+        return e;
+    if (!dict_match(sc, w.start, &m) || m.end != w.end || !(m.kinds & RK_BIT(RK_VLINK)))
+        return e;
+    if (!next_word(sc, w.end, 2, " ", &w) || !dict_match(sc, w.start, &m))
+        return e;
+    if (!(m.kinds & (RK_BIT(RK_CONDITION) | RK_BIT(RK_PATHOGEN) | RK_BIT(RK_LAB))))
+        return e;
+    return mod_end(sc, m.end, 0);
+}
+
+/* Start of the object before a vaccination or test starting at ws: a
+ * pathogen or condition just before it ("rabies jab", "hep B vaccination",
+ * "FSME-Impfung"), or before a Hungarian postposition ("hastífusz elleni
+ * oltást"). ws itself when there is none. */
+static size_t vacc_object_before(const scan *sc, size_t ws)
+{
+    size_t oe = sc->obj_end;
+    if (oe == NO_CTX || oe > ws || ws - oe > 12)
+        return ws;
+    size_t i = oe;
+    while (i < ws && (sc->s[i] == ' ' || sc->s[i] == '-'))
+        i++;
+    if (i < ws) { /* one postposition: "elleni" */
+        tok w;
+        dmatch m;
+        if (!next_word(sc, i, 0, "", &w) || !dict_match(sc, w.start, &m) || m.end != w.end ||
+            !(m.kinds & RK_BIT(RK_VLINK)) || !(sc->langbits & RL_HU))
+            return ws;
+        i = w.end;
+        while (i < ws && sc->s[i] == ' ')
+            i++;
+        if (i != ws)
+            return ws;
+    }
+    return sc->obj_start;
+}
+
 /* An examination or injection word [ws, we) that says something about the
  * person only with its object: a body part or lab marker after it ("scan of
  * my knee", "Spritzen ins Auge", "badanie tarczycy", "badanie TSH") or just
@@ -2697,6 +2751,11 @@ static size_t exam_phrase(scan *sc, size_t ws, size_t we)
     if (end == we && next_word(sc, we, 2, " -", &w) && dict_match(sc, w.start, &m) &&
         (m.kinds & RK_BIT(RK_LAB)))
         end = m.end;
+    if (end == we) /* "test na Helicobacter", "TB check" */
+        end = vacc_object_after(sc, we);
+    size_t ob = vacc_object_before(sc, ws);
+    if (ob < start)
+        start = ob;
     if (start == ws && end == we)
         return 0;
     emit(sc, start, end, REDACT_TREATMENT, R_HEALTH_EXAM);
@@ -3179,9 +3238,25 @@ static size_t on_word(scan *sc, tok *t)
                 }
             }
         }
+        if (cat == REDACT_TREATMENT || (k & RK_BIT(RK_VACC))) {
+            /* a vaccination or test with its object: "vaccine against typhoid",
+             * "hastífusz elleni oltást" */
+            e = vacc_object_after(sc, e);
+            size_t ob = vacc_object_before(sc, t->start);
+            if (ob < start)
+                start = ob;
+        }
+        if (cat == REDACT_CONDITION) {
+            sc->obj_start = start;
+            sc->obj_end = e;
+        }
         emit(sc, start, e, cat, rule);
         sc->pre_end = NO_CTX;
         return e;
+    }
+    if (k & RK_BIT(RK_PATHOGEN)) { /* for a vaccination after it */
+        sc->obj_start = t->start;
+        sc->obj_end = mend;
     }
     if (k & (RK_BIT(RK_MODPRE) | RK_BIT(RK_BODY))) {
         /* remember the run for a finding that may follow */
@@ -3447,6 +3522,7 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
     sc.res_start = sc.res_end = sc.lab_start = sc.lab_end = NO_CTX;
     sc.pverb_end = NO_CTX;
+    sc.obj_start = sc.obj_end = NO_CTX;
     _Static_assert(NO_CTX == SIZE_MAX, "NO_CTX is all one bytes");
     memset(sc.ctx, 0xff, sizeof sc.ctx); /* NO_CTX in every slot, in one fill */
     if (max == 0 && len > 0) {

@@ -56,6 +56,9 @@ enum {
     RK_PVERB,         /* copulas and feel/get verbs with a person subject: I'm, fühle mich, jestem */
     RK_PVERBW,        /* copulas with any subject, a person state only after a name or kin word */
     RK_PCOMP,         /* words that make a state adjective ordinary: tired "of", müde "vom" */
+    RK_PATHOGEN,      /* vaccine and test targets: rabies, Tollwut, wściekliznę, hastífusz */
+    RK_VLINK,         /* between a vaccination/test and its object: against, gegen, na, elleni */
+    RK_VACC,          /* vaccine nouns of the medication list: szczepionki, Impfstoff, vaccine */
     RK__COUNT
 };
 

@@ -25,7 +25,8 @@ static const char *const kind_names[RK__COUNT] = {
     "city",       "stop",       "unit",      "ctx_kin",    "name_post",   "street_pre_de",
     "body",       "modpre",     "modpost",   "pain",       "link",        "disease",
     "lab",        "result",     "exam",      "state",      "pstate",      "pverb",
-    "pverbw",     "pcomp"};
+    "pverbw",     "pcomp",      "pathogen",    "vlink",
+    "vacc"};
 
 /* Extra file names for an existing kind, so a list with its own owner and
  * purpose can feed a kind without editing another list: lesion.<lang>.txt
