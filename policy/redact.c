@@ -65,6 +65,7 @@ enum {
     R_HEALTH_STATE,   /* body part with a state predicate: "wound is oozing" */
     R_HEALTH_INFL,    /* inflected hu/pl word whose stem is a listed term: "lítiumot", "jaskrę" */
     R_HEALTH_PSTATE,  /* person state after a copula: "I'm exhausted", "jest osłabiony" */
+    R_HEALTH_VACC,    /* vaccination or test with its object: "vaccine against hepatitis A" */
     R__COUNT
 };
 
@@ -105,7 +106,8 @@ static const char *const rule_names[R__COUNT] = {"none",
                                                  "health.exam",
                                                  "health.state",
                                                  "health.infl",
-                                                 "health.pstate"};
+                                                 "health.pstate",
+                                                 "health.vacc"};
 
 static const char *const cat_names[REDACT_CAT__COUNT] = {
     "NATIONAL_ID", "HEALTH_ID", "IBAN",      "EMAIL",      "PHONE",    "DOB",
@@ -2664,6 +2666,60 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
 
 /* ----------------------------------------- vaccinations and their object */
 
+/* Kinds of the word [p, e) as a term on its own, though a longer term
+ * starts with it ("przeciwko" in "przeciwko grypie"): the walk of the text
+ * cut at e. */
+static uint64_t alone_kinds(const scan *sc, size_t p, size_t e)
+{
+    scan w = *sc;
+    dmatch m;
+    w.n = e;
+    return dict_match(&w, p, &m) && m.end == e ? m.kinds : 0;
+}
+
+/* Words that may stand between a link and the object: an article or the
+ * word "virus" ("against the flu", "gegen die Grippe", "przeciwko wirusowi
+ * HPV"). */
+static const char *const vacc_skip[] = {"the", "die", "den", "das", "virus", "wirusowi", "wirusa"};
+
+/* End of a condition, pathogen or lab marker right after the link word
+ * ending at e, with its complements ("typhoid", "Japanische Enzephalitis",
+ * "hepatitis A"), or e when there is none. Polish and Hungarian objects may
+ * be an inflected form of a listed term ("boreliozy", "kanyaró"). */
+static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min);
+static size_t vacc_object(const scan *sc, size_t e)
+{
+    /* an article or "virus" may come first (vacc_skip) */
+    const uint64_t obj = RK_BIT(RK_CONDITION) | RK_BIT(RK_PATHOGEN) | RK_BIT(RK_LAB);
+    tok w;
+    dmatch m;
+    if (!next_word(sc, e, 2, " ", &w))
+        return e;
+    if (word_in(sc, w.start, w.end, vacc_skip, sizeof vacc_skip / sizeof vacc_skip[0]) &&
+        !next_word(sc, w.end, 2, " ", &w))
+        return e;
+    if (dict_match(sc, w.start, &m))
+        return (m.kinds & obj) ? mod_end(sc, m.end, 0) : e;
+    if ((sc->langbits & (RL_PL | RL_HU)) && !(w.flags & TF_DIGIT) &&
+        (infl_match(sc, w.start, w.end, 0) & obj))
+        return mod_end(sc, w.end, 0);
+    return e;
+}
+
+/* True when the word w is a link between a vaccination or test and its
+ * object ("against", "gegen", "przeciwko", "w kierunku"); *end gets the
+ * end of the link. */
+static int vacc_link(const scan *sc, const tok *w, size_t *end)
+{
+    dmatch m;
+    if (dict_match(sc, w->start, &m) && m.end >= w->end && (m.kinds & RK_BIT(RK_VLINK))) {
+        *end = m.end;
+        return 1;
+    }
+    *end = w->end;
+    return (alone_kinds(sc, w->start, w->end) & RK_BIT(RK_VLINK)) != 0;
+}
+
 /* End of the object after a vaccination, test or injection ending at e: a
  * link word ("against", "gegen", "na", "przeciw") and a condition, pathogen
  * or lab marker, with its complements ("vaccine against typhoid",
@@ -2673,19 +2729,34 @@ static size_t vacc_object_after(const scan *sc, size_t e)
 {
     tok w;
     dmatch m;
+    size_t le;
+    /* the link may already end the phrase: the modifier lists hold "gegen"
+     * and "przeciw" as complements, so mod_end took them ("Impfung gegen") */
+    size_t lw = e, le2 = e;
+    while (lw > 0 && sc->s[lw - 1] != ' ')
+        lw--;
+    if (lw < e && word_in(sc, lw, e, vacc_skip, sizeof vacc_skip / sizeof vacc_skip[0]) &&
+        lw > 1) { /* and "wirusowi" too: "Szczepienie przeciwko wirusowi" */
+        le2 = lw - 1;
+        for (lw = le2; lw > 0 && sc->s[lw - 1] != ' ';)
+            lw--;
+    }
+    if (lw < le2 && (alone_kinds(sc, lw, le2) & RK_BIT(RK_VLINK)))
+        return vacc_object(sc, e);
     if (!next_word(sc, e, 2, " ", &w))
         return e;
     /* Polish puts the adjective after the noun: "test oddechowy na" */
-    if ((sc->langbits & RL_PL) && !(dict_match(sc, w.start, &m) && m.end == w.end) &&
-        !next_word(sc, w.end, 2, " ", &w))
+    if ((sc->langbits & RL_PL) && !vacc_link(sc, &w, &le) &&
+        !(dict_match(sc, w.start, &m) && m.end == w.end) && !next_word(sc, w.end, 2, " ", &w))
         return e;
-    if (!dict_match(sc, w.start, &m) || m.end != w.end || !(m.kinds & RK_BIT(RK_VLINK)))
+    if (!vacc_link(sc, &w, &le))
         return e;
-    if (!next_word(sc, w.end, 2, " ", &w) || !dict_match(sc, w.start, &m))
-        return e;
-    if (!(m.kinds & (RK_BIT(RK_CONDITION) | RK_BIT(RK_PATHOGEN) | RK_BIT(RK_LAB))))
-        return e;
-    return mod_end(sc, m.end, 0);
+    /* a listed phrase that starts with the link: "na grypę", "przeciwko grypie" */
+    if (dict_match(sc, w.start, &m) && m.end > le &&
+        (m.kinds & (RK_BIT(RK_CONDITION) | RK_BIT(RK_PATHOGEN))))
+        return mod_end(sc, m.end, 0);
+    size_t oe = vacc_object(sc, le);
+    return oe > le ? oe : e;
 }
 
 /* Start of the object before a vaccination or test starting at ws: a
@@ -2719,8 +2790,11 @@ static size_t vacc_object_before(const scan *sc, size_t ws)
  * person only with its object: a body part or lab marker after it ("scan of
  * my knee", "Spritzen ins Auge", "badanie tarczycy", "badanie TSH") or just
  * before it ("INR-Kontrolle", "májfunkciós vizsgálat", "a pajzsmirigy
- * vizsgálata"). Returns the end of the emitted TREATMENT or 0. */
-static size_t exam_phrase(scan *sc, size_t ws, size_t we)
+ * vizsgálata"); a test or injection (kinds has RK_VACC) also takes a
+ * pathogen or condition after a link ("test na boreliozę", "Spritze gegen
+ * Tetanus"), and any takes a pathogen just before it ("HPV-Test", "flu
+ * test"). Returns the end of the emitted TREATMENT or 0. */
+static size_t exam_phrase(scan *sc, size_t ws, size_t we, uint64_t kinds)
 {
     size_t start = mod_start(sc, ws), end = mod_end(sc, we, 1);
     /* a modifier alone is no object: "full scan", "minor test" */
@@ -2751,7 +2825,7 @@ static size_t exam_phrase(scan *sc, size_t ws, size_t we)
     if (end == we && next_word(sc, we, 2, " -", &w) && dict_match(sc, w.start, &m) &&
         (m.kinds & RK_BIT(RK_LAB)))
         end = m.end;
-    if (end == we) /* "test na Helicobacter", "TB check" */
+    if (end == we && (kinds & RK_BIT(RK_VACC))) /* "test na Helicobacter" */
         end = vacc_object_after(sc, we);
     size_t ob = vacc_object_before(sc, ws);
     if (ob < start)
@@ -3240,9 +3314,17 @@ static size_t on_word(scan *sc, tok *t)
         }
         if (cat == REDACT_TREATMENT || (k & RK_BIT(RK_VACC))) {
             /* a vaccination or test with its object: "vaccine against typhoid",
-             * "hastífusz elleni oltást" */
-            e = vacc_object_after(sc, e);
+             * "hastífusz elleni oltást"; a vaccine with its object is the
+             * vaccination (a TREATMENT), as the guideline labels it. An object
+             * after a link only for vaccinations and tests: "chemo for
+             * lymphoma" is a treatment and a condition. */
+            size_t oe = (k & RK_BIT(RK_VACC)) ? vacc_object_after(sc, e) : e;
             size_t ob = vacc_object_before(sc, t->start);
+            if (oe > e || ob < start) {
+                cat = REDACT_TREATMENT;
+                rule = R_HEALTH_VACC;
+            }
+            e = oe;
             if (ob < start)
                 start = ob;
         }
@@ -3300,7 +3382,7 @@ static size_t on_word(scan *sc, tok *t)
             return e;
     }
     if (k & RK_BIT(RK_EXAM)) {
-        size_t e = exam_phrase(sc, t->start, mend);
+        size_t e = exam_phrase(sc, t->start, mend, k);
         if (e)
             return e;
     }
