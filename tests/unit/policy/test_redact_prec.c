@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the precision families of the fifth session: state adjectives
+ * after a copula need a person subject (the lists no longer hold "is pale",
+ * "gets stiff" with any subject, nor "erschöpft" or "blind" alone; person
+ * states do it), kinship words that make a person subject ("my father is
+ * blind"), and brand names that are ordinary words in another language once
+ * folded (listed only for the languages where they are no word).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "redact.h"
+#include "redact_test.h"
+
+#include <string.h>
+
+/* "is/looks/gets + adjective" with a thing as subject stays clean; with a
+ * person subject the adjective alone is the CONDITION, as the guideline
+ * labels it. */
+static void test_copula_states(void **state)
+{
+    (void)state;
+    const char *en[] = {"The sky is pale.", "The sky looks pale.", "The table is wobbly.",
+                        "The signal is weak.", "The dough gets stiff in the fridge.",
+                        "The window blind is broken.", "The code is bloated."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    EQ("My son is pale and shaky.", EN, "My son is [CONDITION] and [CONDITION].");
+    EQ("I feel really shaky.", EN, "I feel really [CONDITION].");
+    EQ("He has been a bit wobbly since the fall.", EN,
+       "He has been a bit [CONDITION] since the fall.");
+    EQ("My father is blind.", EN, "My father is [CONDITION].");
+    EQ("My baby is floppy.", EN, "My baby is [CONDITION].");
+    assert_string_equal(rule_of("My mother is pale.", REDACT_LANG_EN), "health.pstate");
+    /* a colour change with "gone"/"turned" still names the complaint */
+    EQ("My toe has gone purple.", EN, "My [CONDITION].");
+    const char *de[] = {"Der Speicher ist erschöpft.", "Kontingent erschöpft.",
+                        "Das Budget ist ausgelaugt.", "Der Abfluss ist verstopft."};
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    EQ("Ich bin total erschöpft.", DE, "Ich bin total [CONDITION].");
+    EQ("Mein Vater ist völlig erschöpft.", DE, "Mein Vater ist [CONDITION].");
+    EQ("Ich fühle mich schlapp.", DE, "Ich fühle mich [CONDITION].");
+}
+
+/* Brand names that fold to an ordinary word of another language. */
+static void test_brand_collisions(void **state)
+{
+    (void)state;
+    CLEAN("Az órajel gyors.", HU);
+    CLEAN("Órajel", HU);
+    CLEAN("A pille a lámpa körül repül.", HU);
+    CLEAN("Dominál a csapat.", HU);
+    CLEAN("We are a foster family.", EN);
+    EQ("I use Orajel for my gums.", EN, "I use [MEDICATION] for my gums.");
+    EQ("Nehme ich die Pille weiter?", DE, "Nehme ich die [MEDICATION] weiter?");
+    EQ("Ich nehme Foster morgens.", DE, "Ich nehme [MEDICATION] morgens.");
+    EQ("Biorę Foster rano.", PL, "Biorę [MEDICATION] rano.");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copula_states),
+        cmocka_unit_test(test_brand_collisions),
+    };
+    return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
+}
