@@ -3186,6 +3186,20 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
     return 0;
 }
 
+/* True when [s, e) holds a lower-case letter (ASCII or any other cased
+ * letter: "als", "Zum", "tavi", "úti"). */
+static int has_lower(const scan *sc, size_t s, size_t e)
+{
+    for (size_t i = s; i < e;) {
+        size_t l;
+        unsigned c = cls_at(sc, i, &l);
+        if ((c & RF_ALPHA) && !(c & RF_UPPER))
+            return 1;
+        i += l ? l : 1;
+    }
+    return 0;
+}
+
 static size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};
@@ -3252,6 +3266,11 @@ static size_t on_word(scan *sc, tok *t)
             k |= ik; /* an examination noun: "vizsgálatot", "badaniem" */
     }
 
+    /* An acronym whose lower-case form is an ordinary word in one of the
+     * languages ("ALS" and German "als", "PET" and "pet", "TAVI" and
+     * Hungarian "tavi") names the condition or treatment only in capitals. */
+    if ((k & RK_BIT(RK_CAPS)) && has_lower(sc, t->start, mend))
+        k &= ~HEALTH_KINDS;
     if (k & HEALTH_KINDS) {
         redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
                               : (k & RK_BIT(RK_MEDICATION)) ? REDACT_MEDICATION

@@ -58,7 +58,8 @@ enum {
     RK_PCOMP,         /* words that make a state adjective ordinary: tired "of", müde "vom" */
     RK_PATHOGEN,      /* vaccine and test targets: rabies, Tollwut, wściekliznę, hastífusz */
     RK_VLINK,         /* between a vaccination/test and its object: against, gegen, na, elleni */
-    RK_VACC,          /* vaccine nouns of the medication list: szczepionki, Impfstoff, vaccine */
+    RK_VACC,          /* vaccinations, vaccines, tests: take their object after a link word */
+    RK_CAPS,          /* acronyms that count only written in capitals: ALS (als), ZUM (zum), PET */
     RK__COUNT
 };
 

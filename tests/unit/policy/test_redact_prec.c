@@ -5,7 +5,8 @@
  * "gets stiff" with any subject, nor "erschöpft" or "blind" alone; person
  * states do it), kinship words that make a person subject ("my father is
  * blind"), and brand names that are ordinary words in another language once
- * folded (listed only for the languages where they are no word).
+ * folded (listed only for the languages where they are no word), and
+ * acronyms that count only in capitals (kind caps: ALS and "als").
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,11 +61,28 @@ static void test_brand_collisions(void **state)
     EQ("Biorę Foster rano.", PL, "Biorę [MEDICATION] rano.");
 }
 
+/* An acronym whose lower-case form is an ordinary word counts only in
+ * capitals, in every language and in auto (all lists at once). */
+static void test_acronym_caps(void **state)
+{
+    (void)state;
+    const char *clean[] = {"Mehr als zwei Termine.", "Ich gehe zum Arzt.", "Als Kind war ich oft da.",
+                           "My pet is a cat.", "Tens of people were waiting.", "A tavi szezon.",
+                           "Az úti okmány kész.", "Hív a recepció."};
+    expect_clean(clean, N(clean), REDACT_LANG_AUTO);
+    EQ("He has ALS.", AUTO, "He has [CONDITION].");
+    EQ("He had a PET scan.", EN, "He had a [TREATMENT].");
+    EQ("TAVI geplant.", DE, "[TREATMENT] geplant.");
+    EQ("My UTI is back.", EN, "My [CONDITION] is back.");
+    EQ("Sie hat HIV.", DE, "Sie hat [CONDITION].");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copula_states),
         cmocka_unit_test(test_brand_collisions),
+        cmocka_unit_test(test_acronym_caps),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
