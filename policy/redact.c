@@ -801,10 +801,17 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
     }
     size_t start = w.start;
     tok sur;
-    if (w.end - w.start == 1 && (w.flags & TF_CAP) && is_upper_ascii(sc->s[w.start]) &&
-        w.end + 2 < sc->n && sc->s[w.end] == '.' && sc->s[w.end + 1] == ' ' &&
-        next_word(sc, w.end + 2, 0, "", &sur) && (sur.flags & TF_CAP) && name_word(sc, &sur, 0))
-        w = sur; /* an initial before the surname: "Gruß M. Dittrich", "Dr. J. Okafor" */
+    /* an initial before the surname: "Gruß M. Dittrich", "Dr. J. Okafor";
+     * without its dot only a letter that is no one-letter word of our
+     * languages ("account name J Kowalczyk-Reid", not "I", "A", "W", "Z") */
+    size_t ia = w.end - w.start != 1 ? 0
+                : w.end + 2 < sc->n && sc->s[w.end] == '.' && sc->s[w.end + 1] == ' ' ? w.end + 2
+                : w.end + 1 < sc->n && sc->s[w.end] == ' ' && !strchr("AEIOUWZ", sc->s[w.start])
+                    ? w.end + 1
+                    : 0;
+    if (ia && (w.flags & TF_CAP) && is_upper_ascii(sc->s[w.start]) &&
+        next_word(sc, ia, 0, "", &sur) && (sur.flags & TF_CAP) && name_word(sc, &sur, 0))
+        w = sur;
     else if (!name_word(sc, &w, 1) ||
              (w.end + 1 < sc->n && sc->s[w.end] == '-' && sc->s[w.end + 1] >= 'a' &&
               sc->s[w.end + 1] <= 'z'))
@@ -2606,6 +2613,8 @@ static size_t value_after(const scan *sc, size_t e)
     return e;
 }
 
+static size_t value_head_after(const scan *sc, size_t e);
+
 /* A lab marker [ls, le) made a finding by its result (CONDITION over marker
  * through result, as the guideline's abnormal-findings rule asks): a result
  * word or a value within LAB_WORDS words of the same clause after it ("PSA
@@ -2617,6 +2626,7 @@ static size_t value_after(const scan *sc, size_t e)
  * examination after it ("INR-Kontrolle"). */
 static size_t lab_phrase(scan *sc, size_t ls, size_t le)
 {
+    le = value_head_after(sc, le); /* "PSA-értéke", "TSH-Wert" */
     size_t start = ls, end = 0, i = le;
     if (sc->res_end != NO_CTX && sc->res_end <= ls && ls - sc->res_end <= RES_GAP &&
         sc->res_start >= sc->covered && same_clause(sc, sc->res_end, ls)) {
@@ -2665,6 +2675,11 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
 }
 
 /* ----------------------------------------- vaccinations and their object */
+
+/* Rules that run for few words stay out of line: inlined into on_word they
+ * grew it enough that the compiler split step() out of it again, which cost
+ * more than the rules themselves (callgrind, sets1: +200 k instructions). */
+#define RARE_PATH __attribute__((noinline))
 
 /* Kinds of the word [p, e) as a term on its own, though a longer term
  * starts with it ("przeciwko" in "przeciwko grypie"): the walk of the text
@@ -2725,7 +2740,7 @@ static int vacc_link(const scan *sc, const tok *w, size_t *end)
  * or lab marker, with its complements ("vaccine against typhoid",
  * "Impfung gegen Gürtelrose", "szczepionki na wściekliznę", "test oddechowy
  * na Helicobacter"). e itself when there is none. */
-static size_t vacc_object_after(const scan *sc, size_t e)
+RARE_PATH static size_t vacc_object_after(const scan *sc, size_t e)
 {
     tok w;
     dmatch m;
@@ -2763,7 +2778,7 @@ static size_t vacc_object_after(const scan *sc, size_t e)
  * pathogen or condition just before it ("rabies jab", "hep B vaccination",
  * "FSME-Impfung"), or before a Hungarian postposition ("hastífusz elleni
  * oltást"). ws itself when there is none. */
-static size_t vacc_object_before(const scan *sc, size_t ws)
+RARE_PATH static size_t vacc_object_before(const scan *sc, size_t ws)
 {
     size_t oe = sc->obj_end;
     if (oe == NO_CTX || oe > ws || ws - oe > 12)
@@ -2866,8 +2881,19 @@ static size_t state_phrase(scan *sc, size_t ws, size_t we)
 static int person_subject(const scan *sc, size_t ws)
 {
     size_t k = sc->kin_end, pe = sc->person_end;
-    return (k != NO_CTX && k <= ws && ws - k <= PERSON_GAP && same_clause(sc, k, ws)) ||
-           (pe != NO_CTX && pe <= ws && ws - pe <= PERSON_GAP && same_clause(sc, pe, ws));
+    if ((k != NO_CTX && k <= ws && ws - k <= PERSON_GAP && same_clause(sc, k, ws)) ||
+        (pe != NO_CTX && pe <= ws && ws - pe <= PERSON_GAP && same_clause(sc, pe, ws)))
+        return 1;
+    /* A copula after "and" shares the subject of the clause before it, and
+     * a clause that has just named a condition is about a person: "Sie hat
+     * seit gestern Durchfall und ist sehr schwach", "has COPD and is weak". */
+    static const char *const conj[] = {"und", "and", "i", "oraz"};
+    const tok *p = prev_tok(sc, 0);
+    if (!p || p->end > ws || ws - p->end > 2 || !word_in(sc, p->start, p->end, conj, sizeof conj / sizeof conj[0]) ||
+        sc->cnt == 0)
+        return 0;
+    const redact_finding *f = &sc->out[sc->cnt - 1];
+    return f->cat == REDACT_CONDITION && f->end <= p->start && p->start - f->end <= 2;
 }
 
 /* True when the word after e makes a state adjective ordinary: a complement
@@ -3186,9 +3212,61 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
     return 0;
 }
 
+/* True when [s, e) is a value word that makes the acronym before it a lab
+ * marker ("Werte", "Spiegel", "levels", "szintje", "értéke"); the first
+ * letter in either case. */
+static int value_head(const scan *sc, size_t s, size_t e)
+{
+    static const char *const heads[] = {"wert",   "werte",  "wertes", "werten", "spiegel",
+                                        "level",  "levels", "szint",  "szintje", "szintem",
+                                        "\xc3\xa9rt\xc3\xa9ke", "\xc3\xa9rt\xc3\xa9kei",
+                                        "\xc3\xa9rt\xc3\xa9kem"};
+    size_t n = e - s;
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        size_t l = strlen(heads[h]), c = 0;
+        if (l != n)
+            continue;
+        while (c < l && (unsigned char)(c == 0 && is_upper_ascii(sc->s[s]) ? sc->s[s] | 0x20
+                                                                          : sc->s[s + c]) ==
+                            (unsigned char)heads[h][c])
+            c++;
+        if (c == l)
+            return 1;
+    }
+    return 0;
+}
+
+/* End of "-<value word>" right after a lab marker ending at e ("PSA-értéke",
+ * "TSH-Wert"), or e. */
+RARE_PATH static size_t value_head_after(const scan *sc, size_t e)
+{
+    if (e + 1 >= sc->n || sc->s[e] != '-')
+        return e;
+    size_t we = word_end(sc, e + 1);
+    return we > e + 1 && value_head(sc, e + 1, we) ? we : e;
+}
+
+/* Start of an acronym (two to six capital letters, not a listed term)
+ * right before the value word t of kinds k ("AMH-Werte", "AMH levels",
+ * "AMH-szintje"): an unlisted lab marker. NO_CTX when there is none or when
+ * the value word is part of a health term. */
+RARE_PATH static size_t acronym_value(const scan *sc, const tok *t, uint64_t k)
+{
+    const tok *p = prev_tok(sc, 0);
+    if (k & HEALTH_KINDS)
+        return NO_CTX;
+    if (!p || p->end + 1 != t->start || p->end - p->start < 2 || p->end - p->start > 6 ||
+        (sc->s[p->end] != '-' && sc->s[p->end] != ' ') || p->kinds)
+        return NO_CTX;
+    for (size_t i = p->start; i < p->end; i++)
+        if (!is_upper_ascii(sc->s[i]))
+            return NO_CTX;
+    return value_head(sc, t->start, t->end) ? p->start : NO_CTX;
+}
+
 /* True when [s, e) holds a lower-case letter (ASCII or any other cased
  * letter: "als", "Zum", "tavi", "úti"). */
-static int has_lower(const scan *sc, size_t s, size_t e)
+RARE_PATH static int has_lower(const scan *sc, size_t s, size_t e)
 {
     for (size_t i = s; i < e;) {
         size_t l;
@@ -3225,8 +3303,9 @@ static size_t on_word(scan *sc, tok *t)
         sc->res_start = t->start;
         sc->res_end = mend;
     }
-    if (k & RK_BIT(RK_LAB)) {
-        size_t e = lab_phrase(sc, t->start, mend);
+    if (k & (RK_BIT(RK_LAB) | RK_BIT(RK_LABHEAD))) { /* one test for both: every word passes here */
+        size_t ls = (k & RK_BIT(RK_LAB)) ? t->start : acronym_value(sc, t, k);
+        size_t e = ls != NO_CTX ? lab_phrase(sc, ls, (k & RK_BIT(RK_LAB)) ? mend : t->end) : 0;
         if (e)
             return e;
     }
@@ -3269,9 +3348,7 @@ static size_t on_word(scan *sc, tok *t)
     /* An acronym whose lower-case form is an ordinary word in one of the
      * languages ("ALS" and German "als", "PET" and "pet", "TAVI" and
      * Hungarian "tavi") names the condition or treatment only in capitals. */
-    if ((k & RK_BIT(RK_CAPS)) && has_lower(sc, t->start, mend))
-        k &= ~HEALTH_KINDS;
-    if (k & HEALTH_KINDS) {
+    if ((k & HEALTH_KINDS) && !((k & RK_BIT(RK_CAPS)) && has_lower(sc, t->start, mend))) {
         redact_category cat = (k & RK_BIT(RK_CONDITION))    ? REDACT_CONDITION
                               : (k & RK_BIT(RK_MEDICATION)) ? REDACT_MEDICATION
                                                             : REDACT_TREATMENT;

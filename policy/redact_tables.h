@@ -60,6 +60,7 @@ enum {
     RK_VLINK,         /* between a vaccination/test and its object: against, gegen, na, elleni */
     RK_VACC,          /* vaccinations, vaccines, tests: take their object after a link word */
     RK_CAPS,          /* acronyms that count only written in capitals: ALS (als), ZUM (zum), PET */
+    RK_LABHEAD,       /* value words that make an acronym before them a lab marker: AMH-Werte */
     RK__COUNT
 };
 

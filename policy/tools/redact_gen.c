@@ -26,7 +26,7 @@ static const char *const kind_names[RK__COUNT] = {
     "body",       "modpre",     "modpost",   "pain",       "link",        "disease",
     "lab",        "result",     "exam",      "state",      "pstate",      "pverb",
     "pverbw",     "pcomp",      "pathogen",    "vlink",
-    "vacc",       "caps"};
+    "vacc",       "caps",       "labhead"};
 
 /* Extra file names for an existing kind, so a list with its own owner and
  * purpose can feed a kind without editing another list: lesion.<lang>.txt

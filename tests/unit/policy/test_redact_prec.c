@@ -77,12 +77,44 @@ static void test_acronym_caps(void **state)
     EQ("Sie hat HIV.", DE, "Sie hat [CONDITION].");
 }
 
+/* Misses of heldout10-12 as families: person states after a coordinated
+ * copula or "makes me", lab markers not in the lists (an acronym before a
+ * value word), an initial without its dot, laser treatments, tears of the
+ * retina, a contrast agent with its scan. */
+static void test_miss_families(void **state)
+{
+    (void)state;
+    EQ("Sie hat seit gestern Durchfall und ist sehr schwach.", DE,
+       "Sie hat seit gestern [CONDITION] und ist sehr [CONDITION].");
+    EQ("He has COPD and is very weak.", EN, "He has [CONDITION] and is very [CONDITION].");
+    EQ("Cetirizin macht mich so müde.", DE, "[MEDICATION] macht mich so [CONDITION].");
+    EQ("The methotrexate makes me nauseous.", EN, "The [MEDICATION] makes me [CONDITION].");
+    EQ("Meine AMH-Werte sind sehr niedrig.", DE, "Meine [CONDITION].");
+    EQ("My AMH levels are very low.", EN, "My [CONDITION].");
+    EQ("Az AMH-szintje alacsony.", HU, "Az [CONDITION].");
+    EQ("Refunds please to account name J Kowalczyk-Reid.", EN,
+       "Refunds please to account name [PERSON].");
+    EQ("Floaters after laser treatment for a retinal tear?", EN,
+       "[CONDITION] after [TREATMENT] for a [CONDITION]?");
+    EQ("Do I stop metformin before the CT scan with contrast?", EN,
+       "Do I stop [MEDICATION] before the [TREATMENT]?");
+    const char *en[] = {"The server has errors and is very slow.", "This makes me tired of waiting.",
+                        "The WHO levels are fine.", "The CO2 level was too high in the room.",
+                        "Hi I Need help."};
+    const char *de[] = {"Der Server hat Fehler und ist sehr langsam.", "Die ADAC-Werte sind gut.",
+                        "Das macht mich müde vom Warten."};
+    expect_clean(en, N(en), REDACT_LANG_EN);
+    expect_clean(de, N(de), REDACT_LANG_DE);
+    CLEAN("Dzień dobry, W Krakowie jest ładnie.", PL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copula_states),
         cmocka_unit_test(test_brand_collisions),
         cmocka_unit_test(test_acronym_caps),
+        cmocka_unit_test(test_miss_families),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
