@@ -69,6 +69,11 @@ enum {
     R__COUNT
 };
 
+/* Rules that run for few words stay out of line: inlined into on_word they
+ * grew it enough that the compiler split step() out of it again, which cost
+ * more than the rules themselves (callgrind, sets1: +200 k instructions). */
+#define RARE_PATH __attribute__((noinline))
+
 static const char *const rule_names[R__COUNT] = {"none",
                                                  "id.kvnr",
                                                  "id.rvnr",
@@ -1297,6 +1302,39 @@ static size_t place_tail(const scan *sc, size_t e, int more)
 }
 
 /* Postal code + city: "10115 Berlin", "1010 Wien", "00-950 Warszawa". */
+/* A street without a street word right before a postal code found as an
+ * address: one or two capitalised words and a house number, then ", "
+ * ("Lipowa 7, 05-070 Sulejówek", "Weidenkamp 23a, 67434 Neustadt"). The
+ * postal code and its town already make it an address; the words must be
+ * no listed term (not "Termin 7, 05-070"). */
+RARE_PATH static void street_before_postcode(scan *sc, size_t start)
+{
+    if (start < 4 || sc->s[start - 2] != ',' || sc->s[start - 1] != ' ' || sc->street_end == start - 2)
+        return;
+    size_t b = 0;
+    const tok *q = prev_tok(sc, 0);
+    while (q && q->end > start - 2 && b < 3)
+        q = prev_tok(sc, ++b);
+    if (!q || q->end != start - 2 || !is_digit(sc->s[q->start]) || q->end - q->start > 4 ||
+        q->start < sc->covered || q->start < 2 || sc->s[q->start - 1] != ' ')
+        return;
+    size_t st = NO_CTX, at = q->start - 1;
+    for (int words = 0; words < 2; words++) {
+        const tok *w = prev_tok(sc, ++b);
+        if (!w || w->end != at || !(w->flags & TF_CAP) || (w->flags & TF_DIGIT) || w->kinds ||
+            w->start < sc->covered || w->end - w->start < 3)
+            break;
+        st = w->start;
+        if (w->start == 0 || sc->s[w->start - 1] != ' ')
+            break;
+        at = w->start - 1;
+    }
+    if (st == NO_CTX)
+        return;
+    emit(sc, st, start - 2, REDACT_ADDRESS, R_ADDR_STREET);
+    sc->street_end = start - 2;
+}
+
 static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
 {
     int pl_shape = ng == 2 && g[0] == 2 && g[1] == 3 && r->sep[2] == '-';
@@ -1323,6 +1361,7 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
     if (city || street || ctx_recent(sc, RK_CTX_ADDR, r->start, WIN_ADDR) ||
         (pl_shape && !word_kinds(sc, w.start, w.end))) {
         wend = place_tail(sc, wend, !city);
+        street_before_postcode(sc, r->start);
         emit(sc, r->start, wend, REDACT_ADDRESS, R_ADDR_POSTCODE);
         return wend;
     }
@@ -1768,6 +1807,14 @@ static size_t try_uk_postcode(scan *sc, const tok *t)
             !is_upper_ascii(s[q->start + 1])) {
             start = q->start;
             back = 1;
+            /* a town of two words after a comma: "…Street, Kirkby Stephen CA17 4HT" */
+            const tok *q2 = prev_tok(sc, 1);
+            if (q2 && q2->end + 1 == q->start && s[q2->end] == ' ' && (q2->flags & TF_CAP) &&
+                !q2->kinds && !(q2->flags & TF_DIGIT) && q2->start >= sc->covered + 2 &&
+                q2->end - q2->start >= 3 && s[q2->start - 2] == ',' && s[q2->start - 1] == ' ') {
+                start = q2->start;
+                back = 2;
+            }
         }
     }
     uk_street_before(sc, start, back);
@@ -1828,7 +1875,8 @@ static const struct {
     size_t n;
 } street_suffixes[] = {SUFFIX("strasse"), SUFFIX("weg"),      SUFFIX("gasse"), SUFFIX("allee"),
                        SUFFIX("platz"),   SUFFIX("ring"),     SUFFIX("damm"),  SUFFIX("ufer"),
-                       SUFFIX("chaussee"), SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("str")};
+                       SUFFIX("chaussee"), SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("str"),
+                       SUFFIX("kamp"),    SUFFIX("stieg"),    SUFFIX("twiete")};
 #undef SUFFIX
 
 /* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
@@ -1836,7 +1884,7 @@ static int street_compound(const scan *sc, const tok *t, size_t *after)
 {
     /* Cheap reject first: every suffix ends in one of these letters. */
     unsigned char last = sc->s[t->end - 1];
-    if (!strchr("egzmrdEGZMRD", last) || last == 0)
+    if (!strchr("egzmrdpEGZMRDP", last) || last == 0)
         return 0;
     char f[48];
     size_t fl = 0, i = t->start;
@@ -2676,10 +2724,6 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
 
 /* ----------------------------------------- vaccinations and their object */
 
-/* Rules that run for few words stay out of line: inlined into on_word they
- * grew it enough that the compiler split step() out of it again, which cost
- * more than the rules themselves (callgrind, sets1: +200 k instructions). */
-#define RARE_PATH __attribute__((noinline))
 
 /* Kinds of the word [p, e) as a term on its own, though a longer term
  * starts with it ("przeciwko" in "przeciwko grypie"): the walk of the text

@@ -108,6 +108,21 @@ static void test_miss_families(void **state)
     CLEAN("Dzień dobry, W Krakowie jest ładnie.", PL);
 }
 
+/* Streets without a street word before a postal code found as an address,
+ * German compounds on -kamp/-stieg/-twiete, a two-word town after a comma
+ * before a UK postcode. */
+static void test_addresses(void **state)
+{
+    (void)state;
+    EQ("Mieszkam przy Lipowa 7, 05-070 Sulejówek.", PL, "Mieszkam przy [ADDRESS], [ADDRESS].");
+    EQ("Post an Weidenkamp 23a, 67434 Neustadt an der Weinstraße?", DE,
+       "Post an [ADDRESS], [ADDRESS]?");
+    EQ("Ich wohne Am Hang 4, 10115 Berlin.", DE, "Ich wohne [ADDRESS], [ADDRESS].");
+    EQ("Flat 2, 5 Mill Lane, Market Harborough LE16 7AA.", EN, "[ADDRESS], [ADDRESS].");
+    CLEAN("Zimmer 7, 10115 Berlin", DE);
+    CLEAN("Send 7, 10115 items.", EN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +130,7 @@ int main(void)
         cmocka_unit_test(test_brand_collisions),
         cmocka_unit_test(test_acronym_caps),
         cmocka_unit_test(test_miss_families),
+        cmocka_unit_test(test_addresses),
     };
     return cmocka_run_group_tests(tests, redact_test_setup, redact_test_teardown);
 }
