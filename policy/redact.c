@@ -746,8 +746,24 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
  * marks the first word after a trigger; a following word (any_case 0) may
  * also be a price or room word, since those are surnames too ("Daniel Price",
  * "Anna Zimmer"). */
+static int is_upper_ascii(unsigned char c);
 static int name_word(const scan *sc, tok *w, int any_case)
 {
+    /* a family name with an apostrophe after one capital: "O'Neill",
+     * "D'Souza", "O’Brien" (the tokens split at the apostrophe) */
+    if (w->end - w->start == 1 && is_upper_ascii(sc->s[w->start])) {
+        size_t a = w->end, al = 0;
+        if (a < sc->n && sc->s[a] == '\'')
+            al = 1;
+        else if (a + 2 < sc->n && sc->s[a] == 0xe2 && sc->s[a + 1] == 0x80 && sc->s[a + 2] == 0x99)
+            al = 3;
+        if (al && a + al + 1 < sc->n && is_upper_ascii(sc->s[a + al]) &&
+            !is_upper_ascii(sc->s[a + al + 1])) {
+            w->end = word_end(sc, a + al);
+            w->kinds = 0;
+            return 1;
+        }
+    }
     if ((w->flags & TF_DIGIT) || !(w->flags & TF_ALPHA) || w->end - w->start < 2)
         return 0; /* "I", initials */
     w->kinds = word_kinds(sc, w->start, w->end);
@@ -3542,7 +3558,7 @@ static size_t on_word(scan *sc, tok *t)
         return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
     if (k & RK_BIT(RK_CTX_KIN)) {
         sc->kin_end = mend;
-        size_t e = person_after(sc, mend, " ,", 0, 0, R_PERSON_INTRO);
+        size_t e = person_after(sc, mend, " ,(", 0, 0, R_PERSON_INTRO); /* "Babcia (Stanisława …" */
         return e != mend ? e : kin_month_name(sc, mend);
     }
     if (k & RK_BIT(RK_TITLE))

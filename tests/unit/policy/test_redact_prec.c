@@ -98,6 +98,14 @@ static void test_miss_families(void **state)
        "[CONDITION] after [TREATMENT] for a [CONDITION]?");
     EQ("Do I stop metformin before the CT scan with contrast?", EN,
        "Do I stop [MEDICATION] before the [TREATMENT]?");
+    EQ("My father, Desmond O'Neill, has COPD.", EN, "My father, [PERSON], has [CONDITION].");
+    EQ("I am Sean O\xe2\x80\x99" "Brien.", EN, "I am [PERSON].");
+    EQ("Mum (Joan Barrow, b. 1937) has a pressure sore.", EN,
+       "Mum ([PERSON], b. [DOB]) has a [CONDITION].");
+    EQ("Babcia (Stanisława Kubiak) po udarze.", PL, "Babcia ([PERSON]) po [CONDITION].");
+    EQ("Évek óta pánikbeteg vagyok.", HU, "Évek óta [CONDITION] vagyok.");
+    EQ("Od miesiąca boli ją w nadbrzuszu.", PL, "Od miesiąca [CONDITION].");
+    CLEAN("Oh, O'Reilly's pub is open.", EN);
     const char *en[] = {"The server has errors and is very slow.", "This makes me tired of waiting.",
                         "The WHO levels are fine.", "The CO2 level was too high in the room.",
                         "Hi I Need help."};
