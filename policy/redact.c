@@ -2556,12 +2556,18 @@ static size_t body_near_before(const scan *sc, size_t p)
 /* A lay complaint around a pain/symptom word [ws, we): the body part before
  * or after it makes the whole stretch a CONDITION. Returns the end of the
  * emitted finding or 0 when no body part is near. */
+static int body_pronoun_before(const scan *sc, size_t ws);
 static size_t lay_phrase(scan *sc, size_t ws, size_t we)
 {
     size_t b = body_near_before(sc, ws);
     size_t a = body_near_after(sc, we, LAY_WORDS);
-    if (b == NO_CTX && !a)
-        return 0;
+    if (b == NO_CTX && !a) {
+        /* "es ist blau und dick" after the body part: the complaint alone */
+        if (!body_pronoun_before(sc, ws))
+            return 0;
+        emit(sc, ws, we, REDACT_CONDITION, R_HEALTH_LAY);
+        return we;
+    }
     size_t start = b != NO_CTX ? b : ws;
     size_t end = a ? mod_end(sc, a, 1) : we;
     emit(sc, start, end, REDACT_CONDITION, R_HEALTH_LAY);
@@ -2918,12 +2924,54 @@ static size_t exam_phrase(scan *sc, size_t ws, size_t we, uint64_t kinds)
  * adjective-first order, within STATE_WORDS words after it ("bleeding gums",
  * "véres a köpetem", "pattanásos az arca"). Without a body word nothing fires:
  * "the door is stuck". Returns the end of the emitted CONDITION or 0. */
+#define BODY_PRONOUN_GAP 64 /* bytes from a body part to a pronoun standing for it */
+#define STATE_PRONOUN_GAP 28 /* bytes from the pronoun to the state: "es ist seit gestern ganz " */
+
+/* True when a pronoun and a copula ("er ist", "es ist ganz", "it is", "they
+ * are") stand shortly before ws in its clause and a body part was named
+ * shortly before the pronoun, in this clause or the one before: the pronoun
+ * stands for the body part ("der Knöchel tut weh und er ist ganz
+ * geschwollen", "hurt my wrist, it is swollen"), as it does after a
+ * complaint ("Sprunggelenk verknackst, es ist blau"). */
+RARE_PATH static int body_pronoun_before(const scan *sc, size_t ws)
+{
+    static const char *const pron[] = {"er", "sie", "es", "it", "they"};
+    static const char *const cop[] = {"ist", "sind", "war", "wird", "is", "are", "was", "looks"};
+    /* the body part, or a complaint naming one ("Sprunggelenk verknackst") */
+    size_t ant = sc->body_end;
+    if (sc->cnt > 0 && sc->out[sc->cnt - 1].cat == REDACT_CONDITION &&
+        (ant == NO_CTX || sc->out[sc->cnt - 1].end > ant))
+        ant = sc->out[sc->cnt - 1].end;
+    if (ant == NO_CTX)
+        return 0;
+    for (size_t back = 1; back < 4; back++) {
+        const tok *p = prev_tok(sc, back), *c = prev_tok(sc, back - 1);
+        if (!p || !c)
+            return 0;
+        if (c->start > ws || (c->end > ws && c->start != ws)) /* the state word itself */
+            continue;
+        if (ws - p->start > STATE_PRONOUN_GAP)
+            return 0;
+        if (c->start == p->end + 1 && word_in(sc, p->start, p->end, pron, 5) &&
+            word_in(sc, c->start, c->end, cop, 8))
+            return ant <= p->start && p->start - ant <= BODY_PRONOUN_GAP &&
+                   same_clause(sc, p->start, ws);
+    }
+    return 0;
+}
+
 static size_t state_phrase(scan *sc, size_t ws, size_t we)
 {
     size_t b = body_near_before(sc, ws);
     size_t a = b == NO_CTX ? body_near_after(sc, we, STATE_WORDS) : 0;
-    if (b == NO_CTX && !a)
-        return 0;
+    if (b == NO_CTX && !a) {
+        /* the state alone, as the guideline labels it */
+        if (!body_pronoun_before(sc, ws))
+            return 0;
+        emit(sc, ws, we, REDACT_CONDITION, R_HEALTH_STATE);
+        sc->pre_end = NO_CTX;
+        return we;
+    }
     size_t start = b != NO_CTX ? b : ws, end = a ? a : we;
     emit(sc, start, end, REDACT_CONDITION, R_HEALTH_STATE);
     sc->pre_end = NO_CTX;

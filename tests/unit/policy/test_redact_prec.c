@@ -38,6 +38,14 @@ static void test_copula_states(void **state)
     assert_string_equal(rule_of("My mother is pale.", REDACT_LANG_EN), "health.pstate");
     /* a colour change with "gone"/"turned" still names the complaint */
     EQ("My toe has gone purple.", EN, "My [CONDITION].");
+    /* a pronoun standing for a body part named before: the state alone,
+     * and nothing without such a body part or complaint */
+    EQ("Das Sprunggelenk verknackst, es ist blau und dick.", DE,
+       "Das [CONDITION], es ist [CONDITION].");
+    EQ("Das Knie tut weh. Es ist blau.", DE, "Das [CONDITION]. Es ist [CONDITION].");
+    CLEAN("Die Suppe, sie ist dick.", DE);
+    CLEAN("Das Wetter heute: es ist blau und klar.", DE);
+    CLEAN("Mein Auto, es ist rot.", DE);
     const char *de[] = {"Der Speicher ist erschöpft.", "Kontingent erschöpft.",
                         "Das Budget ist ausgelaugt.", "Der Abfluss ist verstopft."};
     expect_clean(de, N(de), REDACT_LANG_DE);
