@@ -33,8 +33,8 @@ set_tests_properties(unit/redact/dev_dicta PROPERTIES LABELS unit TIMEOUT 120)
 # Sets 10-12 were written in the fourth session by three more writers and scored once on main
 # at 7bb5660 with --lang guess (as the gateway scans): 95.42 %, 94.74 % and 96.91 % recall,
 # 95.71 % pooled. Their floors sit about 2 points under those figures.
-set(REDACT_FLOORS "heldout5,97.6" "heldout6,96" "heldout7,97" "heldout8,97" "heldout9,96")
-list(APPEND REDACT_FLOORS "heldout10,96.3" "heldout11,98.3" "heldout12,98.4")
+set(REDACT_FLOORS "heldout5,97.9" "heldout6,96" "heldout7,97.8" "heldout8,97" "heldout9,96")
+list(APPEND REDACT_FLOORS "heldout10,96.5" "heldout11,98.3" "heldout12,98.4")
 # Dev sets of the third session, each written by the engineer who grew that part, so none is
 # blind (their first scores are in docs/redaction.md). Each fails when recall drops below a
 # floor about 2 points under the figure measured when it landed (or when precision, clean
@@ -56,7 +56,7 @@ list(APPEND REDACT_FLOORS "heldout10,96.3" "heldout11,98.3" "heldout12,98.4")
 #   dev2_mech  class mechanisms, fourth session: person states, inflected hu/pl words, hyphen
 #              compounds, vaccinations and tests by their object (tests/redact/dev2_mech.txt;
 #              batches scored once before tuning, figures in its header)
-list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,97" "dev_lexde,93" "dev_lexpl,97" "dev_mech,94" "dev2_lexde,94")
+list(APPEND REDACT_FLOORS "dev_lexhu,95" "dev_lexen,97.7" "dev_lexde,93" "dev_lexpl,97" "dev_mech,94" "dev2_lexde,94")
 list(APPEND REDACT_FLOORS "dev2_lexhu,95")
 list(APPEND REDACT_FLOORS "dev2_lexpl,96")
 list(APPEND REDACT_FLOORS "dev2_lexen,94")
