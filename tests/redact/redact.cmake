@@ -61,10 +61,10 @@ list(APPEND REDACT_FLOORS "dev2_lexhu,95")
 list(APPEND REDACT_FLOORS "dev2_lexpl,96")
 list(APPEND REDACT_FLOORS "dev2_lexen,94")
 list(APPEND REDACT_FLOORS "dev2_mech,85")
-# dev3_lexde5 de vocabulary, fifth growth (73 messages, 11 clean; two batches each scored once
-#             before their misses were added: 58.33 % and 55.56 %, figures in dev3_lexde5.txt;
-#             final figure 93.29 %)
-list(APPEND REDACT_FLOORS "dev3_lexde5,91.3")
+# dev3_lexde5 de vocabulary, fifth growth (95 messages, 14 clean; three batches each scored once
+#             before their misses were added: 58.33 %, 55.56 % and 68.18 %, figures in
+#             dev3_lexde5.txt; final figure 93.81 %)
+list(APPEND REDACT_FLOORS "dev3_lexde5,91.8")
 # dev3_lexen5 en vocabulary, fifth session (dev3_lexen5.txt): three batches written by the
 #            lexen5 engineer, each scored once before its misses were added: 81.71 % (42
 #            messages, main 7b88cf8), 74.60 % (32 messages, main 7048ddd) and 75.93 % (24
