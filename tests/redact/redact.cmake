@@ -35,6 +35,9 @@ set_tests_properties(unit/redact/dev_dicta PROPERTIES LABELS unit TIMEOUT 120)
 # 95.71 % pooled. Their floors sit about 2 points under those figures.
 set(REDACT_FLOORS "heldout5,97.9" "heldout6,96" "heldout7,97.8" "heldout8,97" "heldout9,96")
 list(APPEND REDACT_FLOORS "heldout10,96.5" "heldout11,98.3" "heldout12,98.4")
+# Sets 13 and 14 were written in the fifth session by two more writers and scored once on main
+# at e4c5d46 with --lang guess: 96.60 % and 96.39 % recall (96.48 % pooled). Floors 2 points under.
+list(APPEND REDACT_FLOORS "heldout13,94.6" "heldout14,94.4")
 # Dev sets of the third session, each written by the engineer who grew that part, so none is
 # blind (their first scores are in docs/redaction.md). Each fails when recall drops below a
 # floor about 2 points under the figure measured when it landed (or when precision, clean
