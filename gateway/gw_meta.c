@@ -810,7 +810,7 @@ static void stage_store(req *q)
             memset(&scan, 0, sizeof scan);
             json_t *decision =
                 q->m->app->rules ? gw_policy_inbound(q->m->app, gw_meta_platform_name(g->platform),
-                                                     g->lang, e->text, e->text_len, &scan)
+                                                     e->text, e->text_len, &scan)
                                  : NULL;
             /* the decision record says whether the suggestion went out (the rate limit may
              * hold it back), so a DPO sees every automatic answer */

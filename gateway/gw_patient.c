@@ -312,7 +312,7 @@ static void on_msg(gw_conn *c, json_t *o)
     /* policy: web patients' messages are stored in full (sealed); their findings
      * (categories and counts) go with the row, and the decision is an audit record */
     gw_policy_scan scan;
-    json_t *decision = gw_policy_inbound(s->app, "web", s->lang, json_string_value(t), tl, &scan);
+    json_t *decision = gw_policy_inbound(s->app, "web", json_string_value(t), tl, &scan);
     gw_store_item it = {s->conv,     client_id, "patient", "text", NULL, NULL,
                         json_string_value(t), tl, scan.findings, "policy.decision", decision};
     void **ctx = calloc(2, sizeof *ctx);

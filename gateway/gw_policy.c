@@ -340,8 +340,8 @@ static json_t *details(const gw_app *app, const decide_result *r, const char *ch
                      "policy", rules_version_hash(app->rules));
 }
 
-json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *lang,
-                          const char *text, size_t len, gw_policy_scan *s)
+json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *text, size_t len,
+                          gw_policy_scan *s)
 {
     size_t n = 0;
     redact_finding *f = scan(app, text, len, &n);
@@ -428,9 +428,8 @@ static const char *block_message(bool ids, decide_action action, bool allowed_ov
                         : "health data must not be sent over this platform: use the secure web chat";
 }
 
-void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang,
-                        const char *text, size_t len, bool override, bool allowed_override,
-                        gw_policy_out *out)
+void gw_policy_outbound(const gw_app *app, const char *channel, const char *text, size_t len,
+                        bool override, bool allowed_override, gw_policy_out *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = 0;

@@ -70,8 +70,8 @@ void gw_policy_scan_clear(gw_policy_scan *s);
 /* Inbound (patient) message: scans text and fills *s; returns the audit details of the
  * decision (new reference): {"action","reason","channel","direction","categories",
  * "rules","policy"}. Never text. */
-json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *lang,
-                          const char *text, size_t len, gw_policy_scan *s);
+json_t *gw_policy_inbound(const gw_app *app, const char *channel, const char *text, size_t len,
+                          gw_policy_scan *s);
 
 /* Outbound verdict for a staff reply. */
 typedef struct gw_policy_out {
@@ -96,9 +96,8 @@ bool gw_policy_may_override(const gw_app *app, const char *role);
 /* Runs DLP and the channel decision (the policy's decisions settings) over a staff reply.
  * override: the staff member confirmed / asked to send redacted (honoured only when
  * allowed_override). */
-void gw_policy_outbound(const gw_app *app, const char *channel, const char *lang,
-                        const char *text, size_t len, bool override, bool allowed_override,
-                        gw_policy_out *out);
+void gw_policy_outbound(const gw_app *app, const char *channel, const char *text, size_t len,
+                        bool override, bool allowed_override, gw_policy_out *out);
 
 /* Redacted preview of text (scanned in the language it is written in, see langid.h), cut
  * at a character boundary to at most ~80 bytes with "…" appended when cut. New string. */

@@ -602,8 +602,8 @@ static void reply_ctx_done(void *arg, gw_db_status status, PGresult *res, const 
     }
     bool may_override = gw_policy_may_override(s->app, s->role); /* decisions.override_roles */
     gw_policy_out out;
-    gw_policy_outbound(s->app, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), op->text, op->len,
-                       op->override, may_override, &out);
+    gw_policy_outbound(s->app, PQgetvalue(res, 0, 0), op->text, op->len, op->override,
+                       may_override, &out);
     if (out.action == DECIDE_BLOCK || out.action == DECIDE_NEEDS_CONFIRMATION) {
         gw_info(gw_conn_tag(c), "reply blocked by policy");
         op->findings = json_incref(out.findings);
@@ -693,7 +693,7 @@ static void write_msg(gw_conn *c, json_t *o, const char *kind)
     const char *vals[1] = {conv};
     gw_db_params p = {vals, NULL, NULL, 1};
     gw_conn_ref(c);
-    if (gw_db_query(s->app->db, "SELECT channel, lang FROM conversation WHERE id = $1::uuid", &p,
+    if (gw_db_query(s->app->db, "SELECT channel FROM conversation WHERE id = $1::uuid", &p,
                     false, reply_ctx_done, op) != 0) {
         gw_conn_send_error(c, "unavailable", "the gateway is restarting: send again", cid);
         replyop_free(op);

@@ -226,6 +226,11 @@ typedef size_t dstop;
 
 /* ---------------------------------------------------------------- basics */
 
+static int is_upper_ascii(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
 const char *redact_category_name(redact_category cat)
 {
     if ((unsigned)cat >= REDACT_CAT__COUNT)
@@ -746,7 +751,6 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
  * marks the first word after a trigger; a following word (any_case 0) may
  * also be a price or room word, since those are surnames too ("Daniel Price",
  * "Anna Zimmer"). */
-static int is_upper_ascii(unsigned char c);
 static int name_word(const scan *sc, tok *w, int any_case)
 {
     /* a family name with an apostrophe after one capital: "O'Neill",
@@ -776,8 +780,6 @@ static int name_word(const scan *sc, tok *w, int any_case)
 
 static int street_compound(const scan *sc, const tok *t, size_t *after);
 static size_t house_number(const scan *sc, size_t i);
-static int is_upper_ascii(unsigned char c);
-
 /* A name followed by a street word is a street named after a person
  * ("Karl-Marx-Allee 5", "Kossuth Lajos utca 12."): emit the address instead. */
 static size_t street_after_name(scan *sc, size_t start, size_t end)
@@ -1384,8 +1386,6 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
     return 0;
 }
 
-static int is_upper_ascii(unsigned char c);
-
 /* US ZIP code after a state code: "Springfield, IL 62704", "Portland, OR 97205-1234". */
 static size_t us_zip(scan *sc, const run *r, const size_t *g, size_t ng)
 {
@@ -1695,11 +1695,6 @@ static size_t on_number(scan *sc, const tok *t)
 }
 
 /* -------------------------------------------------- alphanumeric tokens */
-
-static int is_upper_ascii(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z';
-}
 
 /* IBAN: two letters, two digits, then groups of letters/digits separated by
  * single spaces, exactly as long as the country's registered length. */

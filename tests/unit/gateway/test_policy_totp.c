@@ -145,7 +145,7 @@ static void test_outbound(void **state)
     (void)state;
     gw_policy_out o;
     const char *priv = "Rufen Sie mich an: 0171 2345678";
-    gw_policy_outbound(&g_app, "web", "de", priv, strlen(priv), false, true, &o);
+    gw_policy_outbound(&g_app, "web", priv, strlen(priv), false, true, &o);
     assert_int_equal(o.action, DECIDE_BLOCK);
     assert_string_equal(o.event, "policy.blocked");
     char *d = json_dumps(o.details, 0), *f = json_dumps(o.findings, 0);
@@ -155,7 +155,7 @@ static void test_outbound(void **state)
     free(f);
     gw_policy_out_clear(&o);
     const char *ok = "Bis morgen!";
-    gw_policy_outbound(&g_app, "web", "de", ok, strlen(ok), false, true, &o);
+    gw_policy_outbound(&g_app, "web", ok, strlen(ok), false, true, &o);
     assert_int_equal(o.action, DECIDE_ALLOW);
     assert_string_equal(o.text, ok);
     gw_policy_out_clear(&o);
