@@ -396,38 +396,12 @@ static void emit_person(scan *sc, size_t start, size_t end, uint16_t rule)
 
 /* --------------------------------------------------------- dictionary */
 
-/* One transition; 0 means no edge. The layout (redact__node in
- * redact_tables.h) keeps a state's child labels inside its 16-byte record, so
- * a step reads one record; the inline labels are compared eight at a time
- * (the zero-byte test of x ^ c repeated in every byte: the lowest set 0x80
- * marks the first equal byte exactly). c is never 0, and zero padding never
- * equals it; the index check only guards against a table error. */
+/* One transition; 0 means no edge (redact__tr in redact_tables.h): the
+ * slot at the state's base plus the byte's class, if its label is c. */
 static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
 {
-    if (node == 0)
-        return t->root[c];
-    const redact__node *nd = &t->nodes[node];
-    unsigned n = nd->n;
-    if (n <= RN_INLINE) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        uint64_t w;
-        memcpy(&w, nd->u.label, sizeof w);
-        uint64_t x = w ^ (0x0101010101010101ull * c);
-        uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
-        if (!z)
-            return 0;
-        unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
-        return k < n ? nd->first + k : 0;
-#else
-        for (unsigned k = 0; k < n; k++)
-            if (nd->u.label[k] == c)
-                return nd->first + k;
-        return 0;
-#endif
-    }
-    /* Wide states (the first levels of the automaton): a dense row. */
-    unsigned k = t->wide[nd->u.wide + t->cls[c]];
-    return k ? nd->first + k - 1 : 0;
+    uint32_t x = t->tr[node].base + t->cls[c];
+    return t->tr[x].label == (RT_TAG | c) ? x : 0;
 }
 
 /* ------------------------------------------------------------- engine */
@@ -464,14 +438,14 @@ redact_engine *redact_engine_new(void)
     for (unsigned a = 0; a < 256; a++) {
         if (!ascii_fold[a] || ascii_fold[a] != a)
             continue;
-        uint32_t s1 = e->t->root[a];
+        uint32_t s1 = step(e->t, 0, (uint8_t)a);
         for (unsigned b = 0; b < 256; b++) {
             if (!ascii_fold[b] || ascii_fold[b] != b)
                 continue;
             uint32_t *x = &e->pair[e->t->cls[a] * nc + e->t->cls[b]];
             if (!s1)
                 *x = 0;
-            else if (e->t->nodes[s1].term)
+            else if (e->t->tr[s1].term)
                 *x = PAIR_SLOW;
             else
                 *x = step(e->t, s1, (uint8_t)b);
@@ -526,8 +500,10 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
     /* Locals: the stores through m could alias sc->n and the tables, which
      * the compiler would otherwise reload at every step. */
     const unsigned char *s = sc->s;
-    const redact__node *nodes = t->nodes;
+    const redact__tr *tr = t->tr;
+    const uint8_t *cls8 = t->cls;
     const size_t n = sc->n;
+    redact__tr cur = tr[0]; /* the record at node, carried: one load a step */
     /* No depth check: depth is the depth of the state reached, and a state
      * at max_depth (the longest term) has no child, so the walk ends there
      * by itself after at most max_depth folded bytes. */
@@ -535,20 +511,16 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
         unsigned char c0 = s[i];
         uint8_t a = ascii_fold[c0];
         if (a) {
-            /* ASCII letter or digit, most of the text: one step. (A separate
-             * one-compare path for one-child states saved 3 % of the
-             * instructions but added a branch the data decides: on varied
-             * text it mispredicted 62,000 times more per 200 kB, and timed
-             * runs were faster without it.) */
+            /* ASCII letter or digit, most of the text: one step. */
             if (node == 0) {
                 /* The first step: two bytes at once when both are ASCII
                  * letters or digits (the second byte keeps the state's
                  * kinds from mattering: a term ending after one byte would
                  * need a word end there, and such states give PAIR_SLOW). */
                 uint8_t b = i + 1 < n ? ascii_fold[s[i + 1]] : 0;
-                uint32_t x = b ? sc->pair[t->cls[a] * sc->pair_nc + t->cls[b]] : PAIR_SLOW;
+                uint32_t x = b ? sc->pair[cls8[a] * sc->pair_nc + cls8[b]] : PAIR_SLOW;
                 if (x == PAIR_SLOW) {
-                    node = t->root[a];
+                    node = step(t, 0, a);
                 } else {
                     node = x;
                     i++;
@@ -556,10 +528,14 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 }
                 if (!node)
                     goto done;
+                cur = tr[node];
             } else {
-                node = step(t, node, a);
-                if (!node)
+                uint32_t x = cur.base + cls8[a];
+                redact__tr v = tr[x];
+                if (v.label != (RT_TAG | a))
                     goto done;
+                node = x;
+                cur = v;
             }
             i++;
             depth++;
@@ -583,6 +559,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                     if (!node)
                         goto done;
                 }
+                cur = tr[node];
                 i += l;
                 depth += k;
                 if (k == 0)
@@ -596,6 +573,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 node = step(t, node, ' ');
                 if (!node)
                     goto done;
+                cur = tr[node];
                 size_t j = i + 1, lim = i + 8 < n ? i + 8 : n;
                 while (j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
                     j++;
@@ -607,6 +585,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 node = step(t, node, '.');
                 if (!node)
                     goto done;
+                cur = tr[node];
                 i += 1;
                 depth++;
                 path_stems = 0;
@@ -617,11 +596,10 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 goto done;
             }
         }
-        const redact__node *nd = &nodes[node];
-        if (nd->term) {
+        if (cur.term) {
             /* The slots already combined for the message's language: a term
              * state is met at about every sixth step. */
-            const lang_term *tm = &sc->lterms[nd->term];
+            const lang_term *tm = &sc->lterms[cur.term];
             uint64_t exact = tm->exact, stem = tm->stem;
             if ((exact | stem) && !is_word_at(sc, i)) {
                 m->end = i;
@@ -2296,18 +2274,10 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         unsigned char c0 = sc->s[j];
         uint8_t a = ascii_fold[c0];
         if (a) {
-            /* ASCII letter or digit, most bytes: one step, a one-child state
-             * with one compare (as in dict_walk). */
-            const redact__node *cd = &t->nodes[node];
-            if (node != 0 && cd->n == 1) {
-                if (cd->u.label[0] != a)
-                    goto done;
-                node = cd->first;
-            } else {
-                node = step(t, node, a);
-                if (!node)
-                    goto done;
-            }
+            /* ASCII letter or digit, most bytes: one step */
+            node = step(t, node, a);
+            if (!node)
+                goto done;
             i = j;
             depth++;
             goto term;
@@ -2335,9 +2305,9 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         }
         depth += k;
     term:;
-        const redact__node *nd = &t->nodes[node];
-        if (nd->term) {
-            uint64_t kinds = sc->tail_lterms[nd->term];
+        unsigned tm = t->tr[node].term;
+        if (tm) {
+            uint64_t kinds = sc->tail_lterms[tm];
             if (kinds) {
                 best = kinds;
                 best_pos = i;
@@ -3129,9 +3099,9 @@ static void infl_init(redact_engine *e)
 /* Health kinds of the term that ends at automaton state node (0: none). */
 static uint64_t infl_term(const scan *sc, uint32_t node)
 {
-    if (!node || !sc->t->nodes[node].term)
+    if (!node || !sc->t->tr[node].term)
         return 0;
-    uint64_t ex = sc->lterms[sc->t->nodes[node].term].exact;
+    uint64_t ex = sc->lterms[sc->t->tr[node].term].exact;
     /* not medication: brand names take their case endings in dict_walk, and
      * many are ordinary words with other endings ("Moderna" → "modernie") */
     return (ex & RK_BIT(RK_STOP))

@@ -75,33 +75,25 @@ enum {
 #define RL_PL (1u << 3)
 #define RL_HU (1u << 4)
 
-/* One automaton state, 16 bytes, so that one load per input byte brings in
- * everything a step needs: the children's labels and whether a term ends
- * here. The children of a state have consecutive ids [first, first + n), in
- * label order. A state with up to RN_INLINE children keeps their labels
- * inline (zero-padded; no label is 0). A wider one (only near the root) has a
- * dense row in redact__tables.wide from offset `wide`, indexed by the label's
- * class (redact__tables.cls): 0 for no edge, else the child's index + 1.
- * term is 0 or an index into the terminal table.
- *
- * State numbering (policy/tools/redact_gen.c): the states of the first
- * RN_HOT_DEPTH levels come first, breadth-first, so the short prefixes that
- * almost every word walks through share a few cache lines; below that each
- * state's children are placed right before their own subtrees (depth-first
- * by child block), so the single-child chains that make up most of a term's
- * tail are consecutive in memory. */
-#define RN_INLINE 8
-#define RN_HOT_DEPTH 2
+/* The automaton as one transition table (a "double array"): every state
+ * with children owns a base, and its child with label c is the record in
+ * slot base + cls[c]. A record is 8 bytes: the label it was reached by
+ * (RT_TAG | byte; a free slot holds 0, which no byte matches, not even 0),
+ * the base of its own children (0 for none: slots below the number of
+ * classes hold no record) and its terminal index (0 or an index into terms).
+ * A step is one load and one compare: the slot's label equals RT_TAG | c only
+ * when the slot belongs to this state, since no two states share a base.
+ * Slot 0 is the root, and no edge leads back to it, so 0 also means "no
+ * edge".
+ * The automaton is a minimised DAG (policy/tools/redact_gen.c): equivalent
+ * states share one base, so a state reached along several paths is one
+ * record in each parent's block, all with the same base. */
+#define RT_TAG 0x100u
 typedef struct {
-    uint32_t first;
+    uint32_t base;
     uint16_t term;
-    uint8_t n;
-    uint8_t pad_;
-    union {
-        uint8_t label[RN_INLINE];
-        uint32_t wide;
-    } u;
-} redact__node;
+    uint16_t label;
+} redact__tr;
 
 /* Kinds of the terms ending at a state, per language slot (0 all, 1 de,
  * 2 en, 3 pl, 4 hu), so a Hungarian term never fires in an English message
@@ -115,17 +107,15 @@ typedef struct {
 } redact__term;
 
 /* Everything here is static const data in the generated file (read-only, shared
- * between threads and processes). root is the dense first step, indexed by
- * byte (0 = no edge), so the most frequent step needs no search. */
+ * between threads and processes). cls has at most 255 classes; base + class
+ * stays inside tr for every state. */
 typedef struct {
-    const redact__node *nodes;
-    size_t n_nodes;
-    const uint8_t *wide; /* rows of the states with more than RN_INLINE children */
-    size_t n_wide;
+    const redact__tr *tr;
+    size_t n_tr;        /* slots */
+    size_t n_records;   /* slots holding a record (edges of the DAG) */
     const uint8_t *cls; /* label class of each byte, 0 when no edge carries it */
     const redact__term *terms;
     size_t n_terms;
-    const uint32_t *root;
     size_t max_depth; /* longest folded term, bounds the walk */
 } redact__tables;
 

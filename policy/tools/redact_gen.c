@@ -467,76 +467,105 @@ static void minimise(void)
     free(block);
 }
 
-static int cmp_label(const void *a, const void *b)
-{
-    return (int)nodes[*(const uint32_t *)a].label - (int)nodes[*(const uint32_t *)b].label;
-}
+/* ------------------------------------------------------------- packing */
 
-/* State numbering, see redact__node in redact_tables.h. newid/order map old
- * node numbers to emitted ids and back; first/cnt describe each old node's
- * child block in emitted ids. */
+/* The transition table (redact__tr in redact_tables.h): each block of the
+ * DAG gets a base, and the record with label c of that block sits in slot
+ * base + cls[c]. Bases are found first-fit, so the blocks interleave and the
+ * table is nearly full; no two blocks share a base, which is what lets a step
+ * check only the slot's label. Blocks are placed in depth-first order from
+ * the root, so a term's chain of single-child states lands in consecutive
+ * slots while the table fills from the front. */
 typedef struct {
-    uint32_t *order, *newid, *first;
-    uint8_t *cnt, *depth;
-    uint32_t *placed; /* per block (its first node): first emitted id + 1, 0 not yet */
-    size_t next;
-} layout;
+    uint8_t *used;      /* per slot: taken */
+    uint8_t *base_used; /* per base: taken by a block */
+    size_t cap;         /* both arrays */
+    size_t low;         /* every slot below is taken */
+    size_t top;         /* one past the highest slot taken */
+    uint32_t *base;     /* per block (its head record): base, 0 not placed yet */
+    const uint8_t *cls;
+    unsigned n_cls;
+} packer;
 
-/* Gives the children of old node n consecutive ids, in label order, unless
- * another state with the same block (minimise) placed them already. Returns
- * 1 when it placed them now. */
-static int place_block(layout *ly, uint32_t n)
+static void pk_grow(packer *pk, size_t need)
 {
-    uint32_t h = nodes[n].child;
-    if (h && ly->placed[h]) {
-        ly->first[n] = ly->placed[h] - 1;
-        uint8_t k = 0;
-        for (uint32_t c = h; c; c = nodes[c].next)
-            k++;
-        ly->cnt[n] = k;
-        return 0;
-    }
-    size_t start = ly->next;
-    for (uint32_t c = nodes[n].child; c; c = nodes[c].next)
-        ly->order[ly->next++] = c; /* at most 255: labels are distinct and never 0 */
-    qsort(ly->order + start, ly->next - start, sizeof *ly->order, cmp_label);
-    ly->cnt[n] = (uint8_t)(ly->next - start);
-    ly->first[n] = (uint32_t)start;
-    for (size_t i = start; i < ly->next; i++) {
-        ly->newid[ly->order[i]] = (uint32_t)i;
-        ly->depth[ly->order[i]] = (uint8_t)(ly->depth[n] + 1);
-    }
-    if (h)
-        ly->placed[h] = (uint32_t)start + 1;
-    return 1;
-}
-
-/* Below the hot levels: each child block, then each child's subtree (once:
- * a shared block's subtree was placed with it). */
-static void place_deep(layout *ly, uint32_t n)
-{
-    if (!place_block(ly, n))
+    if (need <= pk->cap)
         return;
-    size_t start = ly->first[n], end = start + ly->cnt[n];
-    for (size_t i = start; i < end; i++)
-        place_deep(ly, ly->order[i]);
+    size_t cap = pk->cap ? pk->cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    pk->used = realloc(pk->used, cap);
+    pk->base_used = realloc(pk->base_used, cap);
+    if (!pk->used || !pk->base_used) {
+        fprintf(stderr, "redact_gen: out of memory\n");
+        exit(1);
+    }
+    memset(pk->used + pk->cap, 0, cap - pk->cap);
+    memset(pk->base_used + pk->cap, 0, cap - pk->cap);
+    pk->cap = cap;
 }
 
-/* The emitted step, exactly as redact.c's step() reads the tables (a plain
- * loop instead of its word-at-a-time compare). */
-static uint32_t ref_step(const redact__node *nd, const uint8_t *wide, const uint8_t *cls,
-                         const uint32_t *root, uint32_t s, uint8_t c)
+/* Places the block whose first record is h (and, after it, the blocks below
+ * it). Iterative over an explicit stack: the DAG is up to MAX_TERM deep and a
+ * block has at most 255 records. */
+static void pk_place(packer *pk, uint32_t root_block)
 {
-    if (s == 0)
-        return root[c];
-    if (nd[s].n > RN_INLINE) {
-        unsigned k = wide[nd[s].u.wide + cls[c]];
-        return k ? nd[s].first + k - 1 : 0;
+    uint32_t *stack = malloc(n_nodes * sizeof *stack);
+    if (!stack) {
+        fprintf(stderr, "redact_gen: out of memory\n");
+        exit(1);
     }
-    for (unsigned i = 0; i < nd[s].n; i++)
-        if (nd[s].u.label[i] == c)
-            return nd[s].first + i;
-    return 0;
+    size_t sp = 0;
+    stack[sp++] = root_block;
+    while (sp) {
+        uint32_t h = stack[--sp];
+        if (pk->base[h])
+            continue;
+        unsigned cl[256], k = 0, lo = 256;
+        for (uint32_t c = h; c; c = nodes[c].next) {
+            cl[k++] = pk->cls[nodes[c].label];
+            if (cl[k - 1] < lo)
+                lo = cl[k - 1];
+        }
+        size_t b = pk->low > lo + (size_t)pk->n_cls ? pk->low - lo : pk->n_cls;
+        for (;; b++) {
+            pk_grow(pk, b + pk->n_cls + 1);
+            if (pk->base_used[b])
+                continue;
+            unsigned i;
+            for (i = 0; i < k && !pk->used[b + cl[i]]; i++)
+                ;
+            if (i == k)
+                break;
+        }
+        pk->base[h] = (uint32_t)b;
+        pk->base_used[b] = 1;
+        for (unsigned i = 0; i < k; i++) {
+            pk->used[b + cl[i]] = 1;
+            if (b + cl[i] + 1 > pk->top)
+                pk->top = b + cl[i] + 1;
+        }
+        while (pk->used[pk->low])
+            pk->low++;
+        /* children's blocks next, the first child's on top of the stack */
+        size_t at = sp;
+        for (uint32_t c = h; c; c = nodes[c].next)
+            if (nodes[c].child && !pk->base[nodes[c].child])
+                stack[sp++] = nodes[c].child;
+        for (size_t i = at, j = sp; i + 1 < j; i++, j--) {
+            uint32_t x = stack[i];
+            stack[i] = stack[j - 1];
+            stack[j - 1] = x;
+        }
+    }
+    free(stack);
+}
+
+/* The emitted step, exactly as redact.c's step() reads the tables. */
+static uint32_t ref_step(const redact__tr *tr, const uint8_t *cls, uint32_t s, uint8_t c)
+{
+    uint32_t x = tr[s].base + cls[c];
+    return tr[x].label == (RT_TAG | c) ? x : 0;
 }
 
 /* Writes trie *cur as static tables with the given prefix and the public
@@ -545,63 +574,30 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
 {
     if (n_nodes == 0)
         new_node(0); /* an empty tail list still yields a valid root */
-    layout ly = {0};
-    ly.order = calloc(n_nodes, sizeof *ly.order);
-    ly.newid = calloc(n_nodes, sizeof *ly.newid);
-    ly.first = calloc(n_nodes, sizeof *ly.first);
-    ly.cnt = calloc(n_nodes, sizeof *ly.cnt);
-    ly.depth = calloc(n_nodes, sizeof *ly.depth);
-    ly.placed = calloc(n_nodes, sizeof *ly.placed);
-    uint16_t *term = calloc(n_nodes, sizeof *term);
-    redact__node *nd = calloc(n_nodes, sizeof *nd);
-    if (!ly.order || !ly.newid || !ly.first || !ly.cnt || !ly.depth || !ly.placed || !term || !nd)
-        return -1;
-    /* Label classes: the wide states' rows are indexed by class, not by
-     * byte, since terms use only about 40 distinct bytes. Class 0 is every
-     * byte no edge carries. */
+    /* Label classes: a block's records sit at base + class, and terms use
+     * only about 40 distinct bytes. Class 0 is every byte no edge carries:
+     * its slot (the base itself) holds another block's label, never it. */
     uint8_t cls[256] = {0};
     unsigned n_cls = 1;
     for (size_t i = 1; i < n_nodes; i++)
         cls[nodes[i].label] = 1;
     for (unsigned c = 0; c < 256; c++)
         cls[c] = cls[c] ? (uint8_t)n_cls++ : 0;
-    size_t n_wide_states = 0;
-    for (size_t i = 0; i < n_nodes; i++) {
-        unsigned n = 0;
-        for (uint32_t c = nodes[i].child; c; c = nodes[c].next)
-            n++;
-        n_wide_states += n > RN_INLINE;
-    }
-    uint8_t *wide = calloc(n_wide_states * n_cls + 1, 1);
-    if (!wide)
-        return -1;
-    ly.next = 1; /* the root keeps id 0 */
-    /* Hot levels breadth-first (order[] doubles as the queue), then the
-     * subtree of each state at the last hot level; the states placed by
-     * place_deep are deeper and already done when the queue reaches them. */
-    for (size_t head = 0; head < ly.next; head++) {
-        uint32_t n = ly.order[head];
-        if (ly.depth[n] < RN_HOT_DEPTH)
-            place_block(&ly, n);
-        else if (ly.depth[n] == RN_HOT_DEPTH)
-            place_deep(&ly, n);
-    }
-    if (ly.next != n_nodes) {
-        fprintf(stderr, "redact_gen: layout placed %zu of %zu states\n", ly.next, n_nodes);
-        return -1;
-    }
 
     /* Terminal table first; index 0 is the empty terminal. Terminals with the
      * same kinds share one entry: there are only a few hundred distinct kind
      * combinations among tens of thousands of terminal states, so sharing keeps
      * the table small (and in cache) now that an entry holds 64-bit masks. */
-    size_t n_terms = 1;
-    uint32_t *uniq = malloc(n_nodes * sizeof *uniq); /* old node id of each entry */
-    if (!uniq)
+    uint16_t *term = calloc(n_nodes, sizeof *term);
+    uint32_t *uniq = malloc(n_nodes * sizeof *uniq); /* record of each entry */
+    packer pk = {0};
+    pk.base = calloc(n_nodes, sizeof *pk.base);
+    uint32_t *slot = calloc(n_nodes, sizeof *slot); /* record -> slot */
+    if (!term || !uniq || !pk.base || !slot)
         return -1;
+    size_t n_terms = 1;
     fprintf(out, "static const redact__term %sterms[] = {\n{{0},{0}},\n", pfx);
-    for (size_t i = 0; i < n_nodes; i++) {
-        uint32_t o = ly.order[i];
+    for (size_t o = 0; o < n_nodes; o++) {
         uint64_t any = 0;
         for (int l = 0; l < RL_SLOTS; l++)
             any |= nodes[o].exact[l] | nodes[o].stem[l];
@@ -618,10 +614,9 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         }
         if (n_terms >= 65535) {
             fprintf(stderr, "redact_gen: too many terms\n");
-            free(uniq);
             return -1;
         }
-        uniq[n_terms] = o;
+        uniq[n_terms] = (uint32_t)o;
         term[o] = (uint16_t)n_terms++;
         fprintf(out, "{{");
         for (int l = 0; l < RL_SLOTS; l++)
@@ -634,92 +629,96 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
     free(uniq);
     fprintf(out, "};\n\n");
 
-    uint32_t rootmap[256] = {0};
-    for (uint32_t c = nodes[0].child; c; c = nodes[c].next)
-        rootmap[nodes[c].label] = ly.newid[c];
-    size_t n_wide = 0;
-    for (size_t i = 0; i < n_nodes; i++) {
-        uint32_t o = ly.order[i];
-        unsigned n = ly.cnt[o];
-        nd[i].first = n ? ly.first[o] : 0u;
-        nd[i].n = (uint8_t)n;
-        nd[i].term = term[o];
-        for (unsigned k = 0; k < n; k++) {
-            uint8_t lab = nodes[ly.order[ly.first[o] + k]].label;
-            if (n <= RN_INLINE)
-                nd[i].u.label[k] = lab;
-            else
-                wide[n_wide + cls[lab]] = (uint8_t)(k + 1);
-        }
-        if (n > RN_INLINE) {
-            nd[i].u.wide = (uint32_t)n_wide;
-            n_wide += n_cls;
+    /* Slot 0 is the root; slots below n_cls hold no record, so a state
+     * without children (base 0) has no edge for any byte. */
+    pk.cls = cls;
+    pk.n_cls = n_cls;
+    pk_grow(&pk, 2 * (size_t)n_cls + 1);
+    pk.low = n_cls;
+    pk.top = n_cls;
+    if (nodes[0].child)
+        pk_place(&pk, nodes[0].child);
+    size_t n_tr = pk.top + n_cls; /* base + any class stays inside */
+    redact__tr *tr = calloc(n_tr, sizeof *tr);
+    if (!tr)
+        return -1;
+    size_t n_rec = 0, n_blocks = 0;
+    for (size_t h = 0; h < n_nodes; h++) {
+        if (!pk.base[h])
+            continue;
+        n_blocks++;
+        for (uint32_t c = (uint32_t)h; c; c = nodes[c].next) {
+            slot[c] = pk.base[h] + cls[nodes[c].label];
+            n_rec++;
         }
     }
-    /* Self-check: the emitted tables, read as redact.c reads them, are the
-     * trie that was built: every edge leads to its child, nothing else leads
-     * anywhere, and each state keeps its terminal kinds. */
-    for (size_t i = 0; i < n_nodes; i++) {
-        uint32_t o = ly.order[i];
-        unsigned seen = 0;
+    for (size_t h = 0; h < n_nodes; h++)
+        if (pk.base[h])
+            for (uint32_t c = (uint32_t)h; c; c = nodes[c].next) {
+                redact__tr *e = &tr[slot[c]];
+                if (e->label) {
+                    fprintf(stderr, "redact_gen: %s: slot %u taken twice\n", name, slot[c]);
+                    return -1;
+                }
+                e->base = nodes[c].child ? pk.base[nodes[c].child] : 0;
+                e->term = term[c];
+                e->label = (uint16_t)(RT_TAG | nodes[c].label);
+            }
+    tr[0].base = nodes[0].child ? pk.base[nodes[0].child] : 0;
+    tr[0].term = term[0];
+
+    /* Self-check: the emitted table, read as redact.c reads it, is the DAG
+     * that was built: from every record, every byte leads to the record
+     * with that label among its children, or nowhere. */
+    size_t checked = 0;
+    for (size_t o = 0; o < n_nodes; o++) {
+        if (o != 0 && !slot[o])
+            continue; /* a record of the trie before merging: not emitted */
+        uint32_t s = o ? slot[o] : 0;
+        if (tr[s].term != term[o])
+            return -1;
         for (unsigned c = 0; c < 256; c++) {
-            uint32_t got = ref_step(nd, wide, cls, rootmap, (uint32_t)i, (uint8_t)c), want = 0;
+            uint32_t got = ref_step(tr, cls, s, (uint8_t)c), want = 0;
             for (uint32_t ch = nodes[o].child; ch; ch = nodes[ch].next)
                 if (nodes[ch].label == c)
-                    want = ly.newid[ch];
+                    want = slot[ch];
             if (got != want) {
-                fprintf(stderr, "redact_gen: %s: state %zu byte %u leads to %u, not %u\n", name, i,
+                fprintf(stderr, "redact_gen: %s: slot %u byte %u leads to %u, not %u\n", name, s,
                         c, got, want);
                 return -1;
             }
-            seen += want != 0;
         }
-        if (seen != ly.cnt[o]) {
-            fprintf(stderr, "redact_gen: %s: state %zu has a wrong edge count\n", name, i);
-            return -1;
-        }
+        checked++;
+    }
+    if (checked != n_rec + 1) {
+        fprintf(stderr, "redact_gen: %s: %zu of %zu records checked\n", name, checked, n_rec + 1);
+        return -1;
     }
 
-    fprintf(out, "static const redact__node %snodes[%zu] = {\n", pfx, n_nodes);
-    for (size_t i = 0; i < n_nodes; i++) {
-        fprintf(out, "{%uu,%uu,%uu,0,{", nd[i].first, (unsigned)nd[i].term, (unsigned)nd[i].n);
-        if (nd[i].n > RN_INLINE)
-            fprintf(out, ".wide=%uu", nd[i].u.wide);
-        else
-            for (unsigned k = 0; k < RN_INLINE; k++)
-                fprintf(out, "%s%u", k ? "," : ".label={", (unsigned)nd[i].u.label[k]);
-        fprintf(out, "%s}},\n", nd[i].n > RN_INLINE ? "" : "}");
-    }
-    fprintf(out, "};\n\nstatic const uint8_t %swide[%zu] = {\n", pfx, n_wide ? n_wide : 1);
-    for (size_t i = 0; i < n_wide; i++)
-        fprintf(out, "%u,%s", (unsigned)wide[i], (i % 32 == 31) ? "\n" : "");
-    if (n_wide == 0)
-        fprintf(out, "0");
+    fprintf(out, "static const redact__tr %str[%zu] = {\n", pfx, n_tr);
+    for (size_t i = 0; i < n_tr; i++)
+        fprintf(out, "{%uu,%uu,%uu},%s", tr[i].base, (unsigned)tr[i].term,
+                (unsigned)tr[i].label, (i % 8 == 7) ? "\n" : "");
     fprintf(out, "};\n\nstatic const uint8_t %scls[256] = {\n", pfx);
     for (int i = 0; i < 256; i++)
         fprintf(out, "%u,%s", (unsigned)cls[i], (i % 32 == 31) ? "\n" : "");
-    fprintf(out, "};\n\nstatic const uint32_t %sroot[256] = {\n", pfx);
-    for (int i = 0; i < 256; i++)
-        fprintf(out, "%uu,%s", rootmap[i], (i % 16 == 15) ? "\n" : "");
     fprintf(out,
             "};\n\nconst redact__tables %s = {\n"
-            "    %snodes, %zu, %swide, %zu, %scls, %sterms, %zu, %sroot, %zu\n};\n\n",
-            name, pfx, n_nodes, pfx, n_wide, pfx, pfx, n_terms, pfx, max_depth);
+            "    %str, %zu, %zu, %scls, %sterms, %zu, %zu\n};\n\n",
+            name, pfx, n_tr, n_rec, pfx, pfx, n_terms, max_depth);
     fprintf(stderr,
-            "redact_gen: %s: %zu states (%zu with more than %d children, %u label classes), %zu "
-            "distinct terminal kind sets, longest term %zu bytes, %zu bytes of tables\n",
-            name, n_nodes, n_wide_states, RN_INLINE, n_cls - 1, n_terms - 1, max_depth,
-            n_nodes * sizeof *nd + n_wide + sizeof cls + n_terms * sizeof(redact__term) +
-                sizeof rootmap);
-    free(wide);
-    free(nd);
+            "redact_gen: %s: %zu records in %zu blocks, %zu slots (%.1f %% used, %u label "
+            "classes), %zu distinct terminal kind sets, longest term %zu bytes, %zu bytes of "
+            "tables\n",
+            name, n_rec, n_blocks, n_tr, 100.0 * (double)(n_rec + 1) / (double)n_tr, n_cls - 1,
+            n_terms - 1, max_depth,
+            n_tr * sizeof *tr + sizeof cls + n_terms * sizeof(redact__term));
+    free(tr);
+    free(slot);
+    free(pk.base);
+    free(pk.used);
+    free(pk.base_used);
     free(term);
-    free(ly.order);
-    free(ly.newid);
-    free(ly.first);
-    free(ly.cnt);
-    free(ly.depth);
-    free(ly.placed);
     return 0;
 }
 
