@@ -3351,11 +3351,11 @@ RARE_PATH static int has_lower(const scan *sc, size_t s, size_t e)
     return 0;
 }
 
-static size_t on_word(scan *sc, tok *t)
+/* The rules for a word the fast path in on_word cannot settle. Not inlined:
+ * it is large, and most words never get here. */
+__attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit, dmatch m,
+                                                      dstop stop)
 {
-    dmatch m = {t->end, 0};
-    dstop stop;
-    int hit = dict_match_stop(sc, t->start, &m, &stop);
     uint64_t k = hit ? m.kinds : 0;
     size_t mend = hit ? m.end : t->end;
     t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
@@ -3691,6 +3691,29 @@ static size_t on_word(scan *sc, tok *t)
         }
     }
     return mend > t->end ? mend : t->end;
+}
+
+/* A word token (letters, or letters with digits from on_alnum): its
+ * dictionary walk, then the rules. Most words are unlisted, lower case and
+ * short, and then no rule applies: no kinds, no compound tail
+ * (TAIL_MIN_WORD), no inflected form (no hyphen before it, and a walk that
+ * stopped too early for a stem: the same shortcut as in on_word_rules), and
+ * the name and street rules want a capital. They return here, without the
+ * rules' call. */
+static size_t on_word(scan *sc, tok *t)
+{
+    dmatch m = {t->end, 0};
+    dstop stop;
+    int hit = dict_match_stop(sc, t->start, &m, &stop);
+    size_t len = t->end - t->start;
+    if (!hit && !(t->flags & (TF_CAP | TF_DIGIT)) && len < TAIL_MIN_WORD &&
+        (!(sc->langbits & (RL_PL | RL_HU)) ||
+         ((t->start == 0 || sc->s[t->start - 1] != '-') &&
+          (len <= INFL_MIN_STEM || (stop < t->end ? stop : t->end) + 1 < t->start + INFL_MIN_STEM)))) {
+        t->kinds = 0;
+        return t->end;
+    }
+    return on_word_rules(sc, t, hit, m, stop);
 }
 
 /* ---------------------------------------------------------------- e-mail */
