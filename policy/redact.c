@@ -3353,6 +3353,54 @@ RARE_PATH static int has_lower(const scan *sc, size_t s, size_t e)
 
 /* The rules for a word the fast path in on_word cannot settle. Not inlined:
  * it is large, and most words never get here. */
+/* The rules for a capitalised word that is no listed term (after the
+ * compound and inflection lookups): a Hungarian name, a name pair at the
+ * start of a line, a street compound with its number. */
+static size_t on_unlisted_cap(scan *sc, tok *t)
+{
+    if (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO) {
+        size_t e = hu_ne_name(sc, t);
+        if (!e)
+            e = hu_case_name(sc, t);
+        if (e)
+            return e;
+    }
+    {
+        size_t e = name_pair_at_line_start(sc, t);
+        if (e)
+            return e;
+    }
+    {
+        size_t after;
+        if (street_compound(sc, t, &after)) {
+            size_t hn = house_number(sc, after);
+            if (hn) {
+                size_t start = t->start;
+                const tok *p = prev_tok(sc, 0); /* "Karl-Marx-Straße", "Berliner Str." */
+                for (size_t b = 0; b < 2 && p; b++) {
+                    if (!(p->flags & TF_CAP) || p->start < sc->covered || p->end + 1 != start ||
+                        sc->s[p->end] != '-')
+                        break;
+                    start = p->start;
+                    p = prev_tok(sc, b + 1);
+                }
+                /* "Offenbacher Landstraße 12", "Alte Poststraße 3": an
+                 * adjective before the compound */
+                if (start == t->start && p && (p->flags & TF_CAP) && !(p->flags & TF_DIGIT) &&
+                    !p->kinds && p->start >= sc->covered && p->end + 1 == start &&
+                    sc->s[p->end] == ' ' && p->end - p->start >= 4 &&
+                    ((sc->s[p->end - 2] == 'e' && sc->s[p->end - 1] == 'r') ||
+                     sc->s[p->end - 1] == 'e'))
+                    start = p->start;
+                emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
+                sc->street_end = hn;
+                return hn;
+            }
+        }
+    }
+    return t->end;
+}
+
 __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit, dmatch m,
                                                       dstop stop)
 {
@@ -3417,6 +3465,10 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
         } else
             k |= ik; /* an examination noun: "vizsgálatot", "badaniem" */
     }
+    /* No kinds (no word of the lists, no compound, no inflected form): only
+     * the rules for unlisted capitalised words are left. */
+    if (!k)
+        return (t->flags & TF_CAP) ? on_unlisted_cap(sc, t) : t->end;
 
     /* An acronym whose lower-case form is an ordinary word in one of the
      * languages ("ALS" and German "als", "PET" and "pet", "TAVI" and
@@ -3649,46 +3701,6 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
             return st;
         emit_person(sc, start, end, R_PERSON_FIRSTNAME);
         return end;
-    }
-    if (!k && (t->flags & TF_CAP) && (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO)) {
-        size_t e = hu_ne_name(sc, t);
-        if (!e)
-            e = hu_case_name(sc, t);
-        if (e)
-            return e;
-    }
-    if (!k && (t->flags & TF_CAP)) {
-        size_t e = name_pair_at_line_start(sc, t);
-        if (e)
-            return e;
-    }
-    if (!k && (t->flags & TF_CAP)) {
-        size_t after;
-        if (street_compound(sc, t, &after)) {
-            size_t hn = house_number(sc, after);
-            if (hn) {
-                size_t start = t->start;
-                const tok *p = prev_tok(sc, 0); /* "Karl-Marx-Straße", "Berliner Str." */
-                for (size_t b = 0; b < 2 && p; b++) {
-                    if (!(p->flags & TF_CAP) || p->start < sc->covered || p->end + 1 != start ||
-                        sc->s[p->end] != '-')
-                        break;
-                    start = p->start;
-                    p = prev_tok(sc, b + 1);
-                }
-                /* "Offenbacher Landstraße 12", "Alte Poststraße 3": an
-                 * adjective before the compound */
-                if (start == t->start && p && (p->flags & TF_CAP) && !(p->flags & TF_DIGIT) &&
-                    !p->kinds && p->start >= sc->covered && p->end + 1 == start &&
-                    sc->s[p->end] == ' ' && p->end - p->start >= 4 &&
-                    ((sc->s[p->end - 2] == 'e' && sc->s[p->end - 1] == 'r') ||
-                     sc->s[p->end - 1] == 'e'))
-                    start = p->start;
-                emit(sc, start, hn, REDACT_ADDRESS, R_ADDR_STREET);
-                sc->street_end = hn;
-                return hn;
-            }
-        }
     }
     return mend > t->end ? mend : t->end;
 }
