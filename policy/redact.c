@@ -401,7 +401,7 @@ static void emit_person(scan *sc, size_t start, size_t end, uint16_t rule)
 static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
 {
     uint32_t x = t->tr[node].base + t->cls[c];
-    return t->tr[x].label == (RT_TAG | c) ? x : 0;
+    return (t->tr[x].label & RT_LABEL) == (RT_TAG | c) ? x : 0;
 }
 
 /* ------------------------------------------------------------- engine */
@@ -532,7 +532,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
             } else {
                 uint32_t x = cur.base + cls8[a];
                 redact__tr v = tr[x];
-                if (v.label != (RT_TAG | a))
+                if ((v.label & RT_LABEL) != (RT_TAG | a))
                     goto done;
                 node = x;
                 cur = v;
@@ -596,9 +596,13 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 goto done;
             }
         }
-        if (cur.term) {
-            /* The slots already combined for the message's language: a term
-             * state is met at about every sixth step. */
+        /* Inside a word (an ASCII letter or digit next), only a stem or a
+         * medication name can match (RT_MID): a term state is met at about
+         * every sixth step, and most are whole words that end elsewhere. */
+        uint8_t next = i < n ? ascii_fold[s[i]] : 0;
+        unsigned want = next ? (cur.label & RT_MID) : cur.term;
+        if (want) {
+            /* The slots already combined for the message's language. */
             const lang_term *tm = &sc->lterms[cur.term];
             uint64_t exact = tm->exact, stem = tm->stem;
             if ((exact | stem) && !is_word_at(sc, i)) {

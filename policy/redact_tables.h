@@ -78,7 +78,8 @@ enum {
 /* The automaton as one transition table (a "double array"): every state
  * with children owns a base, and its child with label c is the record in
  * slot base + cls[c]. A record is 8 bytes: the label it was reached by
- * (RT_TAG | byte; a free slot holds 0, which no byte matches, not even 0),
+ * (RT_TAG | byte, under RT_LABEL; a free slot holds 0, which no byte matches,
+ * not even 0),
  * the base of its own children (0 for none: slots below the number of
  * classes hold no record) and its terminal index (0 or an index into terms).
  * A step is one load and one compare: the slot's label equals RT_TAG | c only
@@ -89,6 +90,12 @@ enum {
  * states share one base, so a state reached along several paths is one
  * record in each parent's block, all with the same base. */
 #define RT_TAG 0x100u
+/* Above the tagged label: RT_MID marks a term state that matters inside a
+ * word (a stem, or a medication name, which takes case endings), so a walk
+ * passing through the middle of a word skips every other term state
+ * without reading its kinds. */
+#define RT_LABEL 0x1ffu
+#define RT_MID 0x200u
 typedef struct {
     uint32_t base;
     uint16_t term;

@@ -583,7 +583,7 @@ static void pk_place1(packer *pk, uint32_t h)
 static uint32_t ref_step(const redact__tr *tr, const uint8_t *cls, uint32_t s, uint8_t c)
 {
     uint32_t x = tr[s].base + cls[c];
-    return tr[x].label == (RT_TAG | c) ? x : 0;
+    return (tr[x].label & RT_LABEL) == (RT_TAG | c) ? x : 0;
 }
 
 /* Writes trie *cur as static tables with the given prefix and the public
@@ -708,6 +708,9 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
                 e->base = nodes[c].child ? pk.base[nodes[c].child] : 0;
                 e->term = term[c];
                 e->label = (uint16_t)(RT_TAG | nodes[c].label);
+                for (int l = 0; l < RL_SLOTS; l++)
+                    if (nodes[c].stem[l] || (nodes[c].exact[l] & RK_BIT(RK_MEDICATION)))
+                        e->label |= RT_MID;
             }
     tr[0].base = nodes[0].child ? pk.base[nodes[0].child] : 0;
     tr[0].term = term[0];
