@@ -491,6 +491,7 @@ typedef struct {
     size_t low;         /* every slot below is taken */
     size_t top;         /* one past the highest slot taken */
     uint32_t *base;     /* per block (its head record): base, 0 not placed yet */
+    uint8_t *seen;      /* per block: visited by the traversal (placed or not) */
     const uint8_t *cls;
     unsigned n_cls;
 } packer;
@@ -528,13 +529,15 @@ static void pk_place(packer *pk, uint32_t root_block)
     stack[sp++] = root_block;
     while (sp) {
         uint32_t h = stack[--sp];
-        if (pk->base[h])
+        if (pk->seen[h])
             continue;
-        pk_place1(pk, h);
+        pk->seen[h] = 1;
+        if (!pk->base[h])
+            pk_place1(pk, h);
         /* children's blocks next, the first child's on top of the stack */
         size_t at = sp;
         for (uint32_t c = h; c; c = nodes[c].next)
-            if (nodes[c].child && !pk->base[nodes[c].child])
+            if (nodes[c].child && !pk->seen[nodes[c].child])
                 stack[sp++] = nodes[c].child;
         for (size_t i = at, j = sp; i + 1 < j; i++, j--) {
             uint32_t x = stack[i];
@@ -610,8 +613,9 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
     uint32_t *uniq = malloc(n_nodes * sizeof *uniq); /* record of each entry */
     packer pk = {0};
     pk.base = calloc(n_nodes, sizeof *pk.base);
+    pk.seen = calloc(n_nodes, 1);
     uint32_t *slot = calloc(n_nodes, sizeof *slot); /* record -> slot */
-    if (!term || !uniq || !pk.base || !slot)
+    if (!term || !uniq || !pk.base || !pk.seen || !slot)
         return -1;
     size_t n_terms = 1;
     fprintf(out, "static const redact__term %sterms[] = {\n{{0},{0}},\n", pfx);
@@ -667,15 +671,17 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         while (qh < qt) {
             uint32_t h = q[qh];
             uint8_t d = qd[qh++];
-            if (pk.base[h])
+            if (pk.seen[h])
                 continue;
             if (d > PK_HOT_DEPTH) {
                 pk_place(&pk, h);
                 continue;
             }
-            pk_place1(&pk, h);
+            pk.seen[h] = 1;
+            if (!pk.base[h])
+                pk_place1(&pk, h);
             for (uint32_t c = h; c; c = nodes[c].next)
-                if (nodes[c].child && !pk.base[nodes[c].child]) {
+                if (nodes[c].child && !pk.seen[nodes[c].child]) {
                     q[qt] = nodes[c].child;
                     qd[qt++] = (uint8_t)(d + 1);
                 }
@@ -738,7 +744,7 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
         }
         checked++;
     }
-    if (checked != n_rec + 1) {
+    if (n_rec + 1 != n_nodes || checked != n_nodes) { /* every record of the DAG is in the table */
         fprintf(stderr, "redact_gen: %s: %zu of %zu records checked\n", name, checked, n_rec + 1);
         return -1;
     }
@@ -764,6 +770,7 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
     free(tr);
     free(slot);
     free(pk.base);
+    free(pk.seen);
     free(pk.used);
     free(pk.base_used);
     free(term);
