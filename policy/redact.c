@@ -151,7 +151,8 @@ struct redact_engine {
     /* The state of t after two ASCII letters or digits from the root, indexed
      * by their label classes: pair[t->cls[a] * pair_nc + t->cls[b]]. 0 when
      * no term starts so, PAIR_SLOW when the state after the first byte ends
-     * a term (its kinds must be looked at, so the walk takes both steps).
+     * a term that matters inside a word (RT_MID: its kinds must be looked
+     * at, so the walk takes both steps).
      * Owned by the engine. */
     uint32_t *pair;
     size_t pair_nc;
@@ -445,7 +446,7 @@ redact_engine *redact_engine_new(void)
             uint32_t *x = &e->pair[e->t->cls[a] * nc + e->t->cls[b]];
             if (!s1)
                 *x = 0;
-            else if (e->t->tr[s1].term)
+            else if (e->t->tr[s1].label & RT_MID)
                 *x = PAIR_SLOW;
             else
                 *x = step(e->t, s1, (uint8_t)b);
@@ -514,9 +515,9 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
             /* ASCII letter or digit, most of the text: one step. */
             if (node == 0) {
                 /* The first step: two bytes at once when both are ASCII
-                 * letters or digits (the second byte keeps the state's
-                 * kinds from mattering: a term ending after one byte would
-                 * need a word end there, and such states give PAIR_SLOW). */
+                 * letters or digits (the second byte puts the state after
+                 * the first inside a word, where only an RT_MID term
+                 * matters, and such states give PAIR_SLOW). */
                 uint8_t b = i + 1 < n ? ascii_fold[s[i + 1]] : 0;
                 uint32_t x = b ? sc->pair[cls8[a] * sc->pair_nc + cls8[b]] : PAIR_SLOW;
                 if (x == PAIR_SLOW) {
