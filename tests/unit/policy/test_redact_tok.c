@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The scan's tokenizer (tokmap_next in redact.c: 64-byte windows of bit masks,
+ * filled with SSE2 where the CPU has it) against a reference that walks the
+ * text one character at a time with cls_at, the way redact_scan did before.
+ * For every start offset of every text (the scan restarts where a rule left
+ * off, which may be anywhere, even inside a character or before the current
+ * window) both must give the same next token: its start, end, first class
+ * and TF_* flags, or the same '@'. Texts are copied into buffers of exactly
+ * their length, so a read past the end is an ASan error. It includes
+ * redact.c for the static functions; test_redact_tok_scalar.c builds the
+ * same checks over the scalar fallback.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../../policy/redact.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The next token at or after i, one character at a time (see the file
+ * comment); same contract as tokmap_next. */
+static size_t ref_next(const scan *sc, size_t i, tok *t)
+{
+    while (i < sc->n) {
+        size_t l;
+        if (sc->s[i] == '@') {
+            t->end = i;
+            return i;
+        }
+        unsigned cls = cls_at(sc, i, &l);
+        if (!(cls & RF_WORD)) {
+            i += l;
+            continue;
+        }
+        t->start = i;
+        t->cls = cls;
+        t->flags = (cls & RF_UPPER) ? TF_CAP : 0;
+        t->kinds = 0;
+        size_t j = i;
+        while (j < sc->n) {
+            unsigned c = cls_at(sc, j, &l);
+            if (!(c & RF_WORD))
+                break;
+            if (c & RF_DIGIT)
+                t->flags |= TF_DIGIT;
+            if (c & RF_ALPHA)
+                t->flags |= TF_ALPHA;
+            j += l;
+        }
+        t->end = j;
+        return i;
+    }
+    return sc->n;
+}
+
+static void same_token(const scan *sc, tokmap *m, size_t i)
+{
+    tok a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    size_t ra = tokmap_next(m, sc, i, &a);
+    size_t rb = ref_next(sc, i, &b);
+    if (ra != rb || (ra < sc->n && (a.end != b.end ||
+                                    (a.end != ra && (a.start != b.start || a.cls != b.cls ||
+                                                     a.flags != b.flags || a.kinds != 0))))) {
+        print_error("text of %zu bytes, from %zu: got %zu [%zu,%zu) cls %u flags %u, want %zu "
+                    "[%zu,%zu) cls %u flags %u\n",
+                    sc->n, i, ra, a.start, a.end, a.cls, a.flags, rb, b.start, b.end, b.cls,
+                    b.flags);
+        fail();
+    }
+}
+
+/* Compares the two tokenizers on text[0..n) from every offset: forwards on
+ * one map (as the scan moves), then backwards (each start before the
+ * window), then along the token chain as redact_scan walks it. */
+static void check_text(const unsigned char *text, size_t n)
+{
+    unsigned char *buf = malloc(n ? n : 1);
+    assert_non_null(buf);
+    if (n)
+        memcpy(buf, text, n);
+    scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = buf;
+    sc.n = n;
+    tokmap m = {.s = buf, .n = n};
+    if (n)
+        tokmap_load(&m, 0);
+    for (size_t i = 0; i <= n; i++)
+        same_token(&sc, &m, i);
+    for (size_t i = n + 1; i-- > 0;)
+        same_token(&sc, &m, i);
+    tokmap c = {.s = buf, .n = n};
+    if (n)
+        tokmap_load(&c, 0);
+    size_t i = 0;
+    while (i < n) {
+        tok t;
+        same_token(&sc, &c, i);
+        i = tokmap_next(&c, &sc, i, &t);
+        if (i >= n)
+            break;
+        i = t.end == i ? i + 1 : t.end;
+    }
+    free(buf);
+}
+
+static void check_str(const char *s)
+{
+    check_text((const unsigned char *)s, strlen(s));
+}
+
+/* The tokens of s from the start, as "start-end:flags" words joined by spaces
+ * ('@' as "@start"), into a static buffer. */
+static const char *tokens(const char *s)
+{
+    static char out[1024];
+    size_t n = strlen(s), i = 0, o = 0;
+    scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.s = (const unsigned char *)s;
+    sc.n = n;
+    tokmap m = {.s = sc.s, .n = n};
+    out[0] = 0;
+    if (n)
+        tokmap_load(&m, 0);
+    while (i < n) {
+        tok t;
+        i = tokmap_next(&m, &sc, i, &t);
+        if (i >= n)
+            break;
+        if (t.end == i)
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s@%zu", o ? " " : "", i++);
+        else {
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s%zu-%zu:%u", o ? " " : "", t.start,
+                                  t.end, t.flags);
+            i = t.end;
+        }
+    }
+    return out;
+}
+
+/* Flags: 1 digit, 2 alpha, 4 capital first character. */
+static void test_known_tokens(void **state)
+{
+    (void)state;
+    assert_string_equal(tokens(""), "");
+    assert_string_equal(tokens("   ,. "), "");
+    assert_string_equal(tokens("a"), "0-1:2");
+    assert_string_equal(tokens("Herz 12ab 7"), "0-4:6 5-9:3 10-11:1");
+    assert_string_equal(tokens("x@y.de"), "0-1:2 @1 2-3:2 4-6:2");
+    /* ü is a letter, U+2019 and U+00A0 are not word characters. */
+    assert_string_equal(tokens("M\xc3\xbcller\xe2\x80\x99s A\xc2\xa0" "B"), "0-7:6 10-11:2 12-13:6 15-16:6");
+    assert_string_equal(tokens("\xc3\x9c" "ber 5"), "0-5:6 6-7:1");
+    /* A word running over the first window (64 bytes) and ending at the text's end. */
+    assert_string_equal(tokens("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa9"),
+                        "0-72:3");
+    assert_string_equal(tokens("                                                               Ab"),
+                        "63-65:6");
+}
+
+/* Words of every length from 1 to 140 at every offset from 0 to 70, ending
+ * at the text's end or followed by a space, made of letters, digits or a
+ * mix, with a multi-byte letter or U+2019 placed at each position. */
+static void test_lengths_and_offsets(void **state)
+{
+    (void)state;
+    unsigned char t[300];
+    for (size_t off = 0; off <= 70; off++)
+        for (size_t len = 1; len <= 140; len += (len < 20 || (len > 28 && len < 36) ||
+                                                 (len > 60 && len < 70)) ? 1 : 7) {
+            memset(t, ' ', off);
+            for (size_t k = 0; k < len; k++)
+                t[off + k] = (unsigned char)("aZ5q"[(k * 7 + off) & 3]);
+            check_text(t, off + len);
+            t[off + len] = ' ';
+            t[off + len + 1] = 'x';
+            check_text(t, off + len + 2);
+        }
+    static const char *const mb[] = {"\xc3\xbc", "\xe2\x80\x99", "\xc2\xa0", "\xcc\x88",
+                                     "\xc5\x81", "\xe2\x80"};
+    for (size_t m = 0; m < sizeof mb / sizeof *mb; m++)
+        for (size_t at = 0; at <= 70; at++) {
+            size_t ml = strlen(mb[m]), n = 0;
+            for (size_t k = 0; k < at; k++)
+                t[n++] = (unsigned char)"Wort1"[k % 5];
+            memcpy(t + n, mb[m], ml);
+            n += ml;
+            for (size_t k = 0; k < 20; k++)
+                t[n++] = 'e';
+            check_text(t, n);
+            check_text(t, at + ml); /* the character as the text's last */
+            if (ml > 1)
+                check_text(t, at + ml - 1); /* cut inside it */
+        }
+}
+
+/* Texts of 0 to 40 bytes (and some of up to 200) built from random bytes and
+ * from bytes that matter to the tokenizer. */
+static void test_random_texts(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {"a",  "Z",  "7",  " ",  "@",  ".",  "-", "\xc3\xbc",
+                                        "\xe2\x80\x99", "\xc2\xa0", "\xc3", "\x80", "\xff",
+                                        "\n", "Ab", "09"};
+    unsigned char t[256];
+    uint32_t r = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t want = round < 18000 ? (size_t)round % 41 : 41 + (size_t)round % 160;
+        size_t n = 0;
+        while (n < want) {
+            r = r * 1103515245u + 12345u;
+            unsigned pick = (r >> 16) & 31;
+            if (pick >= 16) {
+                t[n++] = (unsigned char)(r >> 8);
+                continue;
+            }
+            size_t pl = strlen(parts[pick]);
+            if (n + pl > want)
+                pl = want - n;
+            memcpy(t + n, parts[pick], pl);
+            n += pl;
+        }
+        check_text(t, n);
+    }
+}
+
+static void test_whole_strings(void **state)
+{
+    (void)state;
+    check_str("Hallo, ich hei\xc3\x9f" "e Katharina Schulz, geb. 28.03.1974, ich nehme Amoxicillin "
+              "500 mg wegen Vorhofflimmern. IBAN DE39807546602493258154 \xe2\x80\x9e" "Zitat\xe2\x80\x9c "
+              "max.mustermann@example.org \xc5\xbc\xc3\xb3\xc5\x82w  x");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_tokens),
+        cmocka_unit_test(test_lengths_and_offsets),
+        cmocka_unit_test(test_random_texts),
+        cmocka_unit_test(test_whole_strings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
