@@ -865,23 +865,47 @@ static uint64_t word_kinds(const scan *sc, size_t p, size_t e)
     return 0;
 }
 
-/* strchr(seps, c) && c != 0, without a library call: seps are a few bytes. */
-static inline int in_seps(const char *seps, unsigned char c)
+/* The separators next_word may skip, as a set of ASCII bytes: bit c of
+ * lo (c < 64) or of hi (c - 64). The call sites write them as a string
+ * literal in SEPS, which the compiler folds into two constants there (a
+ * loop of known count over a literal), so the skip loop tests a byte with a
+ * shift instead of a loop over the string (that cost about a mispredict per
+ * call). Bytes from 0x80 are never separators. */
+typedef struct {
+    uint64_t lo, hi;
+} sepset;
+
+static inline sepset sep_set(const char *seps, size_t n)
 {
-    for (; *seps; seps++)
-        if ((unsigned char)*seps == c)
-            return 1;
-    return 0;
+    sepset m = {0, 0};
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)seps[k];
+        if (c < 64)
+            m.lo |= UINT64_C(1) << c;
+        else if (c < 128)
+            m.hi |= UINT64_C(1) << (c - 64);
+    }
+    return m;
+}
+#define SEPS(lit) sep_set("" lit, sizeof(lit) - 1)
+
+static inline int in_sepset(sepset m, unsigned char c)
+{
+    return (int)(((c < 64 ? m.lo : c < 128 ? m.hi : 0) >> (c & 63)) & 1);
 }
 
 /* Next word token at or after i, skipping at most `skip` bytes that are all
  * in `seps`. Returns 0 if none. */
-static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, tok *out)
+static int next_word(const scan *sc, size_t i, size_t skip, sepset seps, tok *out)
 {
-    size_t lim = i + skip;
-    while (i < sc->n && i < lim && in_seps(seps, sc->s[i]))
+    const unsigned char *s = sc->s;
+    const size_t n = sc->n;
+    if (i >= n)
+        return 0;
+    size_t lim = skip < n - i ? i + skip : n;
+    while (i < lim && in_sepset(seps, s[i]))
         i++;
-    if (i >= sc->n)
+    if (i >= n)
         return 0;
     size_t l;
     unsigned cls = cls_at(sc, i, &l);
@@ -893,12 +917,24 @@ static int next_word(const scan *sc, size_t i, size_t skip, const char *seps, to
     /* Classes or-ed, flags set once, as in redact_scan's tokenizer. One
      * difference kept: here a word character that is neither digit nor letter
      * (a combining mark) counts as TF_ALPHA. */
-    const unsigned char *s = sc->s;
-    const size_t n = sc->n;
     size_t j = i;
     unsigned acc = 0;
     while (j < n) {
         unsigned c = ascii_cls[s[j]];
+#if defined(TOK_SSE2)
+        /* A run of ASCII letters and digits up to 16 bytes at a time while
+         * 16 bytes lie inside the text: its end by ctz, not by a loop whose
+         * exit no predictor learns (words are about 6 bytes). */
+        if ((c & RF_WORD) && n - j >= 16) {
+            unsigned dm, am;
+            (void)tok_masks(s + j, &dm, &am);
+            unsigned k = (unsigned)__builtin_ctz(~(dm | am)); /* bit 16 is always set */
+            unsigned below = (1u << k) - 1;
+            acc |= ((dm & below) ? RF_DIGIT : 0u) | ((am & below) ? RF_ALPHA : 0u);
+            j += k;
+            continue;
+        }
+#endif
         if (c & RF_WORD) { /* most bytes: no cls_at bookkeeping */
             acc |= c;
             j++;
@@ -964,7 +1000,7 @@ static size_t street_after_name(scan *sc, size_t start, size_t end)
     if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
         return 0;
     tok w;
-    if (!next_word(sc, end + 1, 0, "", &w) || (w.flags & TF_DIGIT))
+    if (!next_word(sc, end + 1, 0, SEPS(""), &w) || (w.flags & TF_DIGIT))
         return 0;
     size_t after = 0;
     dmatch m;
@@ -982,7 +1018,7 @@ static size_t street_after_name(scan *sc, size_t start, size_t end)
 
 /* Person after a trigger ending at pos: up to three name words joined by a
  * single space or hyphen. seps says what may stand between trigger and name. */
-static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titles, int need_first,
+static size_t person_after(scan *sc, size_t pos, sepset seps, int skip_titles, int need_first,
                            uint16_t rule)
 {
     tok w;
@@ -1010,7 +1046,7 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
                     ? w.end + 1
                     : 0;
     if (ia && (w.flags & TF_CAP) && is_upper_ascii(sc->s[w.start]) &&
-        next_word(sc, ia, 0, "", &sur) && (sur.flags & TF_CAP) && name_word(sc, &sur, 0))
+        next_word(sc, ia, 0, SEPS(""), &sur) && (sur.flags & TF_CAP) && name_word(sc, &sur, 0))
         w = sur;
     else if (!name_word(sc, &w, 1) ||
              (w.end + 1 < sc->n && sc->s[w.end] == '-' && sc->s[w.end + 1] >= 'a' &&
@@ -1025,7 +1061,7 @@ static size_t person_after(scan *sc, size_t pos, const char *seps, int skip_titl
         tok v;
         if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
             break;
-        if (!next_word(sc, end + 1, 0, "", &v) || !name_word(sc, &v, 0))
+        if (!next_word(sc, end + 1, 0, SEPS(""), &v) || !name_word(sc, &v, 0))
             break;
         end = v.end;
     }
@@ -1179,7 +1215,7 @@ static int birth_after(const scan *sc, size_t e)
         i = j;
     }
     tok w;
-    if (!next_word(sc, i, 2, " ,", &w) || (w.flags & TF_DIGIT))
+    if (!next_word(sc, i, 2, SEPS(" ,"), &w) || (w.flags & TF_DIGIT))
         return 0;
     dmatch m;
     return dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CTX_BIRTH));
@@ -1256,7 +1292,7 @@ static size_t ordinal_end(const scan *sc, size_t i)
 static size_t month_at(const scan *sc, size_t i)
 {
     tok w;
-    if (!next_word(sc, i, 3, " ", &w) || !(w.flags & TF_ALPHA))
+    if (!next_word(sc, i, 3, SEPS(" "), &w) || !(w.flags & TF_ALPHA))
         return 0;
     dmatch m;
     if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_MONTH)))
@@ -1389,7 +1425,7 @@ static uint16_t numeric_id(const scan *sc, const char *c, size_t n, int any, red
 static size_t unit_after(const scan *sc, size_t i)
 {
     tok w;
-    if (!next_word(sc, i, 1, " ", &w))
+    if (!next_word(sc, i, 1, SEPS(" "), &w))
         return 0;
     dmatch m;
     if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_UNIT)))
@@ -1475,19 +1511,19 @@ static size_t place_tail(const scan *sc, size_t e, int more)
     tok w;
     for (int k = 0; k < 3 && e + 2 < sc->n && sc->s[e] == ' '; k++) {
         if (sc->s[e + 1] == '(') { /* "Halle (Saale)" */
-            if (next_word(sc, e + 2, 0, "", &w) && place_word(sc, &w) && w.end < sc->n &&
+            if (next_word(sc, e + 2, 0, SEPS(""), &w) && place_word(sc, &w) && w.end < sc->n &&
                 sc->s[w.end] == ')')
                 e = w.end + 1;
             break;
         }
         size_t j = e + 1;
         int joined = 0;
-        while (joined < 2 && next_word(sc, j, 0, "", &w) && place_join(sc, &w) && w.end < sc->n &&
+        while (joined < 2 && next_word(sc, j, 0, SEPS(""), &w) && place_join(sc, &w) && w.end < sc->n &&
                sc->s[w.end] == ' ') {
             j = w.end + 1;
             joined++;
         }
-        if (!next_word(sc, j, 0, "", &w) || !place_word(sc, &w))
+        if (!next_word(sc, j, 0, SEPS(""), &w) || !place_word(sc, &w))
             break;
         if (!joined && !more-- && !region_adjective(sc, &w))
             break;
@@ -1537,18 +1573,18 @@ static size_t postcode(scan *sc, const run *r, const size_t *g, size_t ng)
         return 0;
     size_t e = r->end[r->n - 1];
     tok w;
-    if (e >= sc->n || sc->s[e] != ' ' || !next_word(sc, e, 1, " ", &w) || !(w.flags & TF_CAP) ||
+    if (e >= sc->n || sc->s[e] != ' ' || !next_word(sc, e, 1, SEPS(" "), &w) || !(w.flags & TF_CAP) ||
         (w.flags & TF_DIGIT))
         return 0;
     dmatch m;
     int city = dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_CITY));
     size_t wend = city ? m.end : w.end;
     tok w2; /* "Bielsko-Biała", "Frankfurt-Höchst" */
-    while (wend + 1 < sc->n && sc->s[wend] == '-' && next_word(sc, wend + 1, 0, "", &w2) &&
+    while (wend + 1 < sc->n && sc->s[wend] == '-' && next_word(sc, wend + 1, 0, SEPS(""), &w2) &&
            (w2.flags & TF_CAP) && !(w2.flags & TF_DIGIT))
         wend = w2.end;
     tok w3; /* "1420 Maple Avenue": the street rule takes the whole street */
-    if (!city && wend < sc->n && sc->s[wend] == ' ' && next_word(sc, wend, 1, " ", &w3) &&
+    if (!city && wend < sc->n && sc->s[wend] == ' ' && next_word(sc, wend, 1, SEPS(" "), &w3) &&
         dict_match(sc, w3.start, &m) && (m.kinds & RK_BIT(RK_STREET_POST)))
         return 0;
     int street =
@@ -1737,7 +1773,7 @@ static size_t street_after_addr_word(scan *sc, const run *r, size_t ng)
     size_t e = house_number(sc, r->start);
     tok w;
     int words = 0;
-    while (e && words < 2 && e < sc->n && sc->s[e] == ' ' && next_word(sc, e + 1, 0, "", &w) &&
+    while (e && words < 2 && e < sc->n && sc->s[e] == ' ' && next_word(sc, e + 1, 0, SEPS(""), &w) &&
            place_word(sc, &w)) {
         e = w.end;
         words++;
@@ -2151,11 +2187,11 @@ static size_t street_post(scan *sc, const tok *t, size_t mend)
 static int town_follows(const scan *sc, size_t i)
 {
     tok w;
-    if (i + 4 >= sc->n || sc->s[i] != ' ' || !next_word(sc, i + 1, 0, "", &w) ||
+    if (i + 4 >= sc->n || sc->s[i] != ' ' || !next_word(sc, i + 1, 0, SEPS(""), &w) ||
         w.end - w.start != 2 || (memcmp(sc->s + w.start, "in", 2) != 0 &&
                                  memcmp(sc->s + w.start, "im", 2) != 0))
         return 0;
-    if (!next_word(sc, w.end, 1, " ", &w))
+    if (!next_word(sc, w.end, 1, SEPS(" "), &w))
         return 0;
     return is_digit(sc->s[w.start]) ? (w.end - w.start == 4 || w.end - w.start == 5)
                                      : place_word(sc, &w);
@@ -2170,7 +2206,7 @@ static size_t street_pre(scan *sc, size_t start, size_t mend, int strict)
     tok w;
     int words = 0;
     for (int k = 0; k < 4; k++) {
-        if (!next_word(sc, at, 2, " ", &w))
+        if (!next_word(sc, at, 2, SEPS(" "), &w))
             break;
         if (w.flags & TF_DIGIT) {
             if (words == 0 && w.end - w.start <= 2) { /* "ul. 3 Maja" */
@@ -2224,7 +2260,7 @@ static size_t dose_after(const scan *sc, size_t e)
     if (d == 0)
         return e;
     tok w;
-    if (!next_word(sc, j, 1, " ", &w)) {
+    if (!next_word(sc, j, 1, SEPS(" "), &w)) {
         /* "Euthyrox 50," – a bare strength at the end of a phrase */
         if (j >= sc->n || sc->s[j] == ',' || sc->s[j] == '.' || sc->s[j] == ')' ||
             sc->s[j] == '!' || sc->s[j] == '?' || sc->s[j] == '\n')
@@ -2250,7 +2286,7 @@ static size_t dose_after(const scan *sc, size_t e)
 static size_t kin_month_name(scan *sc, size_t pos)
 {
     tok w;
-    if (!next_word(sc, pos, 4, " ,", &w) || !(w.flags & TF_CAP) || (w.flags & TF_DIGIT) ||
+    if (!next_word(sc, pos, 4, SEPS(" ,"), &w) || !(w.flags & TF_CAP) || (w.flags & TF_DIGIT) ||
         word_kinds(sc, w.start, w.end) != RK_BIT(RK_MONTH))
         return pos;
     size_t j = w.end;
@@ -2283,7 +2319,7 @@ static int self_word_after(const scan *sc, size_t i)
         "proszę",    "szeretnék",  "szeretném",  "érdeklődnék", "kérnék",  "kérdéses",
         "én"};
     tok w;
-    if (!next_word(sc, i, 2, " ", &w))
+    if (!next_word(sc, i, 2, SEPS(" "), &w))
         return 0;
     size_t l = w.end - w.start;
     for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
@@ -2350,7 +2386,7 @@ static size_t name_pair_at_line_start(scan *sc, tok *t)
             return 0;
     }
     tok v;
-    if (!next_word(sc, t->end + 1, 0, "", &v) || !name_word(sc, &v, 0) ||
+    if (!next_word(sc, t->end + 1, 0, SEPS(""), &v) || !name_word(sc, &v, 0) ||
         v.end - v.start < 2 || !(v.flags & TF_CAP))
         return 0;
     b = sc->s[v.start + 1];
@@ -2376,7 +2412,7 @@ static size_t hu_ne_name(scan *sc, const tok *t)
     size_t start = t->start;
     tok v;
     if (sentence_start(sc, t->start) &&
-        !(t->end < sc->n && sc->s[t->end] == ' ' && next_word(sc, t->end + 1, 0, "", &v) &&
+        !(t->end < sc->n && sc->s[t->end] == ' ' && next_word(sc, t->end + 1, 0, SEPS(""), &v) &&
           name_word(sc, &v, 0)))
         return 0; /* "Megnézné?" is a verb; "Horváthné Kiss Mária" a name */
     if (p && prev_is_name_word(sc, p, t->start) && !sentence_start(sc, p->start))
@@ -2603,7 +2639,7 @@ static size_t body_after(const scan *sc, size_t p, int words)
     for (int r = 0; r < words; r++) {
         tok w;
         dmatch m;
-        if (!next_word(sc, p, 2, " -", &w) || !dict_match(sc, w.start, &m))
+        if (!next_word(sc, p, 2, SEPS(" -"), &w) || !dict_match(sc, w.start, &m))
             return 0;
         if (m.kinds & RK_BIT(RK_BODY))
             return m.end;
@@ -2625,7 +2661,7 @@ static size_t mod_end(const scan *sc, size_t e, int link_body)
     for (int r = 0; r < POST_ROUNDS; r++) {
         tok w;
         dmatch m;
-        if (!next_word(sc, e, 2, " -", &w) || !dict_match(sc, w.start, &m))
+        if (!next_word(sc, e, 2, SEPS(" -"), &w) || !dict_match(sc, w.start, &m))
             break;
         if (m.kinds & RK_BIT(RK_MODPOST)) {
             e = grade_after(sc, m.end);
@@ -2664,7 +2700,7 @@ static int body_link_between(const scan *sc, size_t a, size_t b)
     for (;;) {
         tok w;
         dmatch m;
-        if (!next_word(sc, i, 2, " -", &w) || w.start >= b)
+        if (!next_word(sc, i, 2, SEPS(" -"), &w) || w.start >= b)
             return words > 0 && i <= b;
         if (++words > 2)
             return 0;
@@ -2690,7 +2726,7 @@ static size_t body_near_after(scan *sc, size_t p, int words)
     for (int r = 0; r <= words; r++) {
         tok w;
         dmatch m;
-        if (!next_word(sc, i, 2, " -", &w))
+        if (!next_word(sc, i, 2, SEPS(" -"), &w))
             return 0;
         if (dict_match(sc, w.start, &m) && (m.kinds & RK_BIT(RK_BODY))) {
             /* remembered for a pain word after it: "tut mir der Bauch weh" */
@@ -2783,7 +2819,7 @@ static size_t number_end(const scan *sc, size_t i)
         return i; /* a year */
     } else if (j < sc->n && sc->s[j] == '.' && d <= 2) {
         tok w; /* "12. März", "3. 5." */
-        if (next_word(sc, j + 1, 1, " ", &w) &&
+        if (next_word(sc, j + 1, 1, SEPS(" "), &w) &&
             ((w.cls & RF_DIGIT) || (word_kinds(sc, w.start, w.end) & RK_BIT(RK_MONTH))))
             return i;
     }
@@ -2808,10 +2844,10 @@ static size_t value_at(const scan *sc, size_t i)
         size_t e2 = number_end(sc, e + 1);
         if (e2 > e + 1)
             e = e2;
-    } else if (next_word(sc, e, 1, " ", &w) &&
+    } else if (next_word(sc, e, 1, SEPS(" "), &w) &&
                word_in(sc, w.start, w.end, over, sizeof over / sizeof over[0])) {
         tok v;
-        if (next_word(sc, w.end, 1, " ", &v) && (v.cls & RF_DIGIT)) {
+        if (next_word(sc, w.end, 1, SEPS(" "), &v) && (v.cls & RF_DIGIT)) {
             size_t e2 = number_end(sc, v.start);
             if (e2 > v.start)
                 e = e2;
@@ -2821,7 +2857,7 @@ static size_t value_at(const scan *sc, size_t i)
         return e + 1;
     if (e + 1 < sc->n && sc->s[e] == ' ' && sc->s[e + 1] == '%')
         return e + 2;
-    if (next_word(sc, e, 1, " ", &w)) {
+    if (next_word(sc, e, 1, SEPS(" "), &w)) {
         if (word_in(sc, w.start, w.end, clock, sizeof clock / sizeof clock[0]))
             return 0;
         dmatch m;
@@ -2837,9 +2873,9 @@ static size_t value_after(const scan *sc, size_t e)
 {
     tok v;
     size_t q = e;
-    if (next_word(sc, q, 1, " ", &v) && !(v.cls & RF_DIGIT) && v.end - v.start <= 4)
+    if (next_word(sc, q, 1, SEPS(" "), &v) && !(v.cls & RF_DIGIT) && v.end - v.start <= 4)
         q = v.end;
-    if (next_word(sc, q, 1, " ", &v) && (v.cls & RF_DIGIT)) {
+    if (next_word(sc, q, 1, SEPS(" "), &v) && (v.cls & RF_DIGIT)) {
         size_t ve = value_at(sc, v.start);
         if (ve)
             return ve;
@@ -2867,18 +2903,18 @@ static size_t lab_phrase(scan *sc, size_t ls, size_t le)
         start = sc->res_start;
         end = le;
     }
-    const char *seps = " -:="; /* "TSH: 5,8", "Kalium=6.1" */
+    sepset seps = SEPS(" -:="); /* "TSH: 5,8", "Kalium=6.1" */
     for (int r = 0; r < LAB_WORDS; r++) {
         tok w;
         if (!next_word(sc, i, 3, seps, &w))
             break;
-        seps = " -";
+        seps = SEPS(" -");
         if (w.cls & RF_DIGIT) {
             size_t v = value_at(sc, w.start);
             tok x;
             dmatch xm;
             /* "ist auf 8,1 gestiegen": a result word right after the value */
-            if (v && next_word(sc, v, 1, " ", &x) && dict_match(sc, x.start, &xm) &&
+            if (v && next_word(sc, v, 1, SEPS(" "), &x) && dict_match(sc, x.start, &xm) &&
                 (xm.kinds & RK_BIT(RK_RESULT)))
                 v = xm.end;
             if (v)
@@ -2938,10 +2974,10 @@ static size_t vacc_object(const scan *sc, size_t e)
     const uint64_t obj = RK_BIT(RK_CONDITION) | RK_BIT(RK_PATHOGEN) | RK_BIT(RK_LAB);
     tok w;
     dmatch m;
-    if (!next_word(sc, e, 2, " ", &w))
+    if (!next_word(sc, e, 2, SEPS(" "), &w))
         return e;
     if (word_in(sc, w.start, w.end, vacc_skip, sizeof vacc_skip / sizeof vacc_skip[0]) &&
-        !next_word(sc, w.end, 2, " ", &w))
+        !next_word(sc, w.end, 2, SEPS(" "), &w))
         return e;
     if (dict_match(sc, w.start, &m))
         return (m.kinds & obj) ? mod_end(sc, m.end, 0) : e;
@@ -2988,11 +3024,11 @@ RARE_PATH static size_t vacc_object_after(const scan *sc, size_t e)
     }
     if (lw < le2 && (alone_kinds(sc, lw, le2) & RK_BIT(RK_VLINK)))
         return vacc_object(sc, e);
-    if (!next_word(sc, e, 2, " ", &w))
+    if (!next_word(sc, e, 2, SEPS(" "), &w))
         return e;
     /* Polish puts the adjective after the noun: "test oddechowy na" */
     if ((sc->langbits & RL_PL) && !vacc_link(sc, &w, &le) &&
-        !(dict_match(sc, w.start, &m) && m.end == w.end) && !next_word(sc, w.end, 2, " ", &w))
+        !(dict_match(sc, w.start, &m) && m.end == w.end) && !next_word(sc, w.end, 2, SEPS(" "), &w))
         return e;
     if (!vacc_link(sc, &w, &le))
         return e;
@@ -3019,7 +3055,7 @@ RARE_PATH static size_t vacc_object_before(const scan *sc, size_t ws)
     if (i < ws) { /* one postposition: "elleni" */
         tok w;
         dmatch m;
-        if (!next_word(sc, i, 0, "", &w) || !dict_match(sc, w.start, &m) || m.end != w.end ||
+        if (!next_word(sc, i, 0, SEPS(""), &w) || !dict_match(sc, w.start, &m) || m.end != w.end ||
             !(m.kinds & RK_BIT(RK_VLINK)) || !(sc->langbits & RL_HU))
             return ws;
         i = w.end;
@@ -3067,7 +3103,7 @@ static size_t exam_phrase(scan *sc, size_t ws, size_t we, uint64_t kinds)
         start = sc->lab_start;
     tok w;
     dmatch m;
-    if (end == we && next_word(sc, we, 2, " -", &w) && dict_match(sc, w.start, &m) &&
+    if (end == we && next_word(sc, we, 2, SEPS(" -"), &w) && dict_match(sc, w.start, &m) &&
         (m.kinds & RK_BIT(RK_LAB)))
         end = m.end;
     if (end == we && (kinds & RK_BIT(RK_VACC))) /* "test na Helicobacter" */
@@ -3175,7 +3211,7 @@ static int pstate_complement(const scan *sc, size_t e)
 {
     tok w;
     dmatch m;
-    if (!next_word(sc, e, 2, " ", &w))
+    if (!next_word(sc, e, 2, SEPS(" "), &w))
         return 0;
     if (dict_match(sc, w.start, &m) && m.end == w.end && (m.kinds & RK_BIT(RK_PCOMP)))
         return 1;
@@ -3212,7 +3248,7 @@ static size_t pstate_phrase(scan *sc, size_t ws, size_t we)
     if (!before) {
         tok w;
         dmatch m;
-        if (next_word(sc, we, 2, " ", &w) && dict_match(sc, w.start, &m) &&
+        if (next_word(sc, we, 2, SEPS(" "), &w) && dict_match(sc, w.start, &m) &&
             ((m.kinds & RK_BIT(RK_PVERB)) ||
              ((m.kinds & RK_BIT(RK_PVERBW)) && person_subject(sc, ws)))) {
             after = 1;
@@ -3819,18 +3855,18 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
      * English; in auto it is far more often German "im Sommer", "im Pflegeheim". */
     if ((k & RK_BIT(RK_CTX_NAME)) &&
         !(sc->lang == REDACT_LANG_AUTO && mend - t->start == 2 && (sc->s[t->start] | 0x20) == 'i'))
-        return person_after(sc, mend, " :,", 1, 0, R_PERSON_INTRO);
+        return person_after(sc, mend, SEPS(" :,"), 1, 0, R_PERSON_INTRO);
     if (k & RK_BIT(RK_CTX_KIN)) {
         sc->kin_end = mend;
-        size_t e = person_after(sc, mend, " ,(", 0, 0, R_PERSON_INTRO); /* "Babcia (Stanisława …" */
+        size_t e = person_after(sc, mend, SEPS(" ,("), 0, 0, R_PERSON_INTRO); /* "Babcia (Stanisława …" */
         return e != mend ? e : kin_month_name(sc, mend);
     }
     if (k & RK_BIT(RK_TITLE))
-        return person_after(sc, mend, " .", 1, 0, R_PERSON_TITLE);
+        return person_after(sc, mend, SEPS(" ."), 1, 0, R_PERSON_TITLE);
     if (k & RK_BIT(RK_SIGNOFF))
-        return person_after(sc, mend, " ,!.:\n\r-", 1, 0, R_PERSON_SIGNOFF);
+        return person_after(sc, mend, SEPS(" ,!.:\n\r-"), 1, 0, R_PERSON_SIGNOFF);
     if (k & RK_BIT(RK_GREET))
-        return person_after(sc, mend, " ,", 0, 0, R_PERSON_GREETING);
+        return person_after(sc, mend, SEPS(" ,"), 0, 0, R_PERSON_GREETING);
     if ((k & RK_BIT(RK_STREET_PRE)) || ((k & RK_BIT(RK_STREET_PRE_DE)) && (t->flags & TF_CAP))) {
         size_t e = street_pre(sc, t->start, mend, !(k & RK_BIT(RK_STREET_PRE)));
         if (e)
@@ -3891,7 +3927,7 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
             tok v;
             if (end >= sc->n || (sc->s[end] != ' ' && sc->s[end] != '-'))
                 break;
-            if (!next_word(sc, end + 1, 0, "", &v) || !name_word(sc, &v, 0))
+            if (!next_word(sc, end + 1, 0, SEPS(""), &v) || !name_word(sc, &v, 0))
                 break;
             end = v.end;
         }

@@ -7,7 +7,10 @@
  * off, which may be anywhere, even inside a character or before the current
  * window) both must give the same next token: its start, end, first class
  * and TF_* flags, or the same '@'. Texts are copied into buffers of exactly
- * their length, so a read past the end is an ASan error. It includes
+ * their length, so a read past the end is an ASan error. The rules'
+ * look-ahead, next_word (separator sets, 16-byte runs with SSE2), is checked
+ * the same way against the byte loop it replaced, for every start offset,
+ * every skip from 0 to 5 and the separator sets the rules use. It includes
  * redact.c for the static functions; test_redact_tok_scalar.c builds the
  * same checks over the scalar fallback.
  */
@@ -58,6 +61,83 @@ static size_t ref_next(const scan *sc, size_t i, tok *t)
     return sc->n;
 }
 
+/* next_word as it was before the separator sets and the SSE2 runs: skips at
+ * most skip bytes found in the string seps, then reads one character at a
+ * time (a combining mark counts as TF_ALPHA). */
+static int ref_next_word(const scan *sc, size_t i, size_t skip, const char *seps, tok *out)
+{
+    size_t lim = i + skip;
+    while (i < sc->n && i < lim && sc->s[i] && strchr(seps, sc->s[i]))
+        i++;
+    if (i >= sc->n)
+        return 0;
+    size_t l;
+    unsigned cls = cls_at(sc, i, &l);
+    if (!(cls & RF_WORD))
+        return 0;
+    out->start = i;
+    out->cls = cls;
+    out->flags = (cls & RF_UPPER) ? TF_CAP : 0;
+    size_t j = i;
+    while (j < sc->n) {
+        unsigned c = cls_at(sc, j, &l);
+        if (!(c & RF_WORD))
+            break;
+        out->flags |= (c & RF_DIGIT) ? TF_DIGIT : TF_ALPHA;
+        j += l;
+    }
+    out->end = j;
+    out->kinds = 0;
+    return 1;
+}
+
+/* The separator strings of the rules' calls, as literals for SEPS. */
+#define N_SEPSETS 8
+static const char *const sep_strings[N_SEPSETS] = {"", " ", " ,", " -", " :,", " ,(", " -:=",
+                                                   " ,!.:\n\r-"};
+
+static sepset sep_of(size_t k)
+{
+    switch (k) {
+    case 0:
+        return SEPS("");
+    case 1:
+        return SEPS(" ");
+    case 2:
+        return SEPS(" ,");
+    case 3:
+        return SEPS(" -");
+    case 4:
+        return SEPS(" :,");
+    case 5:
+        return SEPS(" ,(");
+    case 6:
+        return SEPS(" -:=");
+    default:
+        return SEPS(" ,!.:\n\r-");
+    }
+}
+
+static void same_next_word(const scan *sc, size_t i)
+{
+    for (size_t k = 0; k < N_SEPSETS; k++)
+        for (size_t skip = 0; skip <= 5; skip++) {
+            tok a, b;
+            memset(&a, 0, sizeof a);
+            memset(&b, 0, sizeof b);
+            int ra = next_word(sc, i, skip, sep_of(k), &a);
+            int rb = ref_next_word(sc, i, skip, sep_strings[k], &b);
+            if (ra != rb || (ra && (a.start != b.start || a.end != b.end || a.cls != b.cls ||
+                                    a.flags != b.flags || a.kinds != 0))) {
+                print_error("next_word, text of %zu bytes, from %zu, skip %zu, seps %zu: got %d "
+                            "[%zu,%zu) cls %u flags %u, want %d [%zu,%zu) cls %u flags %u\n",
+                            sc->n, i, skip, k, ra, a.start, a.end, a.cls, a.flags, rb, b.start,
+                            b.end, b.cls, b.flags);
+                fail();
+            }
+        }
+}
+
 static void same_token(const scan *sc, tokmap *m, size_t i)
 {
     tok a, b;
@@ -94,6 +174,8 @@ static void check_text(const unsigned char *text, size_t n)
         tokmap_load(&m, 0);
     for (size_t i = 0; i <= n; i++)
         same_token(&sc, &m, i);
+    for (size_t i = 0; i <= n + 1; i++) /* n + 1: a start past the end returns 0 */
+        same_next_word(&sc, i);
     for (size_t i = n + 1; i-- > 0;)
         same_token(&sc, &m, i);
     tokmap c = {.s = buf, .n = n};
@@ -231,6 +313,18 @@ static void test_random_texts(void **state)
     }
 }
 
+/* next_word's separator runs: each set's bytes, runs longer than the skip,
+ * bytes of other sets, a word after them near and at the text's end. */
+static void test_next_word_seps(void **state)
+{
+    (void)state;
+    check_str(" , :=-(\n\r!. Wort");
+    check_str("Dr. Nowak,  Anna: x=5 (Babcia (Ola) \r\n- Tel:\t0170");
+    check_str("a,b:c=d(e-f g!h.i\nj\rk|l~m\x7f" "n\xc3\xbco \xe2\x80\x99p");
+    check_str("  ,,  ::  ==  --  ((  !!  ..  \n\n  \r\r  x");
+    check_str("abcdefghijklmnop qrstuvwxyz0123456789ABCDEF \xc3\xa9tudes\xc3\xa9t\xc3\xa9 Stra\xc3\x9f" "e9");
+}
+
 static void test_whole_strings(void **state)
 {
     (void)state;
@@ -245,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_known_tokens),
         cmocka_unit_test(test_lengths_and_offsets),
         cmocka_unit_test(test_random_texts),
+        cmocka_unit_test(test_next_word_seps),
         cmocka_unit_test(test_whole_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
