@@ -2479,6 +2479,18 @@ static void person_before_birth(scan *sc, size_t at)
 #define CTX_KINDS                                                                                  \
     (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
      RK_BIT(RK_CTX_ADDR) | RK_BIT(RK_CTX_ICD))
+/* Kinds on_word_rules reads only together with others (the health rules
+ * read CAPS and VACC) or never (other rules look them up with dict_match):
+ * a word with no other kind only gets its kinds set. Listed by what they
+ * are, so that a new kind is acted on until it is added here. */
+#define PASSIVE_KINDS                                                                              \
+    (RK_BIT(RK_STOP) | RK_BIT(RK_UNIT) | RK_BIT(RK_MODPOST) | RK_BIT(RK_LINK) | RK_BIT(RK_PCOMP) |  \
+     RK_BIT(RK_VLINK) | RK_BIT(RK_CAPS) | RK_BIT(RK_VACC))
+/* Kinds on_word_rules acts on only before the health rules: context ends,
+ * the last city, result word and lab marker. */
+#define PRE_KINDS                                                                                  \
+    (CTX_KINDS | RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CITY) | RK_BIT(RK_RESULT) | RK_BIT(RK_LAB) |     \
+     RK_BIT(RK_LABHEAD))
 
 /* ------------------------------------------------------- health phrases */
 
@@ -3644,26 +3656,26 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
     t->kinds = (hit && m.end == t->end) ? k : (hit ? RK_BIT(RK_STOP) : 0);
     uint16_t tail_rule = 0;
 
-    /* Only the set bits: this runs for every word, and a loop over all kinds
-     * cost a sixth of the scan time. */
-    for (uint64_t ck = k & CTX_KINDS; ck; ck &= ck - 1)
-        sc->ctx[__builtin_ctzll(ck)] = mend;
-    if (k & RK_BIT(RK_CTX_BIRTH))
-        person_before_birth(sc, t->start);
-    if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
-        sc->city_start = t->start;
-        sc->city_end = mend;
-    }
-
-    if (k & RK_BIT(RK_RESULT)) { /* for a marker after it: "podwyższone TSH" */
-        sc->res_start = t->start;
-        sc->res_end = mend;
-    }
-    if (k & (RK_BIT(RK_LAB) | RK_BIT(RK_LABHEAD))) { /* one test for both: every word passes here */
-        size_t ls = (k & RK_BIT(RK_LAB)) ? t->start : acronym_value(sc, t, k);
-        size_t e = ls != NO_CTX ? lab_phrase(sc, ls, (k & RK_BIT(RK_LAB)) ? mend : t->end) : 0;
-        if (e)
-            return e;
+    if (k & PRE_KINDS) { /* one test for all of them: every word passes here */
+        /* Only the set bits: a loop over all kinds cost a sixth of the scan time. */
+        for (uint64_t ck = k & CTX_KINDS; ck; ck &= ck - 1)
+            sc->ctx[__builtin_ctzll(ck)] = mend;
+        if (k & RK_BIT(RK_CTX_BIRTH))
+            person_before_birth(sc, t->start);
+        if (k & RK_BIT(RK_CITY)) { /* for "Leeds LS6 2QN" */
+            sc->city_start = t->start;
+            sc->city_end = mend;
+        }
+        if (k & RK_BIT(RK_RESULT)) { /* for a marker after it: "podwyższone TSH" */
+            sc->res_start = t->start;
+            sc->res_end = mend;
+        }
+        if (k & (RK_BIT(RK_LAB) | RK_BIT(RK_LABHEAD))) {
+            size_t ls = (k & RK_BIT(RK_LAB)) ? t->start : acronym_value(sc, t, k);
+            size_t e = ls != NO_CTX ? lab_phrase(sc, ls, (k & RK_BIT(RK_LAB)) ? mend : t->end) : 0;
+            if (e)
+                return e;
+        }
     }
 
     /* A compound or a suffix the lists do not hold as a whole word
@@ -3792,6 +3804,10 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
         sc->pre_end = NO_CTX;
         return e;
     }
+    /* Most listed words have none of the kinds below (links, stop words,
+     * context words): one test instead of a score of them. */
+    if (!(k & ~(PASSIVE_KINDS | PRE_KINDS)))
+        return mend > t->end ? mend : t->end;
     if (k & RK_BIT(RK_PATHOGEN)) { /* for a vaccination after it */
         sc->obj_start = t->start;
         sc->obj_end = mend;
@@ -3945,7 +3961,9 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
  * short, and then no rule applies: no kinds, no compound tail
  * (TAIL_MIN_WORD), no inflected form (no hyphen before it, and a walk that
  * stopped too early for a stem: the same shortcut as in on_word_rules), and
- * the name and street rules want a capital. They return here, without the
+ * the name and street rules want a capital. So are most listed words with
+ * only passive kinds (function words) that cannot hold a compound's tail:
+ * on_word_rules would only set their kinds. Both return here, without the
  * rules' call. */
 static size_t on_word(scan *sc, tok *t)
 {
@@ -3959,6 +3977,11 @@ static size_t on_word(scan *sc, tok *t)
           (len <= INFL_MIN_STEM || (stop < t->end ? stop : t->end) + 1 < t->start + INFL_MIN_STEM)))) {
         t->kinds = 0;
         return t->end;
+    }
+    if (hit && m.kinds && !(m.kinds & ~PASSIVE_KINDS) &&
+        (len < TAIL_MIN_WORD || m.end > t->end || (t->flags & TF_DIGIT))) {
+        t->kinds = m.end == t->end ? m.kinds : RK_BIT(RK_STOP); /* as on_word_rules sets them */
+        return m.end > t->end ? m.end : t->end;
     }
     return on_word_rules(sc, t, hit, m, stop);
 }
