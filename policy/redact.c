@@ -2093,6 +2093,17 @@ static size_t on_alnum(scan *sc, const tok *t)
 
 /* Each suffix with its length (taken by sizeof, so they cannot disagree):
  * street_compound runs for every capitalised word the lists do not hold. */
+/* The suffixes are a few bytes: a loop, not a library call per ending. */
+static inline int ends_with(const char *w, size_t n, const char *suf, size_t l)
+{
+    if (l >= n)
+        return 0;
+    for (size_t k = l; k-- > 0;) /* the last byte first: it rejects most */
+        if (w[n - l + k] != suf[k])
+            return 0;
+    return 1;
+}
+
 #define SUFFIX(w) {w, sizeof w - 1}
 static const struct {
     const char *s;
@@ -2106,9 +2117,14 @@ static const struct {
 /* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
 static int street_compound(const scan *sc, const tok *t, size_t *after)
 {
-    /* Cheap reject first: every suffix ends in one of these letters. */
-    unsigned char last = sc->s[t->end - 1];
-    if (!strchr("egzmrdpEGZMRDP", last) || last == 0)
+    /* Cheap reject first: every suffix ends in one of the letters e g z m r
+     * d p, in either case. Or-ing 0x20 maps only 'A'..'Z' onto 'a'..'z', so
+     * one bit test replaces a strchr per capitalised word. */
+    unsigned char last = sc->s[t->end - 1] | 0x20;
+    const uint32_t ends = 1u << ('e' - 'a') | 1u << ('g' - 'a') | 1u << ('z' - 'a') |
+                          1u << ('m' - 'a') | 1u << ('r' - 'a') | 1u << ('d' - 'a') |
+                          1u << ('p' - 'a');
+    if (last < 'a' || last > 'z' || !((ends >> (last - 'a')) & 1))
         return 0;
     char f[48];
     size_t fl = 0, i = t->start;
@@ -2426,11 +2442,19 @@ static size_t hu_ne_name(scan *sc, const tok *t)
  * capitalised word no list knows; the given name must be on the first-name list
  * once the ending is cut off. Only consonant-final names: a vowel-final one
  * lengthens before the ending ("Annának") and is left to the other rules. */
-static const char *const hu_name_endings[] = {
-    "nak", "nek", "n\xc3\xa1l", "n\xc3\xa9l", "nal", "nel", "ral", "rel", "lal", "lel",
-    "tal", "tel", "sal", "sel", "val", "vel", "hoz", "hez", "h\xc3\xb6z", "t\xc3\xb3l",
-    "t\xc5\x91l", "r\xc3\xb3l", "r\xc5\x91l", "\xc3\xa9rt", "ot", "et", "\xc3\xb6t",
-    "t", "ra", "re", "ban", "ben", "ba", "be", "on", "en", "\xc3\xb6n"};
+#define ENDING(w) {w, sizeof w - 1}
+static const struct {
+    const char *s;
+    size_t n; /* from sizeof: no strlen per ending and word */
+} hu_name_endings[] = {
+    ENDING("nak"), ENDING("nek"), ENDING("n\xc3\xa1l"), ENDING("n\xc3\xa9l"), ENDING("nal"),
+    ENDING("nel"), ENDING("ral"), ENDING("rel"), ENDING("lal"), ENDING("lel"), ENDING("tal"),
+    ENDING("tel"), ENDING("sal"), ENDING("sel"), ENDING("val"), ENDING("vel"), ENDING("hoz"),
+    ENDING("hez"), ENDING("h\xc3\xb6z"), ENDING("t\xc3\xb3l"), ENDING("t\xc5\x91l"),
+    ENDING("r\xc3\xb3l"), ENDING("r\xc5\x91l"), ENDING("\xc3\xa9rt"), ENDING("ot"), ENDING("et"),
+    ENDING("\xc3\xb6t"), ENDING("t"), ENDING("ra"), ENDING("re"), ENDING("ban"), ENDING("ben"),
+    ENDING("ba"), ENDING("be"), ENDING("on"), ENDING("en"), ENDING("\xc3\xb6n")};
+#undef ENDING
 
 static size_t hu_case_name(scan *sc, const tok *t)
 {
@@ -2438,9 +2462,9 @@ static size_t hu_case_name(scan *sc, const tok *t)
     if ((t->flags & TF_DIGIT) || !prev_is_name_word(sc, p, t->start))
         return 0;
     for (size_t i = 0; i < sizeof hu_name_endings / sizeof hu_name_endings[0]; i++) {
-        size_t l = strlen(hu_name_endings[i]);
+        size_t l = hu_name_endings[i].n;
         if (t->end - t->start < l + 3 ||
-            memcmp(sc->s + t->end - l, hu_name_endings[i], l) != 0)
+            !ends_with((const char *)sc->s + t->start, t->end - t->start, hu_name_endings[i].s, l))
             continue;
         scan w = *sc; /* the name without its ending: the text cut there */
         w.n = t->end - l;
@@ -2575,8 +2599,9 @@ done:
  * on either side of it belong to the same complaint. */
 static int same_clause(const scan *sc, size_t a, size_t b)
 {
+    const sepset bounds = SEPS(".,;:!?()\n\r");
     for (size_t i = a; i < b; i++)
-        if (strchr(".,;:!?()\n\r", sc->s[i]) && sc->s[i] != 0)
+        if (in_sepset(bounds, sc->s[i]))
             return 0;
     return 1;
 }
@@ -2795,13 +2820,12 @@ static size_t lay_phrase(scan *sc, size_t ws, size_t we)
 /* True when the word at [i, e) is one of words (ASCII, lower case). */
 static int word_in(const scan *sc, size_t i, size_t e, const char *const *words, size_t nw)
 {
-    for (size_t w = 0; w < nw; w++) {
-        size_t l = strlen(words[w]), c = 0;
-        if (e - i != l)
-            continue;
-        while (c < l && (sc->s[i + c] | 0x20) == (unsigned char)words[w][c])
+    for (size_t w = 0; w < nw; w++) { /* compared up to its NUL: no strlen per word */
+        const char *x = words[w];
+        size_t c = 0;
+        while (i + c < e && x[c] && (sc->s[i + c] | 0x20) == (unsigned char)x[c])
             c++;
-        if (c == l)
+        if (i + c == e && !x[c])
             return 1;
     }
     return 0;
@@ -3237,12 +3261,16 @@ static int pstate_complement(const scan *sc, size_t e)
 /* True when the condition [s, e) ends in a person-state adjective with a
  * complement after it: a listed phrase ("jestem zmęczona", "I'm tired") used
  * in the ordinary sense ("jestem zmęczona czekaniem", "I'm tired of
- * waiting") is no finding. */
-static int pstate_ordinary(const scan *sc, size_t s, size_t e)
+ * waiting") is no finding. [s, w) is one word (no space in it), so the last
+ * word's start is looked for only in [w, e): most conditions are one word
+ * (w == e), and a byte loop over it mispredicted its exit. */
+static int pstate_ordinary(const scan *sc, size_t s, size_t w, size_t e)
 {
     size_t lw = e;
-    while (lw > s && sc->s[lw - 1] != ' ')
+    while (lw > w && sc->s[lw - 1] != ' ')
         lw--;
+    if (lw == w)
+        lw = s;
     return (word_kinds(sc, lw, e) & RK_BIT(RK_PSTATE)) && pstate_complement(sc, e);
 }
 
@@ -3356,16 +3384,6 @@ static uint64_t infl_term(const scan *sc, uint32_t node)
                : ex & (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM));
 }
 
-/* The suffixes are a few bytes: a loop, not a library call per ending. */
-static inline int ends_with(const char *w, size_t n, const char *suf, size_t l)
-{
-    if (l >= n)
-        return 0;
-    for (size_t k = l; k-- > 0;) /* the last byte first: it rejects most */
-        if (w[n - l + k] != suf[k])
-            return 0;
-    return 1;
-}
 
 /* Folds [p, e) into f (at most INFL_MAX bytes); returns the length, or 0
  * when the word is too long or holds a character that does not fold to a
@@ -3729,7 +3747,7 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
                         : cat == REDACT_MEDICATION ? R_DICT_MEDICATION
                                                    : R_DICT_TREATMENT;
         size_t start = t->start, e;
-        if (cat == REDACT_CONDITION && pstate_ordinary(sc, t->start, mend))
+        if (cat == REDACT_CONDITION && pstate_ordinary(sc, t->start, t->end < mend ? t->end : mend, mend))
             return mend;
         if (cat == REDACT_MEDICATION) {
             /* "Nurofen-Saft", "Metronidazol-Gel": a compound on a drug name is
