@@ -2046,7 +2046,7 @@ static size_t try_uk_postcode(scan *sc, const tok *t)
     return e + 4;
 }
 
-static size_t on_word(scan *sc, tok *t);
+static inline size_t on_word(scan *sc, tok *t);
 
 static size_t on_alnum(scan *sc, const tok *t)
 {
@@ -3982,8 +3982,9 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
  * the name and street rules want a capital. So are most listed words with
  * only passive kinds (function words) that cannot hold a compound's tail:
  * on_word_rules would only set their kinds. Both return here, without the
- * rules' call. */
-static size_t on_word(scan *sc, tok *t)
+ * rules' call. Inlined into redact_scan's loop: as a call of its own, its
+ * frame cost about 18 instructions for each of the scan's words. */
+__attribute__((always_inline)) static inline size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};
     dstop stop;
