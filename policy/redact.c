@@ -1318,6 +1318,12 @@ static size_t date_words(scan *sc, size_t p)
 {
     int a, b;
     size_t la = digits_at(sc, p, &a);
+    /* Only a day (1 to 31 in one or two digits) or a year (four digits)
+     * starts one of these dates (the tests at the end): other numbers ("500
+     * mg", phone numbers) need no look at the next word. */
+    int day = la <= 2 && a >= 1 && a <= 31;
+    if (!day && la != 4)
+        return 0;
     size_t i = p + la;
     if (i < sc->n && sc->s[i] == '.')
         i++;
@@ -1333,7 +1339,7 @@ static size_t date_words(scan *sc, size_t p)
     while (j < sc->n && (sc->s[j] == ' ' || sc->s[j] == ','))
         j++;
     size_t lb = digits_at(sc, j, &b);
-    if (la <= 2 && a >= 1 && a <= 31) {
+    if (day) {
         if (lb == 4) {
             date_found(sc, p, j + lb, b);
             return j + lb;
@@ -1799,7 +1805,9 @@ static size_t on_number(scan *sc, const tok *t)
     if (e)
         return e;
 
-    run r = {0}; /* zeroed: gcc -O3 cannot see that p starts on a digit (so r.n >= 1) */
+    /* Not zeroed (400 bytes a number): every reader stays below r.n, and
+     * r.n >= 1 since p starts on a digit. */
+    run r;
     collect_digits(sc, p, &r);
     size_t g[12];
     size_t ng = groups(&r, g, 11);
