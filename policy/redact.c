@@ -3674,6 +3674,27 @@ static size_t on_unlisted_cap(scan *sc, tok *t)
     return t->end;
 }
 
+/* Whether the word t (not after a hyphen) can have an inflected form,
+ * judged from where its dictionary walk stopped; an exact shortcut, since
+ * most unlisted words fail it. A candidate needs more than INFL_MIN_STEM
+ * folded bytes (a word folds to at most its byte count), and infl_match's
+ * walk must reach INFL_MIN_STEM of them. That walk steps the same folded
+ * bytes from the root as dict_walk did, and dict_walk stops inside a word
+ * only where an edge is missing. When the first INFL_MIN_STEM bytes are
+ * ASCII (one folded byte each), it reached them iff it stopped at or after
+ * them; otherwise the character at the stop may have stepped its first
+ * folded byte, so one byte of slack. */
+static inline int infl_reachable(const scan *sc, const tok *t, dstop stop)
+{
+    _Static_assert(INFL_MIN_STEM == 5, "the ASCII test reads INFL_MIN_STEM bytes");
+    if (t->end - t->start <= INFL_MIN_STEM)
+        return 0;
+    size_t wstop = stop < t->end ? stop : t->end;
+    const unsigned char *w = sc->s + t->start;
+    size_t slack = (w[0] | w[1] | w[2] | w[3] | w[4]) >= 0x80;
+    return wstop + slack >= t->start + INFL_MIN_STEM;
+}
+
 __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit, dmatch m,
                                                       dstop stop)
 {
@@ -3723,13 +3744,7 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
         uint64_t ik = 0;
         if (pv && pv->end + 1 == t->start && sc->s[pv->end] == '-' && pv->start >= sc->covered)
             ik = infl_match(sc, pv->start, t->end, 0);
-        /* Exact shortcuts (a word folds to at most its byte count): a
-         * candidate needs more than INFL_MIN_STEM folded bytes, and the
-         * inflection walk repeats this word's dictionary walk, so a word
-         * whose walk stopped inside it before INFL_MIN_STEM folded bytes
-         * has none (most unlisted words end so). */
-        size_t wstop = stop < t->end ? stop : t->end;
-        if (!ik && t->end - t->start > INFL_MIN_STEM && wstop + 1 >= t->start + INFL_MIN_STEM)
+        if (!ik && infl_reachable(sc, t, stop))
             ik = infl_match(sc, t->start, t->end, INFL_MIN_STEM);
         if (ik & HEALTH_KINDS) {
             k = ik;
@@ -3990,7 +4005,7 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
  * dictionary walk, then the rules. Most words are unlisted, lower case and
  * short, and then no rule applies: no kinds, no compound tail
  * (TAIL_MIN_WORD), no inflected form (no hyphen before it, and a walk that
- * stopped too early for a stem: the same shortcut as in on_word_rules), and
+ * stopped too early for a stem: infl_reachable, as in on_word_rules), and
  * the name and street rules want a capital. So are most listed words with
  * only passive kinds (function words) that cannot hold a compound's tail:
  * on_word_rules would only set their kinds. Both return here, without the
@@ -4004,8 +4019,7 @@ __attribute__((always_inline)) static inline size_t on_word(scan *sc, tok *t)
     size_t len = t->end - t->start;
     if (!hit && !(t->flags & (TF_CAP | TF_DIGIT)) && len < TAIL_MIN_WORD &&
         (!(sc->langbits & (RL_PL | RL_HU)) ||
-         ((t->start == 0 || sc->s[t->start - 1] != '-') &&
-          (len <= INFL_MIN_STEM || (stop < t->end ? stop : t->end) + 1 < t->start + INFL_MIN_STEM)))) {
+         ((t->start == 0 || sc->s[t->start - 1] != '-') && !infl_reachable(sc, t, stop)))) {
         t->kinds = 0;
         return t->end;
     }
