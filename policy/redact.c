@@ -342,8 +342,11 @@ static int is_word_at(const scan *sc, size_t i)
  * with a hard-to-predict exit per word (a word and its gap are about 7
  * bytes). Bytes from 0x80 still go to cls_at: a multi-byte character may be
  * a letter ("ü") or not (U+2019, U+00A0), which only the fold table knows.
- * The rules' look-ahead (next_word, word_end) keeps its plain loops: it
- * reads a word here and there, often before or after the window. */
+ * The rules' look-ahead (next_word, word_end) does not use the window: it
+ * reads a word here and there, often before or after it. next_word takes a
+ * word's ASCII run 16 bytes at a time instead; word_end keeps its byte loop
+ * (it runs for few words, and the same 16-byte run there cost more than it
+ * saved). */
 
 #if defined(TOK_SSE2)
 /* Bit k of *dm / *am set when p[k] is an ASCII digit / letter; returns the
