@@ -201,7 +201,8 @@ typedef struct {
     size_t max, cnt;
     int full;
     size_t covered;        /* end of the last finding: tokens before it are done */
-    size_t ctx[RK__COUNT]; /* end offset of the last context word of each kind */
+    size_t ctx[RK__COUNT]; /* end offset of the last context word of each kind;
+                            * only the CTX_KINDS slots are set (redact_scan) */
     size_t street_end;     /* end of the last street finding, for "…, 10115 Berlin" */
     size_t person_end;     /* end of the last person finding, for "Max Müller, 03.04.2015" */
     size_t kin_end;        /* end of the last kinship word, for "Córka (12.06.2011)" */
@@ -532,6 +533,7 @@ static size_t word_end(const scan *sc, size_t i)
     return i;
 }
 
+/* kind is one of CTX_KINDS: redact_scan sets no other slot. */
 static int ctx_recent(const scan *sc, int kind, size_t pos, size_t window)
 {
     size_t e = sc->ctx[kind];
@@ -4090,9 +4092,17 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
         *n_out = 0;
     if (!eng || (!text && len) || !out || !n_out || (unsigned)lang > REDACT_LANG_HU)
         return REDACT_E_INVAL;
+    /* Each field is set here rather than the whole struct cleared first:
+     * the gateway scans one message (71 bytes on average) per call, and
+     * clearing the scan's 736 bytes, then filling ctx's 43 slots with
+     * NO_CTX, cost about 145 instructions per call. The ring prev[] is read
+     * only below nprev, and ctx only in the CTX_KINDS slots (the ones
+     * on_word_rules writes and ctx_recent reads), so the rest of both stays
+     * unset. */
+    _Static_assert(sizeof(void *) != 8 || sizeof(scan) == 736,
+                   "a field was added to scan: set it below, then update this size");
     scan sc;
     dict_memo memo[DICT_MEMO];
-    memset(&sc, 0, sizeof sc);
     for (size_t k = 0; k < DICT_MEMO; k++)
         memo[k].p = SIZE_MAX; /* no start: len < SIZE_MAX */
     sc.memo = memo;
@@ -4108,17 +4118,21 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
     sc.tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
     sc.out = out;
     sc.max = max;
+    sc.cnt = 0;
+    sc.full = 0;
+    sc.covered = 0;
+    for (uint64_t ck = CTX_KINDS; ck; ck &= ck - 1)
+        sc.ctx[__builtin_ctzll(ck)] = NO_CTX;
     sc.street_end = NO_CTX;
     sc.person_end = NO_CTX;
     sc.kin_end = NO_CTX;
     sc.city_start = sc.city_end = NO_CTX;
+    sc.nprev = 0;
     sc.tail = eng->tail;
     sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
     sc.res_start = sc.res_end = sc.lab_start = sc.lab_end = NO_CTX;
     sc.pverb_end = NO_CTX;
     sc.obj_start = sc.obj_end = NO_CTX;
-    _Static_assert(NO_CTX == SIZE_MAX, "NO_CTX is all one bytes");
-    memset(sc.ctx, 0xff, sizeof sc.ctx); /* NO_CTX in every slot, in one fill */
     if (max == 0 && len > 0) {
         return REDACT_E_NOSPACE;
     }
