@@ -384,9 +384,79 @@ typedef struct {
                      * letters and digits, bytes from 0x80 and '@' */
 } tokmap;
 
+#if defined(TOK_SSE2)
+/* The bits of p[0..15] (readable): ASCII letters and digits in *w, digits
+ * in *d, bytes from 0x80 in *h, bytes that may start a word or an address
+ * (those and '@') in *st. */
+static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, unsigned *h,
+                             unsigned *st)
+{
+    unsigned dm, am;
+    unsigned hm = tok_masks(p, &dm, &am);
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    unsigned at = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
+    *w = dm | am;
+    *d = dm;
+    *h = hm;
+    *st = dm | am | hm | at;
+}
+#endif
+
 /* Fills m's bits for the window at base (base < m->n). */
 static void tokmap_load(tokmap *m, size_t base)
 {
+    uint64_t w = 0, d = 0, h = 0, st = 0;
+#if defined(TOK_SSE2)
+    /* No copy of the text: most messages are shorter than one window, and
+     * padding them with a memset and a memcpy cost more per call than
+     * tokenizing them. Every load stays inside the text; bits are placed
+     * from lo, the first load's start, and moved down to base after. */
+    const unsigned char *s = m->s;
+    const size_t n = m->n;
+    size_t lo;
+    unsigned bw, bd, bh, bst;
+    if (n >= 64) {
+        /* The 64 bytes at base, or the last 64 of the text when fewer are
+         * left: bytes before base drop out with the shift down. */
+        lo = base < n - 64 ? base : n - 64;
+        for (unsigned k = 0; k < 64; k += 16) {
+            tok_block(s + lo + k, &bw, &bd, &bh, &bst);
+            w |= (uint64_t)bw << k;
+            d |= (uint64_t)bd << k;
+            h |= (uint64_t)bh << k;
+            st |= (uint64_t)bst << k;
+        }
+    } else if (n >= 16) {
+        /* Four loads at base + k, none past n - 16: the last ones overlap.
+         * No load reaches past n, so no bit is set there. */
+        const size_t tail = n - 16;
+        lo = base < tail ? base : tail;
+        for (unsigned k = 0; k < 64; k += 16) {
+            size_t at = base + k < tail ? base + k : tail;
+            unsigned sh = (unsigned)(at - lo); /* at most 48 */
+            tok_block(s + at, &bw, &bd, &bh, &bst);
+            w |= (uint64_t)bw << sh;
+            d |= (uint64_t)bd << sh;
+            h |= (uint64_t)bh << sh;
+            st |= (uint64_t)bst << sh;
+        }
+    } else { /* a text of under 16 bytes: padded to one load */
+        unsigned char pad[16];
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, s + base, n - base);
+        tok_block(pad, &bw, &bd, &bh, &bst);
+        w = bw;
+        d = bd;
+        h = bh;
+        st = bst;
+        lo = base;
+    }
+    const unsigned down = (unsigned)(base - lo); /* below 64 */
+    w >>= down;
+    d >>= down;
+    h >>= down;
+    st >>= down;
+#else
     const unsigned char *p = m->s + base;
     unsigned char pad[64];
     if (m->n - base < 64) { /* the last window: no byte past n is read */
@@ -394,19 +464,6 @@ static void tokmap_load(tokmap *m, size_t base)
         memcpy(pad, p, m->n - base);
         p = pad;
     }
-    uint64_t w = 0, d = 0, h = 0, st = 0;
-#if defined(TOK_SSE2)
-    for (unsigned k = 0; k < 64; k += 16) {
-        unsigned dm, am;
-        unsigned hm = tok_masks(p + k, &dm, &am);
-        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        unsigned at = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
-        w |= (uint64_t)(dm | am) << k;
-        d |= (uint64_t)dm << k;
-        h |= (uint64_t)hm << k;
-        st |= (uint64_t)(dm | am | hm | at) << k;
-    }
-#else
     for (unsigned k = 0; k < 64; k++) {
         unsigned c = ascii_cls[p[k]];
         uint64_t bit = (uint64_t)1 << k;
