@@ -6,13 +6,24 @@
  */
 #include "langid.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(LANGID_SCALAR)
+#define LID_SSE2 1
+#include <emmintrin.h>
+#endif
+
 enum { LID_DE, LID_EN, LID_PL, LID_HU };
 
 #define LANGID_MAXWORD 16 /* longer words are no function words */
+#define LID_KEY 12        /* bytes of a lookup key: every table word fits (slots_fill
+                           * asserts it), so a word of 13 to 16 bytes, which the
+                           * definition would look up, cannot be in the table and is
+                           * skipped without a probe */
+_Static_assert(LID_KEY <= LANGID_MAXWORD, "keys are words that are looked up");
 
 typedef struct {
     const char *w; /* lower case UTF-8 */
@@ -278,58 +289,63 @@ const char *langid__word(size_t i, int *lang)
 
 #define N_WORDS (sizeof words / sizeof words[0])
 
-/* Open addressing over words[]: slot holds index + 1, 0 is empty. Filled once
- * (pthread_once), then only read, so concurrent callers are safe. A binary
- * search with strncmp cost about as much as the scan of the message itself;
- * a hash computed while the word is read costs one probe, rarely two. */
-#define LID_SLOTS 1024 /* a power of two, over four times the words */
-_Static_assert(N_WORDS * 4 < LID_SLOTS, "the table stays sparse");
-static uint16_t slots[LID_SLOTS];
-static unsigned char lens[N_WORDS];
-/* Per byte: its lower case when it belongs to a word (ASCII letters, the
- * apostrophe of "can't", every byte of a multi-byte character), else 0. */
-static unsigned char lower[256];
+/*
+ * The scan. A word is a run of word bytes (ASCII letters, the apostrophe of
+ * "can't", every byte from 0x80, so a multi-byte character never splits a
+ * word); ASCII upper case is folded, nothing else is. The text is read 64
+ * bytes at a time into bit masks (16 bytes per step with SSE2, present on every
+ * x86-64; a byte at a time on other CPUs, with the same results): word bytes,
+ * and the lead bytes 0xc3 to 0xc5 of the letters that score. Word starts and
+ * ends are then bit operations, not a branch per byte: the byte loop this
+ * replaced cost as much as all the redaction rules together (perf, 2026-11-23).
+ *
+ * A word of 1 to LID_KEY bytes becomes a key: the word's bytes, folded, read
+ * with two unaligned loads and padded with zero bytes to LID_KEY (no word byte
+ * is zero, so equal keys are equal words of equal length); a longer word
+ * becomes the key 0. The table is a perfect hash (hash and displace): the
+ * key's hash picks a bucket, the bucket's displacement moves the hash to a slot
+ * that no other table word has, so a lookup is one compare with one slot and
+ * no branch (whether a word is a function word is a coin toss for the branch
+ * predictor, so a probe loop mispredicts often). It is filled once
+ * (pthread_once), then only read, so concurrent callers are safe.
+ */
+#define LID_SLOTS 512  /* a power of two, about twice the words */
+#define LID_BUCKETS 128 /* a power of two; about two words each */
+_Static_assert(N_WORDS < LID_SLOTS, "every word has its slot");
+
+typedef struct {
+    uint64_t lo;   /* key bytes 0..7 */
+    uint32_t hi;   /* key bytes 8..11 */
+    uint32_t lang; /* language (0..3); LID_NONE in an empty slot, whose key 0
+                    * is also the key of a word too long to look up */
+} lid_slot;
+
+typedef struct {
+    uint64_t lo;
+    uint32_t hi;
+} lid_keyv;
+
+#define LID_NONE 4 /* no language: the points that go nowhere */
+
+static lid_slot slots[LID_SLOTS];
+static uint16_t displace[LID_BUCKETS];
+static uint64_t hash_mul; /* the multiplier that made the hash perfect */
+/* keymask[l]: the first l bytes of a key; none for 0 and for more than
+ * LID_KEY (byte order independent: built from bytes, read the way the text
+ * is read). */
+static lid_keyv keymask[64 + 1];
+/* Points for the two-byte character (lead, next byte), lead 0xc3..0xc5: the
+ * language (0..3), or LID_NONE when it scores nothing (also when next is no
+ * continuation byte). */
+static unsigned char letters[3][256];
+#if !defined(LID_SSE2)
+/* Per byte: 1 word byte, 2 lead byte of a scoring letter. */
+static unsigned char bytecls[256];
+#endif
 static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
 
-#define LID_HASH0 2166136261u /* FNV-1a */
-static inline uint32_t lid_hash_step(uint32_t h, unsigned char c)
-{
-    return (h ^ c) * 16777619u;
-}
-
-static void slots_fill(void)
-{
-    for (unsigned c = 0; c < 256; c++)
-        lower[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c | 0x20
-                                   : ((c >= 'a' && c <= 'z') || c == '\'' || c >= 0x80) ? c
-                                                                                          : 0);
-    for (size_t i = 0; i < N_WORDS; i++) {
-        const unsigned char *t = (const unsigned char *)words[i].w;
-        uint32_t h = LID_HASH0;
-        size_t l = 0;
-        for (; t[l]; l++)
-            h = lid_hash_step(h, t[l]);
-        lens[i] = (unsigned char)l;
-        uint32_t k = h & (LID_SLOTS - 1);
-        while (slots[k])
-            k = (k + 1) & (LID_SLOTS - 1);
-        slots[k] = (uint16_t)(i + 1);
-    }
-}
-
-/* Language of the word w (l bytes, hash h), -1 when it is not in the table. */
-static int lookup(const char *w, size_t l, uint32_t h)
-{
-    for (uint32_t k = h & (LID_SLOTS - 1);; k = (k + 1) & (LID_SLOTS - 1)) {
-        unsigned x = slots[k];
-        if (!x)
-            return -1;
-        if (lens[x - 1] == l && memcmp(words[x - 1].w, w, l) == 0)
-            return words[x - 1].lang;
-    }
-}
-
-/* Points for a two-byte UTF-8 letter that only one language uses; -1 if none. */
+/* Points for a two-byte UTF-8 letter that only one language uses; -1 if none.
+ * Only slots_fill reads it, to build letters[]. */
 static int letter_lang(unsigned char a, unsigned char b)
 {
     unsigned cp = ((unsigned)(a & 0x1f) << 6) | (b & 0x3f);
@@ -348,42 +364,265 @@ static int letter_lang(unsigned char a, unsigned char b)
     }
 }
 
+/* The key of the l-byte word at p (l <= 64; 0 or more than LID_KEY give the
+ * key 0);
+ * p[0..LID_KEY) must be readable. Or-ing 0x20 into bytes below 0x80 folds
+ * upper case and changes no other word byte (lower case and the apostrophe
+ * have the bit already); bytes from 0x80 keep theirs. Bytes past the word are
+ * masked off. */
+static inline lid_keyv lid_key(const unsigned char *p, size_t l)
+{
+    uint64_t lo;
+    uint32_t hi;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 4);
+    lo |= (~lo & 0x8080808080808080u) >> 2;
+    hi |= (~hi & 0x80808080u) >> 2;
+    return (lid_keyv){lo & keymask[l].lo, hi & keymask[l].hi};
+}
+
+/* The hash's top 7 bits pick the bucket, bits 32..40 the slot before the
+ * bucket's displacement. */
+_Static_assert(LID_BUCKETS == 128 && LID_SLOTS == 512, "the bits below");
+static inline uint64_t lid_hash(lid_keyv k, uint64_t mul)
+{
+    return (k.lo ^ k.hi) * mul; /* slots_fill checks that no two table keys share lo ^ hi */
+}
+
+static inline uint32_t lid_slot_of(uint64_t x)
+{
+    return ((uint32_t)(x >> 32) ^ displace[x >> 57]) & (LID_SLOTS - 1);
+}
+
+/* Tries to place every table word with the multiplier mul: buckets with
+ * more words first, each with the first displacement that puts all its words
+ * on free slots. 0 when some bucket has none (two of its words on one slot
+ * whatever the displacement). */
+static int place_words(uint64_t mul, const lid_keyv *keys)
+{
+    uint16_t order[N_WORDS], first[LID_BUCKETS + 1] = {0}, byb[N_WORDS];
+    uint32_t home[N_WORDS]; /* slot before the displacement */
+    unsigned char bucket[N_WORDS], size[LID_BUCKETS] = {0};
+    unsigned most = 0;
+    for (size_t i = 0; i < N_WORDS; i++) {
+        uint64_t x = lid_hash(keys[i], mul);
+        bucket[i] = (unsigned char)(x >> 57);
+        home[i] = (uint32_t)(x >> 32) & (LID_SLOTS - 1);
+        unsigned sz = ++size[bucket[i]];
+        most = sz > most ? sz : most;
+    }
+    for (unsigned b = 0; b < LID_BUCKETS; b++) /* words by bucket */
+        first[b + 1] = (uint16_t)(first[b] + size[b]);
+    uint16_t fill[LID_BUCKETS];
+    memcpy(fill, first, sizeof fill);
+    for (size_t i = 0; i < N_WORDS; i++)
+        byb[fill[bucket[i]]++] = (uint16_t)i;
+    size_t n = 0; /* the words bucket by bucket, largest buckets first */
+    for (unsigned sz = most; sz > 0; sz--)
+        for (unsigned b = 0; b < LID_BUCKETS; b++)
+            if (size[b] == sz)
+                for (unsigned j = first[b]; j < first[b + 1]; j++)
+                    order[n++] = byb[j];
+    assert(n == N_WORDS);
+    for (size_t k = 0; k < LID_SLOTS; k++)
+        slots[k] = (lid_slot){0, 0, LID_NONE};
+    memset(displace, 0, sizeof displace);
+    for (size_t i = 0; i < n;) {
+        unsigned b = bucket[order[i]], sz = size[b];
+        unsigned d = 0;
+        for (; d < LID_SLOTS; d++) {
+            int ok = 1;
+            for (unsigned j = 0; j < sz && ok; j++) {
+                uint32_t k = home[order[i + j]] ^ d;
+                ok = slots[k].lang == LID_NONE;
+                for (unsigned j2 = 0; j2 < j && ok; j2++) /* two words of the bucket */
+                    ok = k != (home[order[i + j2]] ^ d);
+            }
+            if (ok)
+                break;
+        }
+        if (d == LID_SLOTS)
+            return 0;
+        displace[b] = (uint16_t)d;
+        for (unsigned j = 0; j < sz; j++) {
+            size_t w = order[i + j];
+            uint32_t k = lid_slot_of(lid_hash(keys[w], mul));
+            assert(k == (home[w] ^ d));
+            slots[k] = (lid_slot){keys[w].lo, keys[w].hi, words[w].lang};
+        }
+        i += sz;
+    }
+    return 1;
+}
+
+static void slots_fill(void)
+{
+    for (size_t l = 0; l <= LID_KEY; l++) { /* the rest stays 0 */
+        unsigned char b[LID_KEY] = {0};
+        memset(b, 0xff, l);
+        memcpy(&keymask[l].lo, b, 8);
+        memcpy(&keymask[l].hi, b + 8, 4);
+    }
+    lid_keyv keys[N_WORDS];
+    for (size_t i = 0; i < N_WORDS; i++) {
+        unsigned char b[LID_KEY] = {0};
+        size_t l = strlen(words[i].w);
+        assert(l >= 1 && l <= LID_KEY);
+        memcpy(b, words[i].w, l);
+        keys[i] = lid_key(b, l);
+        for (size_t j = 0; j < i; j++) /* no duplicates, not even of lo ^ hi */
+            assert((keys[j].lo ^ keys[j].hi) != (keys[i].lo ^ keys[i].hi));
+    }
+    /* Odd multipliers from a fixed sequence until one places every word; one
+     * in two or three does, so the loop is short and always ends the same. */
+    uint64_t mul = 0x9e3779b97f4a7c15u;
+    unsigned tries = 0;
+    while (!place_words(mul, keys)) {
+        mul += 0x632be59bd9b4e01au; /* even: mul stays odd */
+        tries++;
+        assert(tries < 1000);
+    }
+    hash_mul = mul;
+    for (size_t i = 0; i < N_WORDS; i++) /* every word finds itself */
+        assert(slots[lid_slot_of(lid_hash(keys[i], mul))].lang == words[i].lang);
+    for (unsigned a = 0; a < 3; a++)
+        for (unsigned b = 0; b < 256; b++) {
+            int l = (b & 0xc0) == 0x80 ? letter_lang((unsigned char)(0xc3 + a), (unsigned char)b)
+                                       : -1;
+            letters[a][b] = (unsigned char)(l >= 0 ? l : LID_NONE);
+        }
+    /* No other lead byte scores: the letters are U+00C4..U+017C. */
+    for (unsigned a = 0xc0; a < 0xe0; a++)
+        for (unsigned b = 0x80; b < 0xc0; b++)
+            assert((a >= 0xc3 && a <= 0xc5) ||
+                   letter_lang((unsigned char)a, (unsigned char)b) < 0);
+#if !defined(LID_SSE2)
+    for (unsigned c = 0; c < 256; c++)
+        bytecls[c] = (unsigned char)((((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '\'' ||
+                                      c >= 0x80) |
+                                     (c >= 0xc3 && c <= 0xc5) << 1);
+#endif
+}
+
+/* Language (0..3) of the key, 4..7 when it is no table word (the key 0
+ * included: its slot holds another word or is empty). No branch. */
+static inline unsigned lookup(lid_keyv key)
+{
+    const lid_slot *e = &slots[lid_slot_of(lid_hash(key, hash_mul))];
+    unsigned differ = ((e->lo ^ key.lo) | (e->hi ^ key.hi)) != 0;
+    return e->lang | differ << 2;
+}
+
+/* Bit k of *wm: p[k] is a word byte; of *lm: p[k] is 0xc3..0xc5. p[0..64)
+ * must be readable. */
+static inline void lid_masks(const unsigned char *p, uint64_t *wm, uint64_t *lm)
+{
+    uint64_t w = 0, l = 0;
+#if defined(LID_SSE2)
+    for (unsigned k = 0; k < 64; k += 16) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        /* Unsigned range checks as one signed compare each: adding 0x80 - lo
+         * moves [lo, hi] to the bottom of the signed range. Or-ing 0x20 folds
+         * upper onto lower case and moves no other byte into 'a'..'z'. */
+        const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+        const __m128i a = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
+                                         _mm_set1_epi8((char)(0x80 + 26)));
+        const __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('\''));
+        const __m128i ld = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 0xc3))),
+                                          _mm_set1_epi8((char)(0x80 + 3)));
+        unsigned wk = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, q), v));
+        w |= (uint64_t)wk << k;
+        l |= (uint64_t)(unsigned)_mm_movemask_epi8(ld) << k;
+    }
+#else
+    for (unsigned k = 0; k < 64; k++) {
+        unsigned c = bytecls[p[k]];
+        w |= (uint64_t)(c & 1) << k;
+        l |= (uint64_t)(c >> 1) << k;
+    }
+#endif
+    *wm = w;
+    *lm = l;
+}
+
+/* One point to the language of the l-byte word at p (0 for a word too long
+ * to be a table word, l <= 64); p[0..LID_KEY) must be readable. */
+static inline void score_word(const unsigned char *p, size_t l, unsigned pts[8])
+{
+    pts[lookup(lid_key(p, l))]++;
+}
+
 redact_lang langid_guess(const char *text, size_t len, unsigned scores[4])
 {
     static const redact_lang out[4] = {REDACT_LANG_DE, REDACT_LANG_EN, REDACT_LANG_PL,
                                        REDACT_LANG_HU};
-    unsigned pts[4] = {0, 0, 0, 0};
+    unsigned pts[8] = {0}; /* pts[4..7]: no point (lookup) */
     const unsigned char *s = (const unsigned char *)text;
-    char w[LANGID_MAXWORD];
-    size_t wl = 0;
-    uint32_t h = LID_HASH0;
-    int toolong = 0;
+    /* Windows from tb on, where a read could pass len (the window, the byte
+     * after it, LID_KEY bytes from a word's start), read a copy padded with
+     * zero bytes; before tb every such read stays below len. */
+    const size_t tb = len >= LID_KEY ? (len - LID_KEY) & ~(size_t)63 : 0;
+    unsigned char tail[2 * 64 + 16]; /* s[tb..len): at most 63 + LID_KEY bytes */
+    const unsigned char *wp = s; /* start of a word that runs on past the window */
+    size_t wstart = 0;
+    uint64_t carry = 0; /* 1 when the byte before the window is a word byte */
+    _Static_assert(64 + LID_KEY <= 2 * 64 && 2 * 64 + LID_KEY < sizeof tail, "tail's size");
     pthread_once(&slots_once, slots_fill);
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char c = i < len ? s[i] : ' ', lc = lower[c];
-        if (lc) {
-            if (c >= 0xc0 && c < 0xe0 && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
-                int l = letter_lang(c, s[i + 1]);
-                if (l >= 0)
-                    pts[l]++;
-            }
-            if (wl < sizeof w) {
-                w[wl++] = (char)lc;
-                h = lid_hash_step(h, lc);
-            } else
-                toolong = 1;
-            continue;
+#if defined(LID_SSE2)
+    /* nine stores, written out: a memset or a loop of this size becomes rep
+     * stos (23 instructions and a mispredicted branch per call in cachegrind) */
+    _Static_assert(sizeof tail == 9 * 16, "nine stores");
+    const __m128i z = _mm_setzero_si128();
+    __m128i *t16 = (__m128i *)(void *)tail;
+    _mm_storeu_si128(t16 + 0, z);
+    _mm_storeu_si128(t16 + 1, z);
+    _mm_storeu_si128(t16 + 2, z);
+    _mm_storeu_si128(t16 + 3, z);
+    _mm_storeu_si128(t16 + 4, z);
+    _mm_storeu_si128(t16 + 5, z);
+    _mm_storeu_si128(t16 + 6, z);
+    _mm_storeu_si128(t16 + 7, z);
+    _mm_storeu_si128(t16 + 8, z);
+#else
+    memset(tail, 0, sizeof tail);
+#endif
+    memcpy(tail, s + tb, len - tb);
+    for (size_t base = 0; base < len; base += 64) {
+        /* p[0..64 + LID_KEY) readable */
+        const unsigned char *p = base < tb ? s + base : tail + (base - tb);
+        uint64_t wm, lm;
+        lid_masks(p, &wm, &lm);
+        /* Letters: a lead byte and the byte after it (0 past len: no point). */
+        while (lm) {
+            unsigned k = (unsigned)__builtin_ctzll(lm);
+            lm &= lm - 1;
+            pts[letters[p[k] - 0xc3][p[k + 1]]]++;
         }
-        if (wl && !toolong) {
-            /* Upper-case non-ASCII first letters (Ó, Ś) stay as they are: function
-             * words that start a sentence with one are rare enough to ignore. */
-            int l = lookup(w, wl, h);
-            if (l >= 0)
-                pts[l]++;
+        /* Words: starts and ends alternate, so the k-th end closes the k-th
+         * start, or first the word carried over from the previous window. */
+        const uint64_t prev = (wm << 1) | carry;
+        uint64_t starts = wm & ~prev, ends = ~wm & prev;
+        if (carry && ends) {
+            size_t l = base + (size_t)__builtin_ctzll(ends) - wstart;
+            score_word(wp, l < 64 ? l : 64, pts);
+            ends &= ends - 1;
         }
-        wl = 0;
-        h = LID_HASH0;
-        toolong = 0;
+        while (ends) {
+            unsigned k = (unsigned)__builtin_ctzll(starts);
+            starts &= starts - 1;
+            score_word(p + k, (unsigned)__builtin_ctzll(ends) - k, pts);
+            ends &= ends - 1;
+        }
+        if (starts) { /* at most one start is left: a word running on */
+            unsigned k = (unsigned)__builtin_ctzll(starts);
+            wp = p + k;
+            wstart = base + k;
+        }
+        carry = wm >> 63;
+    }
+    if (carry) { /* the text ends in a word, on a window's last byte */
+        size_t l = len - wstart;
+        score_word(wp, l < 64 ? l : 64, pts);
     }
     int best = 0, second = -1;
     for (int k = 1; k < 4; k++)
@@ -393,7 +632,7 @@ redact_lang langid_guess(const char *text, size_t len, unsigned scores[4])
         if (k != best && (second < 0 || pts[k] > pts[second]))
             second = k;
     if (scores)
-        memcpy(scores, pts, sizeof pts);
+        memcpy(scores, pts, 4 * sizeof pts[0]);
     if (pts[best] < LANGID_MIN || pts[best] < pts[second] + LANGID_MARGIN)
         return REDACT_LANG_AUTO;
     return out[best];
