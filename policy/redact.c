@@ -391,14 +391,20 @@ typedef struct {
 static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, unsigned *h,
                              unsigned *st)
 {
-    unsigned dm, am;
-    unsigned hm = tok_masks(p, &dm, &am);
+    /* As tok_masks, with the masks or-ed as vectors: one movemask each. */
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    unsigned at = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
-    *w = dm | am;
-    *d = dm;
-    *h = hm;
-    *st = dm | am | hm | at;
+    const __m128i dv = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
+                                      _mm_set1_epi8((char)(0x80 + 10)));
+    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    const __m128i av = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
+                                      _mm_set1_epi8((char)(0x80 + 26)));
+    const __m128i wv = _mm_or_si128(dv, av);
+    /* A byte's top bit is set from 0x80: or-ing v itself adds those. */
+    const __m128i sv = _mm_or_si128(_mm_or_si128(wv, v), _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
+    *w = (unsigned)_mm_movemask_epi8(wv);
+    *d = (unsigned)_mm_movemask_epi8(dv);
+    *h = (unsigned)_mm_movemask_epi8(v);
+    *st = (unsigned)_mm_movemask_epi8(sv);
 }
 #endif
 
