@@ -158,11 +158,24 @@ struct redact_engine {
      * no term starts so, PAIR_SLOW when the state after the first byte ends
      * a term that matters inside a word (RT_MID: its kinds must be looked
      * at, so the walk takes both steps).
-     * Owned by the engine. */
+     * The same allocation holds, right after those pair_nc * pair_nc
+     * entries, tail_match's first two steps (tail_pair, below), indexed by
+     * t's classes too so that scans reach it through the pair pointer they
+     * already hold. Owned by the engine. */
     uint32_t *pair;
     size_t pair_nc;
 };
 #define PAIR_SLOW UINT32_MAX
+
+/* The state of tail after a word's last two bytes, both ASCII letters or
+ * digits (a the last one, b the one before, folded), walked backwards from
+ * the root: tail_pair(e)[t->cls[a] * pair_nc + t->cls[b]]. 0 when the walk
+ * dies within those two bytes, so it finds nothing (tail_match returns 0);
+ * PAIR_SLOW when a term ends after one or two of them (its kinds depend on
+ * the language) or when a or b has no class in t (class 0 is shared, so
+ * the entry could not tell the bytes apart), and the walk starts from the
+ * root. About one tail walk in five per 200 kB dies within two bytes. */
+#define TAIL_PAIR(pair, nc) ((pair) + (nc) * (nc))
 
 typedef struct {
     size_t start, end;
@@ -690,7 +703,7 @@ redact_engine *redact_engine_new(void)
         if (e->t->cls[c] >= nc)
             nc = e->t->cls[c] + 1u;
     e->pair_nc = nc;
-    e->pair = calloc(nc * nc, sizeof *e->pair);
+    e->pair = calloc(2 * nc * nc, sizeof *e->pair); /* pair, then tail_pair */
     if (!e->dict_terms || !e->tail_terms || !e->pair) {
         redact_engine_free(e);
         return NULL;
@@ -712,6 +725,22 @@ redact_engine *redact_engine_new(void)
                 *x = PAIR_SLOW;
             else
                 *x = step(e->t, s1, (uint8_t)b);
+        }
+    }
+    uint32_t *tail_pair = TAIL_PAIR(e->pair, nc);
+    const redact__tr *ttr = e->tail->tr;
+    static const char folded[] = "0123456789abcdefghijklmnopqrstuvwxyz"; /* ascii_fold's values */
+    for (const char *pa = folded; *pa; pa++) {
+        uint8_t a = (uint8_t)*pa;
+        uint32_t s1 = step(e->tail, 0, a);
+        for (const char *pb = folded; *pb; pb++) {
+            uint8_t b = (uint8_t)*pb;
+            uint32_t *x = &tail_pair[e->t->cls[a] * nc + e->t->cls[b]];
+            uint32_t s2 = s1 && !ttr[s1].term ? step(e->tail, s1, b) : 0;
+            if (!e->t->cls[a] || !e->t->cls[b] || (s1 && ttr[s1].term) || (s2 && ttr[s2].term))
+                *x = PAIR_SLOW;
+            else
+                *x = s2; /* 0 when either step fails */
         }
     }
     for (size_t l = 0; l < N_LANGS; l++) {
@@ -2610,13 +2639,29 @@ static void person_before_birth(scan *sc, size_t at)
  * backwards through the reversed tail trie. 0 when there is none, when the
  * longest entry is a stop word ("Steckdose", "Abbruch"), or when fewer than
  * TAIL_MIN_PREFIX letters stand before the head. The walk is bounded by the
- * longest tail term, so it adds a constant per word. */
+ * longest tail term, so it adds a constant per word. Its first two steps are
+ * one look-up in tail_pair when the word ends in two ASCII letters or digits,
+ * which also settles the walks that die there without a branch per step. */
 static uint64_t tail_match(const scan *sc, size_t p, size_t e)
 {
     const redact__tables *t = sc->tail;
     uint32_t node = 0;
     uint64_t best = 0;
     size_t best_pos = e, i = e, depth = 0;
+    if (e - p >= 2) {
+        uint8_t a0 = ascii_fold[sc->s[e - 1]], b0 = ascii_fold[sc->s[e - 2]];
+        if (a0 && b0) {
+            const uint8_t *cls8 = sc->t->cls;
+            uint32_t x = TAIL_PAIR(sc->pair, sc->pair_nc)[cls8[a0] * sc->pair_nc + cls8[b0]];
+            if (!x)
+                return 0;
+            if (x != PAIR_SLOW) { /* no term ends after them: go on from there */
+                node = x;
+                i = e - 2;
+                depth = 2;
+            }
+        }
+    }
     while (i > p && depth <= t->max_depth) {
         size_t j = i - 1, k;
         char f[2];

@@ -17,6 +17,7 @@
 #include "../../../policy/redact.c"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void check_tables(const redact__tables *t)
 {
@@ -132,12 +133,179 @@ static void test_engine_tables(void **state)
     redact_engine_free(e);
 }
 
+/* tail_pair, tail_match's first two steps: for every two ASCII letters or
+ * digits (a last, b before it) the state two single backward steps from the
+ * tail root give, 0 when one of them fails, or PAIR_SLOW exactly when a term
+ * ends after a or after b (or a byte has no class in the dictionary, which
+ * no letter or digit lacks). */
+static void test_tail_pair(void **state)
+{
+    (void)state;
+    redact_engine *e = redact_engine_new();
+    assert_non_null(e);
+    const redact__tables *t = e->t, *tl = e->tail;
+    const uint32_t *tp = TAIL_PAIR(e->pair, e->pair_nc);
+    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyz";
+    size_t dead = 0, states = 0;
+    for (const char *a = alnum; *a; a++)
+        for (const char *b = alnum; *b; b++) {
+            assert_true(t->cls[(uint8_t)*a] && t->cls[(uint8_t)*b]);
+            uint32_t got = tp[t->cls[(uint8_t)*a] * e->pair_nc + t->cls[(uint8_t)*b]];
+            uint32_t s1 = step(tl, 0, (uint8_t)*a);
+            uint32_t s2 = s1 ? step(tl, s1, (uint8_t)*b) : 0;
+            if ((s1 && tl->tr[s1].term) || (s2 && tl->tr[s2].term)) {
+                assert_int_equal(got, PAIR_SLOW);
+                continue;
+            }
+            assert_int_equal(got, s2);
+            dead += s2 == 0;
+            states += s2 != 0;
+        }
+    assert_true(dead > 100 && states > 100); /* both outcomes are common */
+    redact_engine_free(e);
+}
+
+/* tail_match as it was before tail_pair: the plain walk from the root. */
+static uint64_t tail_match_plain(const scan *sc, size_t p, size_t e)
+{
+    const redact__tables *t = sc->tail;
+    uint32_t node = 0;
+    uint64_t best = 0;
+    size_t best_pos = e, i = e, depth = 0;
+    while (i > p && depth <= t->max_depth) {
+        size_t j = i - 1, k;
+        char f[2];
+        unsigned char c0 = sc->s[j];
+        if (ascii_fold[c0]) {
+            f[0] = (char)ascii_fold[c0];
+            k = 1;
+        } else if (c0 < 0x80) {
+            f[0] = (char)((ascii_cls[c0] & RF_UPPER) ? c0 + 32 : c0);
+            k = 1;
+        } else {
+            while (j > p && (sc->s[j] & 0xC0) == 0x80 && i - j < 4)
+                j--;
+            uint32_t cp;
+            unsigned cls;
+            if (j + redact__utf8(sc->s, j, sc->n, &cp) != i)
+                return 0;
+            k = redact__fold(cp, f, &cls);
+        }
+        i = j;
+        if (k == 0)
+            continue;
+        for (size_t q = k; q-- > 0;) {
+            node = step(t, node, (uint8_t)f[q]);
+            if (!node)
+                goto done;
+        }
+        depth += k;
+        unsigned tm = t->tr[node].term;
+        if (tm && sc->tail_lterms[tm]) {
+            best = sc->tail_lterms[tm];
+            best_pos = i;
+        }
+    }
+done:
+    if (!best || (best & RK_BIT(RK_STOP)))
+        return 0;
+    size_t pre = 0;
+    for (size_t q = p; q < best_pos && pre < TAIL_MIN_PREFIX; q++)
+        if ((sc->s[q] & 0xC0) != 0x80)
+            pre++;
+    return pre >= TAIL_MIN_PREFIX ? best : 0;
+}
+
+static redact_engine *walk_eng;
+static size_t walk_words, walk_found;
+
+/* tail_match and the plain walk on prefix + word, as the whole text and
+ * with text after it, in every language. */
+static void walk_both(const char *prefix, const char *word, size_t wlen)
+{
+    char text[256];
+    size_t pl = strlen(prefix);
+    assert_true(pl + wlen + 3 < sizeof text);
+    memcpy(text, prefix, pl);
+    memcpy(text + pl, word, wlen);
+    memcpy(text + pl + wlen, " x", 3);
+    for (size_t l = 0; l < N_LANGS; l++)
+        for (int tailtext = 0; tailtext < 2; tailtext++) {
+            scan sc;
+            memset(&sc, 0, sizeof sc);
+            sc.t = walk_eng->t;
+            sc.tail = walk_eng->tail;
+            sc.s = (const unsigned char *)text;
+            sc.n = pl + wlen + (tailtext ? 2 : 0);
+            sc.pair = walk_eng->pair;
+            sc.pair_nc = walk_eng->pair_nc;
+            sc.tail_lterms = walk_eng->tail_terms + l * walk_eng->tail->n_terms;
+            uint64_t want = tail_match_plain(&sc, 0, pl + wlen);
+            assert_true(tail_match(&sc, 0, pl + wlen) == want);
+            walk_words++;
+            walk_found += want != 0;
+        }
+}
+
+/* Every term of the tail lists, in order (upper case, after prefixes of
+ * zero to five letters, after a two-byte letter), and every two ASCII
+ * letters or digits as a word's end: tail_match finds what the plain walk
+ * finds. The terms come from a depth-first walk of the reversed trie. */
+static void tail_terms_walk(uint32_t node, char *path, size_t depth)
+{
+    const redact__tables *tl = walk_eng->tail;
+    if (depth && tl->tr[node].term) {
+        char word[64];
+        for (size_t q = 0; q < depth; q++)
+            word[q] = path[depth - 1 - q];
+        static const char *const prefixes[] = {"", "k", "ab", "abc", "Hals", "\xc3\xa9\xc3\xa9x"};
+        for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
+            walk_both(prefixes[k], word, depth);
+        if (word[0] >= 'a' && word[0] <= 'z') {
+            word[0] = (char)(word[0] - 32);
+            walk_both("Abc", word, depth);
+        }
+    }
+    if (depth + 1 >= 64)
+        return;
+    for (unsigned c = 1; c < 256; c++) {
+        uint32_t x = step(tl, node, (uint8_t)c);
+        if (x) {
+            path[depth] = (char)c;
+            tail_terms_walk(x, path, depth + 1);
+        }
+    }
+}
+
+static void test_tail_pair_walks(void **state)
+{
+    (void)state;
+    walk_eng = redact_engine_new();
+    assert_non_null(walk_eng);
+    char path[64];
+    tail_terms_walk(0, path, 0);
+    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCXYZ";
+    for (const char *a = alnum; *a; a++)
+        for (const char *b = alnum; *b; b++) {
+            char w[2] = {*b, *a};
+            walk_both("", w, 2);
+            walk_both("k", w, 2);
+            walk_both("Patienten", w, 2);
+            walk_both("\xc3\xbc", w, 2);
+        }
+    print_message("tail_match: %zu walks compared, %zu found a tail\n", walk_words, walk_found);
+    assert_true(walk_found > 1000);
+    redact_engine_free(walk_eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dict_tables),
         cmocka_unit_test(test_tail_tables),
         cmocka_unit_test(test_engine_tables),
+        cmocka_unit_test(test_tail_pair),
+        cmocka_unit_test(test_tail_pair_walks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
