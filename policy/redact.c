@@ -363,21 +363,30 @@ static int is_word_at(const scan *sc, size_t i)
  * saved). */
 
 #if defined(TOK_SSE2)
+/* Bytes of v that are ASCII digits / letters (0xff in each such byte).
+ * Unsigned range checks as one signed compare each: adding 0x80 - lo moves
+ * [lo, hi] to the bottom of the signed range. Or-ing 0x20 folds upper onto
+ * lower case and moves no other byte into 'a'..'z'. */
+static inline __m128i tok_digits(__m128i v)
+{
+    return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
+                          _mm_set1_epi8((char)(0x80 + 10)));
+}
+
+static inline __m128i tok_letters(__m128i v)
+{
+    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    return _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
+                          _mm_set1_epi8((char)(0x80 + 26)));
+}
+
 /* Bit k of *dm / *am set when p[k] is an ASCII digit / letter; returns the
  * bits of bytes from 0x80. p[0..15] must be readable. */
 static inline unsigned tok_masks(const unsigned char *p, unsigned *dm, unsigned *am)
 {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    /* Unsigned range checks as one signed compare each: adding 0x80 - lo
-     * moves [lo, hi] to the bottom of the signed range. Or-ing 0x20 folds
-     * upper onto lower case and moves no other byte into 'a'..'z'. */
-    const __m128i d = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
-                                     _mm_set1_epi8((char)(0x80 + 10)));
-    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i a = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-                                     _mm_set1_epi8((char)(0x80 + 26)));
-    *dm = (unsigned)_mm_movemask_epi8(d);
-    *am = (unsigned)_mm_movemask_epi8(a);
+    *dm = (unsigned)_mm_movemask_epi8(tok_digits(v));
+    *am = (unsigned)_mm_movemask_epi8(tok_letters(v));
     return (unsigned)_mm_movemask_epi8(v);
 }
 #endif
@@ -406,12 +415,8 @@ static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, u
 {
     /* As tok_masks, with the masks or-ed as vectors: one movemask each. */
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const __m128i dv = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
-                                      _mm_set1_epi8((char)(0x80 + 10)));
-    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i av = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-                                      _mm_set1_epi8((char)(0x80 + 26)));
-    const __m128i wv = _mm_or_si128(dv, av);
+    const __m128i dv = tok_digits(v);
+    const __m128i wv = _mm_or_si128(dv, tok_letters(v));
     /* A byte's top bit is set from 0x80: or-ing v itself adds those. */
     const __m128i sv = _mm_or_si128(_mm_or_si128(wv, v), _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
     *w = (unsigned)_mm_movemask_epi8(wv);
@@ -2196,8 +2201,6 @@ static size_t on_alnum(scan *sc, const tok *t)
 
 /* ---------------------------------------------------------------- words */
 
-/* Each suffix with its length (taken by sizeof, so they cannot disagree):
- * street_compound runs for every capitalised word the lists do not hold. */
 /* The suffixes are a few bytes: a loop, not a library call per ending. */
 static inline int ends_with(const char *w, size_t n, const char *suf, size_t l)
 {
@@ -2209,15 +2212,20 @@ static inline int ends_with(const char *w, size_t n, const char *suf, size_t l)
     return 1;
 }
 
-#define SUFFIX(w) {w, sizeof w - 1}
-static const struct {
+/* A string literal with its length, taken by sizeof so that the two cannot
+ * disagree and no rule calls strlen per word. */
+typedef struct {
     const char *s;
     size_t n;
-} street_suffixes[] = {SUFFIX("strasse"), SUFFIX("weg"),      SUFFIX("gasse"), SUFFIX("allee"),
-                       SUFFIX("platz"),   SUFFIX("ring"),     SUFFIX("damm"),  SUFFIX("ufer"),
-                       SUFFIX("chaussee"), SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("str"),
-                       SUFFIX("kamp"),    SUFFIX("stieg"),    SUFFIX("twiete")};
-#undef SUFFIX
+} sized_str;
+#define SIZED(w) {w, sizeof w - 1}
+
+/* Street-name suffixes: street_compound runs for every capitalised word the
+ * lists do not hold. */
+static const sized_str street_suffixes[] = {
+    SIZED("strasse"), SIZED("weg"),  SIZED("gasse"), SIZED("allee"), SIZED("platz"),
+    SIZED("ring"),    SIZED("damm"), SIZED("ufer"),  SIZED("chaussee"), SIZED("steig"),
+    SIZED("pfad"),    SIZED("str"),  SIZED("kamp"),  SIZED("stieg"), SIZED("twiete")};
 
 /* German compound street names: "Hauptstraße 5", "Lindenweg 12a". */
 static int street_compound(const scan *sc, const tok *t, size_t *after)
@@ -2549,18 +2557,14 @@ static size_t hu_ne_name(scan *sc, const tok *t)
  * capitalised word no list knows; the given name must be on the first-name list
  * once the ending is cut off. Only consonant-final names: a vowel-final one
  * lengthens before the ending ("Annának") and is left to the other rules. */
-#define ENDING(w) {w, sizeof w - 1}
-static const struct {
-    const char *s;
-    size_t n; /* from sizeof: no strlen per ending and word */
-} hu_name_endings[] = {
-    ENDING("nak"), ENDING("nek"), ENDING("n\xc3\xa1l"), ENDING("n\xc3\xa9l"), ENDING("nal"),
-    ENDING("nel"), ENDING("ral"), ENDING("rel"), ENDING("lal"), ENDING("lel"), ENDING("tal"),
-    ENDING("tel"), ENDING("sal"), ENDING("sel"), ENDING("val"), ENDING("vel"), ENDING("hoz"),
-    ENDING("hez"), ENDING("h\xc3\xb6z"), ENDING("t\xc3\xb3l"), ENDING("t\xc5\x91l"),
-    ENDING("r\xc3\xb3l"), ENDING("r\xc5\x91l"), ENDING("\xc3\xa9rt"), ENDING("ot"), ENDING("et"),
-    ENDING("\xc3\xb6t"), ENDING("t"), ENDING("ra"), ENDING("re"), ENDING("ban"), ENDING("ben"),
-    ENDING("ba"), ENDING("be"), ENDING("on"), ENDING("en"), ENDING("\xc3\xb6n")};
+static const sized_str hu_name_endings[] = {
+    SIZED("nak"), SIZED("nek"), SIZED("n\xc3\xa1l"), SIZED("n\xc3\xa9l"), SIZED("nal"),
+    SIZED("nel"), SIZED("ral"), SIZED("rel"), SIZED("lal"), SIZED("lel"), SIZED("tal"),
+    SIZED("tel"), SIZED("sal"), SIZED("sel"), SIZED("val"), SIZED("vel"), SIZED("hoz"),
+    SIZED("hez"), SIZED("h\xc3\xb6z"), SIZED("t\xc3\xb3l"), SIZED("t\xc5\x91l"),
+    SIZED("r\xc3\xb3l"), SIZED("r\xc5\x91l"), SIZED("\xc3\xa9rt"), SIZED("ot"), SIZED("et"),
+    SIZED("\xc3\xb6t"), SIZED("t"), SIZED("ra"), SIZED("re"), SIZED("ban"), SIZED("ben"),
+    SIZED("ba"), SIZED("be"), SIZED("on"), SIZED("en"), SIZED("\xc3\xb6n")};
 #undef ENDING
 
 static size_t hu_case_name(scan *sc, const tok *t)
@@ -3739,8 +3743,6 @@ RARE_PATH static int has_lower(const scan *sc, size_t s, size_t e)
     return 0;
 }
 
-/* The rules for a word the fast path in on_word cannot settle. Not inlined:
- * it is large, and most words never get here. */
 /* The rules for a capitalised word that is no listed term (after the
  * compound and inflection lookups): a Hungarian name, a name pair at the
  * start of a line, a street compound with its number. */
@@ -3810,6 +3812,8 @@ static inline int infl_reachable(const scan *sc, const tok *t, dstop stop)
     return wstop + slack >= t->start + INFL_MIN_STEM;
 }
 
+/* The rules for a word the fast path in on_word cannot settle. Not inlined:
+ * it is large, and most words never get here. */
 __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit, dmatch m,
                                                       dstop stop)
 {
@@ -4193,6 +4197,52 @@ static size_t on_at(scan *sc, size_t at)
 
 /* ------------------------------------------------------------------ scan */
 
+/* Sets up sc for a scan of text[0..len) in lang, findings into out[0..max);
+ * memo is the caller's DICT_MEMO entries. Each field is set here rather than
+ * the whole struct cleared first: the gateway scans one message (71 bytes on
+ * average) per call, and clearing the scan's 736 bytes, then filling ctx's
+ * 43 slots with NO_CTX, cost about 145 instructions per call. The ring
+ * prev[] is read only below nprev, and ctx only in the CTX_KINDS slots (the
+ * ones on_word_rules writes and ctx_recent reads), so the rest of both stays
+ * unset. */
+static inline void scan_init(scan *sc, dict_memo *memo, const redact_engine *eng,
+                             const char *text, size_t len, redact_lang lang, redact_finding *out,
+                             size_t max)
+{
+    _Static_assert(sizeof(void *) != 8 || sizeof(scan) == 736,
+                   "a field was added to scan: set it here, then update this size");
+    for (size_t k = 0; k < DICT_MEMO; k++)
+        memo[k].p = SIZE_MAX; /* no start: len < SIZE_MAX */
+    sc->memo = memo;
+    sc->t = eng->t;
+    sc->s = (const unsigned char *)text;
+    sc->n = len;
+    sc->lang = lang;
+    sc->langbits = lang_slots[lang];
+    sc->lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
+    sc->pair = eng->pair;
+    sc->pl_last = eng->pl_last;
+    sc->pair_nc = eng->pair_nc;
+    sc->tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
+    sc->out = out;
+    sc->max = max;
+    sc->cnt = 0;
+    sc->full = 0;
+    sc->covered = 0;
+    for (uint64_t ck = CTX_KINDS; ck; ck &= ck - 1)
+        sc->ctx[__builtin_ctzll(ck)] = NO_CTX;
+    sc->street_end = NO_CTX;
+    sc->person_end = NO_CTX;
+    sc->kin_end = NO_CTX;
+    sc->city_start = sc->city_end = NO_CTX;
+    sc->nprev = 0;
+    sc->tail = eng->tail;
+    sc->pre_start = sc->pre_end = sc->body_start = sc->body_end = NO_CTX;
+    sc->res_start = sc->res_end = sc->lab_start = sc->lab_end = NO_CTX;
+    sc->pverb_end = NO_CTX;
+    sc->obj_start = sc->obj_end = NO_CTX;
+}
+
 int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_lang lang,
                 redact_finding *out, size_t max, size_t *n_out)
 {
@@ -4200,47 +4250,9 @@ int redact_scan(const redact_engine *eng, const char *text, size_t len, redact_l
         *n_out = 0;
     if (!eng || (!text && len) || !out || !n_out || (unsigned)lang > REDACT_LANG_HU)
         return REDACT_E_INVAL;
-    /* Each field is set here rather than the whole struct cleared first:
-     * the gateway scans one message (71 bytes on average) per call, and
-     * clearing the scan's 736 bytes, then filling ctx's 43 slots with
-     * NO_CTX, cost about 145 instructions per call. The ring prev[] is read
-     * only below nprev, and ctx only in the CTX_KINDS slots (the ones
-     * on_word_rules writes and ctx_recent reads), so the rest of both stays
-     * unset. */
-    _Static_assert(sizeof(void *) != 8 || sizeof(scan) == 736,
-                   "a field was added to scan: set it below, then update this size");
     scan sc;
     dict_memo memo[DICT_MEMO];
-    for (size_t k = 0; k < DICT_MEMO; k++)
-        memo[k].p = SIZE_MAX; /* no start: len < SIZE_MAX */
-    sc.memo = memo;
-    sc.t = eng->t;
-    sc.s = (const unsigned char *)text;
-    sc.n = len;
-    sc.lang = lang;
-    sc.langbits = lang_slots[lang];
-    sc.lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
-    sc.pair = eng->pair;
-    sc.pl_last = eng->pl_last;
-    sc.pair_nc = eng->pair_nc;
-    sc.tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
-    sc.out = out;
-    sc.max = max;
-    sc.cnt = 0;
-    sc.full = 0;
-    sc.covered = 0;
-    for (uint64_t ck = CTX_KINDS; ck; ck &= ck - 1)
-        sc.ctx[__builtin_ctzll(ck)] = NO_CTX;
-    sc.street_end = NO_CTX;
-    sc.person_end = NO_CTX;
-    sc.kin_end = NO_CTX;
-    sc.city_start = sc.city_end = NO_CTX;
-    sc.nprev = 0;
-    sc.tail = eng->tail;
-    sc.pre_start = sc.pre_end = sc.body_start = sc.body_end = NO_CTX;
-    sc.res_start = sc.res_end = sc.lab_start = sc.lab_end = NO_CTX;
-    sc.pverb_end = NO_CTX;
-    sc.obj_start = sc.obj_end = NO_CTX;
+    scan_init(&sc, memo, eng, text, len, lang, out, max);
     if (max == 0 && len > 0) {
         return REDACT_E_NOSPACE;
     }

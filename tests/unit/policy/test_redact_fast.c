@@ -33,34 +33,14 @@ static redact_engine *eng;
 static size_t n_words;     /* words compared */
 static size_t n_infl_tight; /* words infl_reachable rejects only without the slack */
 
-/* The scan as redact_scan sets it up (see there). */
+/* The scan as redact_scan sets it up (scan_init), over a cleared struct:
+ * both_ways compares whole scans with memcmp, so the slots scan_init
+ * leaves unset must hold the same bytes in both copies. */
 static void scan_setup(scan *sc, dict_memo *memo, const char *text, size_t len, redact_lang lang,
                        redact_finding *out)
 {
     memset(sc, 0, sizeof *sc);
-    for (size_t k = 0; k < DICT_MEMO; k++)
-        memo[k].p = SIZE_MAX;
-    sc->memo = memo;
-    sc->t = eng->t;
-    sc->s = (const unsigned char *)text;
-    sc->n = len;
-    sc->lang = lang;
-    sc->langbits = lang_slots[lang];
-    sc->lterms = eng->dict_terms + (size_t)lang * eng->t->n_terms;
-    sc->pair = eng->pair;
-    sc->pl_last = eng->pl_last;
-    sc->pair_nc = eng->pair_nc;
-    sc->tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
-    sc->out = out;
-    sc->max = MAX_FINDINGS;
-    sc->street_end = sc->person_end = sc->kin_end = NO_CTX;
-    sc->city_start = sc->city_end = NO_CTX;
-    sc->tail = eng->tail;
-    sc->pre_start = sc->pre_end = sc->body_start = sc->body_end = NO_CTX;
-    sc->res_start = sc->res_end = sc->lab_start = sc->lab_end = NO_CTX;
-    sc->pverb_end = NO_CTX;
-    sc->obj_start = sc->obj_end = NO_CTX;
-    memset(sc->ctx, 0xff, sizeof sc->ctx);
+    scan_init(sc, memo, eng, text, len, lang, out, MAX_FINDINGS);
 }
 
 /* Field by field: emit leaves a finding's padding as it was. */
