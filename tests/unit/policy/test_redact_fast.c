@@ -244,6 +244,25 @@ static void test_fast_paths_taken(void **state)
     }
 }
 
+/* street_compound's rejects before its fold: street_pair holds exactly the
+ * last two bytes of the suffixes, and every suffix has at least 3 bytes
+ * (the 6-byte bound). */
+static void test_street_pair(void **state)
+{
+    (void)state;
+    for (unsigned l = 'a'; l <= 'z'; l++)
+        for (unsigned b = 'a'; b <= 'z'; b++) {
+            int want = 0;
+            for (size_t k = 0; k < sizeof street_suffixes / sizeof street_suffixes[0]; k++) {
+                const sized_str *x = &street_suffixes[k];
+                assert_true(x->n >= 3);
+                if ((unsigned char)x->s[x->n - 1] == l && (unsigned char)x->s[x->n - 2] == b)
+                    want = 1;
+            }
+            assert_int_equal(want, (street_pair[l - 'a'] >> (b - 'a')) & 1);
+        }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -262,6 +281,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_paths_taken),
+        cmocka_unit_test(test_street_pair),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_labelled_texts),
     };
