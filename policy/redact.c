@@ -3769,9 +3769,12 @@ RARE_PATH static int has_lower(const scan *sc, size_t s, size_t e)
  * start of a line, a street compound with its number. */
 static size_t on_unlisted_cap(scan *sc, tok *t)
 {
+    /* Each rule's first test is repeated here, so that most words skip its
+     * call: hu_case_name wants a name word before, street_compound six bytes
+     * (see there). */
     if (sc->lang == REDACT_LANG_HU || sc->lang == REDACT_LANG_AUTO) {
         size_t e = hu_ne_name(sc, t);
-        if (!e)
+        if (!e && prev_is_name_word(sc, prev_tok(sc, 0), t->start))
             e = hu_case_name(sc, t);
         if (e)
             return e;
@@ -3783,7 +3786,7 @@ static size_t on_unlisted_cap(scan *sc, tok *t)
     }
     {
         size_t after;
-        if (street_compound(sc, t, &after)) {
+        if (t->end - t->start >= 6 && street_compound(sc, t, &after)) {
             size_t hn = house_number(sc, after);
             if (hn) {
                 size_t start = t->start;
