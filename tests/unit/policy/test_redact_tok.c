@@ -8,8 +8,9 @@
  * window) both must give the same next token: its start, end, first class
  * and TF_* flags, or the same '@'. Texts are copied into buffers of exactly
  * their length, so a read past the end is an ASan error. The rules'
- * look-ahead, next_word (separator sets, 16-byte runs with SSE2), is checked
- * the same way against the byte loop it replaced, for every start offset,
+ * look-ahead, next_word (separator sets, 16-byte runs with SSE2) and
+ * next_word_start (its start alone), is checked the same way against the
+ * byte loop it replaced, for every start offset,
  * every skip from 0 to 5 and the separator sets the rules use. It includes
  * redact.c for the static functions; test_redact_tok_scalar.c builds the
  * same checks over the scalar fallback.
@@ -127,8 +128,10 @@ static void same_next_word(const scan *sc, size_t i)
             memset(&b, 0, sizeof b);
             int ra = next_word(sc, i, skip, sep_of(k), &a);
             int rb = ref_next_word(sc, i, skip, sep_strings[k], &b);
-            if (ra != rb || (ra && (a.start != b.start || a.end != b.end || a.cls != b.cls ||
-                                    a.flags != b.flags || a.kinds != 0))) {
+            size_t st = next_word_start(sc, i, skip, sep_of(k)); /* its start alone */
+            if (ra != rb || st != (rb ? b.start : NO_CTX) ||
+                (ra && (a.start != b.start || a.end != b.end || a.cls != b.cls ||
+                        a.flags != b.flags || a.kinds != 0))) {
                 print_error("next_word, text of %zu bytes, from %zu, skip %zu, seps %zu: got %d "
                             "[%zu,%zu) cls %u flags %u, want %d [%zu,%zu) cls %u flags %u\n",
                             sc->n, i, skip, k, ra, a.start, a.end, a.cls, a.flags, rb, b.start,
