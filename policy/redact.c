@@ -3085,6 +3085,19 @@ static size_t value_after(const scan *sc, size_t e)
     return e;
 }
 
+/* False when value_after(sc, e) is e for certain: its number starts at
+ * most 7 bytes after e (a space, a word of up to 4 bytes, a space), and a
+ * number token starts on an ASCII digit. A few loads instead of the two
+ * next_word calls, and the walk on_word_rules makes before it. */
+static int value_may_follow(const scan *sc, size_t e)
+{
+    size_t lim = sc->n - e < 7 ? sc->n : e + 7;
+    for (size_t i = e; i < lim; i++)
+        if (is_digit(sc->s[i]))
+            return 1;
+    return 0;
+}
+
 static size_t value_head_after(const scan *sc, size_t e);
 
 /* A lab marker [ls, le) made a finding by its result (CONDITION over marker
@@ -3942,7 +3955,7 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
         } else {
             /* a listed finding phrase that starts with a lab marker ("eGFR has
              * fallen") takes the value after it like lab_phrase does */
-            if (cat == REDACT_CONDITION && mend > t->end) {
+            if (cat == REDACT_CONDITION && mend > t->end && value_may_follow(sc, mend)) {
                 /* the first word alone: the text cut at its end, for this
                  * walk only (a copy of the scan cost 130 instructions) */
                 size_t n = sc->n;
