@@ -3401,7 +3401,7 @@ static size_t state_phrase(scan *sc, size_t ws, size_t we)
 /* A copula [ws, we) with any subject ("is", "wird", "jest", "volt") has a
  * person subject when a kinship word or a name stands shortly before it in
  * the same clause ("Mąż po udarze jest", "my husband has been"). */
-static int person_subject(const scan *sc, size_t ws)
+__attribute__((noinline)) static int person_subject(const scan *sc, size_t ws)
 {
     size_t k = sc->kin_end, pe = sc->person_end;
     if ((k != NO_CTX && k <= ws && ws - k <= PERSON_GAP && same_clause(sc, k, ws)) ||
@@ -3412,11 +3412,13 @@ static int person_subject(const scan *sc, size_t ws)
      * seit gestern Durchfall und ist sehr schwach", "has COPD and is weak". */
     static const char *const conj[] = {"und", "and", "i", "oraz"};
     const tok *p = prev_tok(sc, 0);
-    if (!p || p->end > ws || ws - p->end > 2 || !word_in(sc, p->start, p->end, conj, sizeof conj / sizeof conj[0]) ||
-        sc->cnt == 0)
+    if (!p || p->end > ws || ws - p->end > 2 || sc->cnt == 0)
         return 0;
+    /* the finding first: two compares, where the word list is a loop (most
+     * copulas follow no condition) */
     const redact_finding *f = &sc->out[sc->cnt - 1];
-    return f->cat == REDACT_CONDITION && f->end <= p->start && p->start - f->end <= 2;
+    return f->cat == REDACT_CONDITION && f->end <= p->start && p->start - f->end <= 2 &&
+           word_in(sc, p->start, p->end, conj, sizeof conj / sizeof conj[0]);
 }
 
 /* True when the word after e makes a state adjective ordinary: a complement
