@@ -875,6 +875,21 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 while (j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
                     j++;
                 i = j;
+                /* The phrase filter (redact_tables.h) next to the ' ' record:
+                 * most continuations die within the next word's first two
+                 * bytes, and the filter says so without stepping into the
+                 * next word's part of the table. Only ASCII letters and
+                 * digits are filtered; anything else steps as before. Where
+                 * the walk stops past its first word does not matter
+                 * (infl_reachable reads it only up to the word's end). */
+                uint8_t a1 = j < n ? ascii_fold[s[j]] : 0;
+                if (a1) {
+                    uint8_t a2 = j + 1 < n ? ascii_fold[s[j + 1]] : 0;
+                    /* node, the ' ' record, sits at its block's base + cls[' '] */
+                    uint64_t spc = redact__spc_filter(tr[node - cls8[' ']]);
+                    if (!(spc >> redact__spc_bit(a1, a2) & 1))
+                        goto done;
+                }
                 depth++;
                 path_stems = 0;
                 continue;

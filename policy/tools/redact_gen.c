@@ -554,7 +554,9 @@ static void pk_place1(packer *pk, uint32_t h)
 {
     {
         unsigned cl[256], k = 0, lo = 256;
+        int spc = 0; /* a ' ' record: the slot at the base holds the phrase filter */
         for (uint32_t c = h; c; c = nodes[c].next) {
+            spc |= nodes[c].label == ' ';
             cl[k++] = pk->cls[nodes[c].label];
             if (cl[k - 1] < lo)
                 lo = cl[k - 1];
@@ -562,7 +564,7 @@ static void pk_place1(packer *pk, uint32_t h)
         size_t b = pk->low > lo + (size_t)pk->n_cls ? pk->low - lo : pk->n_cls;
         for (;; b++) {
             pk_grow(pk, b + pk->n_cls + 1);
-            if (pk->base_used[b])
+            if (pk->base_used[b] || (spc && pk->used[b]))
                 continue;
             unsigned i;
             for (i = 0; i < k && !pk->used[b + cl[i]]; i++)
@@ -572,6 +574,8 @@ static void pk_place1(packer *pk, uint32_t h)
         }
         pk->base[h] = (uint32_t)b;
         pk->base_used[b] = 1;
+        if (spc)
+            pk->used[b] = 1;
         for (unsigned i = 0; i < k; i++) {
             pk->used[b + cl[i]] = 1;
             if (b + cl[i] + 1 > pk->top)
@@ -587,6 +591,64 @@ static uint32_t ref_step(const redact__tr *tr, const uint8_t *cls, uint32_t s, u
 {
     uint32_t x = tr[s].base + cls[c];
     return (tr[x].label & RT_LABEL) == (RT_TAG | c) ? x : 0;
+}
+
+/* Whether the term at DAG node n matters inside a word (RT_MID). */
+static int mid_term(uint32_t n)
+{
+    for (int l = 0; l < RL_SLOTS; l++)
+        if (nodes[n].stem[l] || (nodes[n].exact[l] & RK_BIT(RK_MEDICATION)))
+            return 1;
+    return 0;
+}
+
+static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyz"; /* what ascii_fold gives */
+
+/* The phrase filter of a block whose ' ' record is sp (see redact__spc_bit
+ * in redact_tables.h), from the DAG. */
+static uint64_t spc_filter(uint32_t sp)
+{
+    uint64_t f = 0;
+    for (uint32_t x = nodes[sp].child; x; x = nodes[x].next) {
+        if (!strchr(alnum, nodes[x].label))
+            continue; /* '.': never filtered at run time */
+        unsigned a = nodes[x].label;
+        f |= UINT64_C(1) << redact__spc_bit(a, 0);
+        for (const char *b = alnum; *b; b++) {
+            int on = mid_term(x);
+            for (uint32_t y = nodes[x].child; y && !on; y = nodes[y].next)
+                on = nodes[y].label == (uint8_t)*b;
+            if (on)
+                f |= UINT64_C(1) << redact__spc_bit(a, (uint8_t)*b);
+        }
+    }
+    return f;
+}
+
+/* Checks the phrase filter of state s from the emitted table alone, the way
+ * the walk reads it: every pair a, b after which the walk could still find
+ * a term has its bit. Returns 0 or -1. */
+static int spc_check(const redact__tr *tr, const uint8_t *cls, uint32_t s)
+{
+    uint32_t sp = ref_step(tr, cls, s, ' ');
+    if (!sp)
+        return 0;
+    redact__tr f = tr[tr[s].base];
+    uint64_t bits = redact__spc_filter(f);
+    if (f.label & RT_TAG)
+        return -1; /* a step could match it */
+    for (const char *a = alnum; *a; a++) {
+        uint32_t x = ref_step(tr, cls, sp, (uint8_t)*a);
+        if (!x)
+            continue;
+        if (!(bits >> redact__spc_bit((uint8_t)*a, 0) & 1))
+            return -1;
+        for (const char *b = alnum; *b; b++)
+            if (((tr[x].label & RT_MID) || ref_step(tr, cls, x, (uint8_t)*b)) &&
+                !(bits >> redact__spc_bit((uint8_t)*a, (uint8_t)*b) & 1))
+                return -1;
+    }
+    return 0;
 }
 
 /* Writes trie *cur as static tables with the given prefix and the public
@@ -714,10 +776,25 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
                 e->base = nodes[c].child ? pk.base[nodes[c].child] : 0;
                 e->term = term[c];
                 e->label = (uint16_t)(RT_TAG | nodes[c].label);
-                for (int l = 0; l < RL_SLOTS; l++)
-                    if (nodes[c].stem[l] || (nodes[c].exact[l] & RK_BIT(RK_MEDICATION)))
-                        e->label |= RT_MID;
+                if (mid_term(c))
+                    e->label |= RT_MID;
             }
+    size_t n_spc = 0;
+    for (size_t h = 0; h < n_nodes; h++)
+        if (pk.base[h])
+            for (uint32_t c = (uint32_t)h; c; c = nodes[c].next)
+                if (nodes[c].label == ' ') {
+                    redact__tr *e = &tr[pk.base[h]];
+                    if (e->label || e->base || e->term) {
+                        fprintf(stderr, "redact_gen: %s: filter slot %u taken\n", name, pk.base[h]);
+                        return -1;
+                    }
+                    uint64_t f = spc_filter(c) & ~RT_SPC_TAG;
+                    e->base = (uint32_t)f;
+                    e->term = (uint16_t)(f >> 32);
+                    e->label = (uint16_t)(f >> 48);
+                    n_spc++;
+                }
     tr[0].base = nodes[0].child ? pk.base[nodes[0].child] : 0;
     tr[0].term = term[0];
 
@@ -742,6 +819,10 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
                 return -1;
             }
         }
+        if (spc_check(tr, cls, s) != 0) {
+            fprintf(stderr, "redact_gen: %s: slot %u: phrase filter misses a pair\n", name, s);
+            return -1;
+        }
         checked++;
     }
     if (n_rec + 1 != n_nodes || checked != n_nodes) { /* every record of the DAG is in the table */
@@ -761,10 +842,11 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
             "    %str, %zu, %zu, %scls, %sterms, %zu, %zu\n};\n\n",
             name, pfx, n_tr, n_rec, pfx, pfx, n_terms, max_depth);
     fprintf(stderr,
-            "redact_gen: %s: %zu records in %zu blocks, %zu slots (%.1f %% used, %u label "
-            "classes), %zu distinct terminal kind sets, longest term %zu bytes, %zu bytes of "
-            "tables\n",
-            name, n_rec, n_blocks, n_tr, 100.0 * (double)(n_rec + 1) / (double)n_tr, n_cls - 1,
+            "redact_gen: %s: %zu records in %zu blocks, %zu phrase filters, %zu slots (%.1f %% "
+            "used, %u label classes), %zu distinct terminal kind sets, longest term %zu bytes, "
+            "%zu bytes of tables\n",
+            name, n_rec, n_blocks, n_spc, n_tr, 100.0 * (double)(n_rec + 1 + n_spc) / (double)n_tr,
+            n_cls - 1,
             n_terms - 1, max_depth,
             n_tr * sizeof *tr + sizeof cls + n_terms * sizeof(redact__term));
     free(tr);

@@ -6,7 +6,9 @@
  * the state whose base it sits above (slot - class of its label), each
  * state's records are exactly the transitions step() finds from it, every
  * record is reached, bases stay inside the table, and byte 0 (no label is 0)
- * leads nowhere. It includes redact.c for the static step().
+ * leads nowhere; and that the phrase filters pass every pair of next-word
+ * bytes the plain steps could still match. It includes redact.c for the
+ * static step().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,8 +36,8 @@ static void check_tables(const redact__tables *t)
     size_t records = 0;
     for (size_t x = 1; x < t->n_tr; x++) {
         unsigned lab = t->tr[x].label & RT_LABEL;
-        if (!lab)
-            continue;
+        if (!(lab & RT_TAG))
+            continue; /* a free slot or a phrase filter */
         records++;
         assert_true((lab & ~0xffu) == RT_TAG); /* a tagged byte */
         lab &= 0xffu;
@@ -45,8 +47,8 @@ static void check_tables(const redact__tables *t)
     }
     assert_int_equal(records, t->n_records);
     for (size_t s = 0; s < t->n_tr; s++) {
-        if (s != 0 && !(t->tr[s].label & RT_LABEL))
-            continue; /* a free slot: no state */
+        if (s != 0 && !(t->tr[s].label & RT_TAG))
+            continue; /* a free slot or a phrase filter: no state */
         const redact__tr *r = &t->tr[s];
         assert_true(r->base + nc <= t->n_tr);
         assert_true(r->term == 0 || r->term < t->n_terms);
@@ -66,7 +68,7 @@ static void check_tables(const redact__tables *t)
         assert_int_equal(step(t, (uint32_t)s, 0), 0);
     }
     for (size_t x = 1; x < t->n_tr; x++)
-        if (t->tr[x].label & RT_LABEL)
+        if (t->tr[x].label & RT_TAG)
             assert_int_equal(seen[x], 1); /* no record is unreachable */
     assert_int_equal(owned[0], 0);
     free(owned);
@@ -83,6 +85,50 @@ static void test_tail_tables(void **state)
 {
     (void)state;
     check_tables(&redact__tail);
+}
+
+/* The phrase filters (redact__spc_bit in redact_tables.h), against plain
+ * steps: for every state with a ' ' child, the slot at its base is no record
+ * (RT_TAG clear), and every pair of ASCII letters or digits a, b after which the
+ * walk into the next word could still find a term has its bit: a has a
+ * child after ' ', and b has one after a or the state after a is an RT_MID
+ * term; a alone (the next byte no letter or digit) has its bit whenever the
+ * state after a exists. The filter must also reject something, or the walk
+ * gains nothing from it. */
+static void test_phrase_filter(void **state)
+{
+    (void)state;
+    const redact__tables *t = &redact__dict;
+    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyz";
+    size_t phrases = 0, pairs = 0, rejected = 0;
+    for (size_t s = 0; s < t->n_tr; s++) {
+        if (s != 0 && !(t->tr[s].label & RT_TAG))
+            continue; /* a free slot or a filter: no state */
+        uint32_t sp = step(t, (uint32_t)s, ' ');
+        if (!sp)
+            continue;
+        phrases++;
+        redact__tr fs = t->tr[t->tr[s].base];
+        assert_false(fs.label & RT_TAG); /* no step can match it */
+        uint64_t f = redact__spc_filter(fs);
+        for (const char *a = alnum; *a; a++) {
+            uint32_t x = step(t, sp, (uint8_t)*a);
+            if (x)
+                assert_true(f >> redact__spc_bit((uint8_t)*a, 0) & 1);
+            for (const char *b = alnum; *b; b++) {
+                int live = x && ((t->tr[x].label & RT_MID) || step(t, x, (uint8_t)*b));
+                int pass = (int)(f >> redact__spc_bit((uint8_t)*a, (uint8_t)*b) & 1);
+                if (live)
+                    assert_true(pass);
+                pairs++;
+                rejected += !pass;
+            }
+        }
+    }
+    print_message("phrase filters: %zu states, %zu of %zu pairs rejected\n", phrases, rejected,
+                  pairs);
+    assert_true(phrases > 1000);
+    assert_true(rejected > pairs / 4);
 }
 
 /* What redact_engine_new derives from the tables: the two-byte first step of
@@ -303,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dict_tables),
         cmocka_unit_test(test_tail_tables),
+        cmocka_unit_test(test_phrase_filter),
         cmocka_unit_test(test_engine_tables),
         cmocka_unit_test(test_tail_pair),
         cmocka_unit_test(test_tail_pair_walks),
