@@ -13,7 +13,7 @@
 
 #if defined(__SSE2__) && !defined(LANGID_SCALAR)
 #define LID_SSE2 1
-#include <emmintrin.h>
+#include "bytes_sse2.h"
 #endif
 
 enum { LID_DE, LID_EN, LID_PL, LID_HU };
@@ -521,15 +521,9 @@ static inline void lid_masks(const unsigned char *p, uint64_t *wm, uint64_t *lm)
 #if defined(LID_SSE2)
     for (unsigned k = 0; k < 64; k += 16) {
         const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        /* Unsigned range checks as one signed compare each: adding 0x80 - lo
-         * moves [lo, hi] to the bottom of the signed range. Or-ing 0x20 folds
-         * upper onto lower case and moves no other byte into 'a'..'z'. */
-        const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-        const __m128i a = _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-                                         _mm_set1_epi8((char)(0x80 + 26)));
+        const __m128i a = bytes_letters(v);
         const __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('\''));
-        const __m128i ld = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 0xc3))),
-                                          _mm_set1_epi8((char)(0x80 + 3)));
+        const __m128i ld = bytes_in_range(v, 0xc3, 3);
         unsigned wk = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, q), v));
         w |= (uint64_t)wk << k;
         l |= (uint64_t)(unsigned)_mm_movemask_epi8(ld) << k;

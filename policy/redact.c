@@ -27,7 +27,7 @@
 /* REDACT_TOK_SCALAR (a test aid) builds the scalar tokenizer on x86-64 too. */
 #if defined(__SSE2__) && !defined(REDACT_TOK_SCALAR)
 #define TOK_SSE2 1
-#include <emmintrin.h>
+#include "bytes_sse2.h"
 #endif
 
 /* Rule ids: stable numbers that audit records carry (never reuse one). */
@@ -363,30 +363,13 @@ static int is_word_at(const scan *sc, size_t i)
  * saved). */
 
 #if defined(TOK_SSE2)
-/* Bytes of v that are ASCII digits / letters (0xff in each such byte).
- * Unsigned range checks as one signed compare each: adding 0x80 - lo moves
- * [lo, hi] to the bottom of the signed range. Or-ing 0x20 folds upper onto
- * lower case and moves no other byte into 'a'..'z'. */
-static inline __m128i tok_digits(__m128i v)
-{
-    return _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
-                          _mm_set1_epi8((char)(0x80 + 10)));
-}
-
-static inline __m128i tok_letters(__m128i v)
-{
-    const __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    return _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
-                          _mm_set1_epi8((char)(0x80 + 26)));
-}
-
 /* Bit k of *dm / *am set when p[k] is an ASCII digit / letter; returns the
  * bits of bytes from 0x80. p[0..15] must be readable. */
 static inline unsigned tok_masks(const unsigned char *p, unsigned *dm, unsigned *am)
 {
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    *dm = (unsigned)_mm_movemask_epi8(tok_digits(v));
-    *am = (unsigned)_mm_movemask_epi8(tok_letters(v));
+    *dm = (unsigned)_mm_movemask_epi8(bytes_digits(v));
+    *am = (unsigned)_mm_movemask_epi8(bytes_letters(v));
     return (unsigned)_mm_movemask_epi8(v);
 }
 #endif
@@ -415,8 +398,8 @@ static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, u
 {
     /* As tok_masks, with the masks or-ed as vectors: one movemask each. */
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const __m128i dv = tok_digits(v);
-    const __m128i wv = _mm_or_si128(dv, tok_letters(v));
+    const __m128i dv = bytes_digits(v);
+    const __m128i wv = _mm_or_si128(dv, bytes_letters(v));
     /* A byte's top bit is set from 0x80: or-ing v itself adds those. */
     const __m128i sv = _mm_or_si128(_mm_or_si128(wv, v), _mm_cmpeq_epi8(v, _mm_set1_epi8('@')));
     *w = (unsigned)_mm_movemask_epi8(wv);
@@ -734,11 +717,10 @@ redact_engine *redact_engine_new(void)
     }
     uint32_t *tail_pair = TAIL_PAIR(e->pair, nc);
     const redact__tr *ttr = e->tail->tr;
-    static const char folded[] = "0123456789abcdefghijklmnopqrstuvwxyz"; /* ascii_fold's values */
-    for (const char *pa = folded; *pa; pa++) {
+    for (const char *pa = REDACT__ALNUM; *pa; pa++) {
         uint8_t a = (uint8_t)*pa;
         uint32_t s1 = step(e->tail, 0, a);
-        for (const char *pb = folded; *pb; pb++) {
+        for (const char *pb = REDACT__ALNUM; *pb; pb++) {
             uint8_t b = (uint8_t)*pb;
             uint32_t *x = &tail_pair[e->t->cls[a] * nc + e->t->cls[b]];
             uint32_t s2 = s1 && !ttr[s1].term ? step(e->tail, s1, b) : 0;
@@ -2619,7 +2601,7 @@ static const sized_str hu_name_endings[] = {
     SIZED("r\xc3\xb3l"), SIZED("r\xc5\x91l"), SIZED("\xc3\xa9rt"), SIZED("ot"), SIZED("et"),
     SIZED("\xc3\xb6t"), SIZED("t"), SIZED("ra"), SIZED("re"), SIZED("ban"), SIZED("ben"),
     SIZED("ba"), SIZED("be"), SIZED("on"), SIZED("en"), SIZED("\xc3\xb6n")};
-#undef ENDING
+#undef SIZED
 
 static size_t hu_case_name(scan *sc, const tok *t)
 {

@@ -212,6 +212,12 @@ static inline size_t redact__utf8(const unsigned char *s, size_t i, size_t n, ui
     return len;
 }
 
+/* The bytes redact__fold (and the scanner's ASCII fold) gives for ASCII
+ * letters and digits: the labels a walk over ASCII text can step, which the
+ * tables derived from the automaton (the scanner's two-byte steps, the
+ * generator's phrase filters) go through. */
+#define REDACT__ALNUM "0123456789abcdefghijklmnopqrstuvwxyz"
+
 /* Character classes returned by redact__fold. */
 #define RF_WORD (1u << 0)  /* letter, digit or combining mark: part of a word */
 #define RF_UPPER (1u << 1) /* upper-case letter */

@@ -602,20 +602,19 @@ static int mid_term(uint32_t n)
     return 0;
 }
 
-static const char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyz"; /* what ascii_fold gives */
-
 /* The phrase filter of a block whose ' ' record is sp (see redact__spc_bit
  * in redact_tables.h), from the DAG. */
 static uint64_t spc_filter(uint32_t sp)
 {
     uint64_t f = 0;
     for (uint32_t x = nodes[sp].child; x; x = nodes[x].next) {
-        if (!strchr(alnum, nodes[x].label))
+        if (!strchr(REDACT__ALNUM, nodes[x].label))
             continue; /* '.': never filtered at run time */
         unsigned a = nodes[x].label;
         f |= UINT64_C(1) << redact__spc_bit(a, 0);
-        for (const char *b = alnum; *b; b++) {
-            int on = mid_term(x);
+        int mid = mid_term(x); /* matches inside the word: every b goes on */
+        for (const char *b = REDACT__ALNUM; *b; b++) {
+            int on = mid;
             for (uint32_t y = nodes[x].child; y && !on; y = nodes[y].next)
                 on = nodes[y].label == (uint8_t)*b;
             if (on)
@@ -637,13 +636,13 @@ static int spc_check(const redact__tr *tr, const uint8_t *cls, uint32_t s)
     uint64_t bits = redact__spc_filter(f);
     if (f.label & RT_TAG)
         return -1; /* a step could match it */
-    for (const char *a = alnum; *a; a++) {
+    for (const char *a = REDACT__ALNUM; *a; a++) {
         uint32_t x = ref_step(tr, cls, sp, (uint8_t)*a);
         if (!x)
             continue;
         if (!(bits >> redact__spc_bit((uint8_t)*a, 0) & 1))
             return -1;
-        for (const char *b = alnum; *b; b++)
+        for (const char *b = REDACT__ALNUM; *b; b++)
             if (((tr[x].label & RT_MID) || ref_step(tr, cls, x, (uint8_t)*b)) &&
                 !(bits >> redact__spc_bit((uint8_t)*a, (uint8_t)*b) & 1))
                 return -1;

@@ -20,9 +20,8 @@
 #include <cmocka.h>
 
 #include "../../../policy/langid.c"
+#include "labelled_texts.h"
 
-#include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -156,41 +155,16 @@ static void check_cuts(const char *text, size_t len)
     }
 }
 
+static void check_text_cuts(const char *text)
+{
+    check_cuts(text, strlen(text));
+}
+
 static void test_labelled_texts(void **state)
 {
     (void)state;
-    const char *dir = GW_TEST_DATA "/redact";
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t files = 0, texts = 0, before = n_checked, sure = n_sure;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t nl = strlen(de->d_name);
-        if (nl < 7 || strcmp(de->d_name + nl - 6, ".jsonl") != 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *f = fopen(path, "r");
-        assert_non_null(f);
-        files++;
-        char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, f) > 0) {
-            json_error_t err;
-            json_t *o = json_loads(line, 0, &err);
-            if (!o)
-                continue; /* blank lines */
-            const char *text = json_string_value(json_object_get(o, "text"));
-            if (text) {
-                check_cuts(text, strlen(text));
-                texts++;
-            }
-            json_decref(o);
-        }
-        free(line);
-        fclose(f);
-    }
-    closedir(d);
+    size_t before = n_checked, sure = n_sure, files;
+    size_t texts = for_each_labelled_text(check_text_cuts, &files);
     fprintf(stderr, "labelled: %zu files, %zu texts, %zu cuts, %zu sure\n", files, texts,
             n_checked - before, n_sure - sure);
     assert_true(files > 0);

@@ -21,9 +21,8 @@
 #include <cmocka.h>
 
 #include "../../../policy/redact.c"
+#include "labelled_texts.h"
 
-#include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -179,38 +178,8 @@ static void test_edges(void **state)
 static void test_labelled_texts(void **state)
 {
     (void)state;
-    const char *dir = GW_TEST_DATA "/redact";
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t files = 0, texts = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t nl = strlen(de->d_name);
-        if (nl < 7 || strcmp(de->d_name + nl - 6, ".jsonl") != 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        FILE *f = fopen(path, "r");
-        assert_non_null(f);
-        files++;
-        char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, f) > 0) {
-            json_error_t err;
-            json_t *o = json_loads(line, 0, &err);
-            if (!o)
-                continue; /* blank lines */
-            const char *text = json_string_value(json_object_get(o, "text"));
-            if (text) {
-                check_all_langs(text);
-                texts++;
-            }
-            json_decref(o);
-        }
-        free(line);
-        fclose(f);
-    }
-    closedir(d);
+    size_t files;
+    size_t texts = for_each_labelled_text(check_all_langs, &files);
     assert_true(files > 0);
     assert_true(texts > 1000);
     assert_true(n_words > 100000);
