@@ -380,11 +380,12 @@ typedef struct {
     const unsigned char *s;
     size_t n;
     size_t base;
-    uint64_t word;  /* ASCII letters and digits, but never bit 63: a word
-                     * running there is looked at again from a new window */
+    uint64_t word;  /* ASCII letters and digits and the two-byte letters
+                     * (two_byte_letters), but never bit 63: a word running
+                     * there is looked at again from a new window */
     uint64_t digit; /* ASCII digits (never bit 63 either) */
-    uint64_t more;  /* where a word may go on past an ASCII run: bytes from
-                     * 0x80, and bit 63 */
+    uint64_t more;  /* where a word may go on past a run of word bits: bytes
+                     * from 0x80 that are no two-byte letter, and bit 63 */
     uint64_t start; /* bytes that may start a word or an address: ASCII
                      * letters and digits, bytes from 0x80 and '@' */
 } tokmap;
@@ -392,9 +393,11 @@ typedef struct {
 #if defined(TOK_SSE2)
 /* The bits of p[0..15] (readable): ASCII letters and digits in *w, digits
  * in *d, bytes from 0x80 in *h, bytes that may start a word or an address
- * (those and '@') in *st. */
+ * (those and '@') in *st; for two_byte_letters, the bytes C3 (*l3), C4 and
+ * C5 (*l45), 80..BF (*ct) and 97 or B7 (*nx). */
 static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, unsigned *h,
-                             unsigned *st)
+                             unsigned *st, unsigned *l3, unsigned *l45, unsigned *ct,
+                             unsigned *nx)
 {
     /* As tok_masks, with the masks or-ed as vectors: one movemask each. */
     const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -406,13 +409,33 @@ static inline void tok_block(const unsigned char *p, unsigned *w, unsigned *d, u
     *d = (unsigned)_mm_movemask_epi8(dv);
     *h = (unsigned)_mm_movemask_epi8(v);
     *st = (unsigned)_mm_movemask_epi8(sv);
+    *l3 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xC3)));
+    *l45 = (unsigned)_mm_movemask_epi8(bytes_in_range(v, 0xC4, 2));
+    *ct = (unsigned)_mm_movemask_epi8(bytes_in_range(v, 0x80, 0x40));
+    *nx = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x97)),
+                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xB7))));
 }
 #endif
+
+/* The two-byte letters of a window, both bytes of each: U+00C0..U+017F
+ * (C3 80 .. C5 BF) but for U+00D7 and U+00F7 (C3 97, C3 B7, no letters),
+ * the accented letters of German, Polish and Hungarian. Marked as word
+ * bytes, they keep tokmap_word in its bit loop through "Schmerzgefühl" or
+ * "łokieć" instead of taking the multi-byte path (a fold and a
+ * hard-to-predict exit) at every one of them; redact__fold classes every one
+ * RF_WORD | RF_ALPHA, which is what that path would add. A lead byte in
+ * bit 62 pairs with bit 63, which is never a word bit (tokmap.word), so it
+ * is left to that path too: a word never stops inside a character. */
+static inline uint64_t two_byte_letters(uint64_t l3, uint64_t l45, uint64_t ct, uint64_t nx)
+{
+    uint64_t lead = ((l3 & ~(nx >> 1)) | l45) & (ct >> 1) & ~((uint64_t)1 << 62);
+    return lead | lead << 1;
+}
 
 /* Fills m's bits for the window at base (base < m->n). */
 static void tokmap_load(tokmap *m, size_t base)
 {
-    uint64_t w = 0, d = 0, h = 0, st = 0;
+    uint64_t w = 0, d = 0, h = 0, st = 0, l3 = 0, l45 = 0, ct = 0, nx = 0;
 #if defined(TOK_SSE2)
     /* No copy of the text: most messages are shorter than one window, and
      * padding them with a memset and a memcpy cost more per call than
@@ -421,17 +444,21 @@ static void tokmap_load(tokmap *m, size_t base)
     const unsigned char *s = m->s;
     const size_t n = m->n;
     size_t lo;
-    unsigned bw, bd, bh, bst;
+    unsigned bw, bd, bh, bst, b3, b45, bct, bnx;
     if (n >= 64) {
         /* The 64 bytes at base, or the last 64 of the text when fewer are
          * left: bytes before base drop out with the shift down. */
         lo = base < n - 64 ? base : n - 64;
         for (unsigned k = 0; k < 64; k += 16) {
-            tok_block(s + lo + k, &bw, &bd, &bh, &bst);
+            tok_block(s + lo + k, &bw, &bd, &bh, &bst, &b3, &b45, &bct, &bnx);
             w |= (uint64_t)bw << k;
             d |= (uint64_t)bd << k;
             h |= (uint64_t)bh << k;
             st |= (uint64_t)bst << k;
+            l3 |= (uint64_t)b3 << k;
+            l45 |= (uint64_t)b45 << k;
+            ct |= (uint64_t)bct << k;
+            nx |= (uint64_t)bnx << k;
         }
     } else if (n >= 16) {
         /* Four loads at base + k, none past n - 16: the last ones overlap.
@@ -441,21 +468,29 @@ static void tokmap_load(tokmap *m, size_t base)
         for (unsigned k = 0; k < 64; k += 16) {
             size_t at = base + k < tail ? base + k : tail;
             unsigned sh = (unsigned)(at - lo); /* at most 48 */
-            tok_block(s + at, &bw, &bd, &bh, &bst);
+            tok_block(s + at, &bw, &bd, &bh, &bst, &b3, &b45, &bct, &bnx);
             w |= (uint64_t)bw << sh;
             d |= (uint64_t)bd << sh;
             h |= (uint64_t)bh << sh;
             st |= (uint64_t)bst << sh;
+            l3 |= (uint64_t)b3 << sh;
+            l45 |= (uint64_t)b45 << sh;
+            ct |= (uint64_t)bct << sh;
+            nx |= (uint64_t)bnx << sh;
         }
     } else { /* a text of under 16 bytes: padded to one load */
         unsigned char pad[16];
         memset(pad, 0, sizeof pad);
         memcpy(pad, s + base, n - base);
-        tok_block(pad, &bw, &bd, &bh, &bst);
+        tok_block(pad, &bw, &bd, &bh, &bst, &b3, &b45, &bct, &bnx);
         w = bw;
         d = bd;
         h = bh;
         st = bst;
+        l3 = b3;
+        l45 = b45;
+        ct = bct;
+        nx = bnx;
         lo = base;
     }
     const unsigned down = (unsigned)(base - lo); /* below 64 */
@@ -463,6 +498,10 @@ static void tokmap_load(tokmap *m, size_t base)
     d >>= down;
     h >>= down;
     st >>= down;
+    l3 >>= down;
+    l45 >>= down;
+    ct >>= down;
+    nx >>= down;
 #else
     const unsigned char *p = m->s + base;
     unsigned char pad[64];
@@ -482,13 +521,22 @@ static void tokmap_load(tokmap *m, size_t base)
             h |= bit;
         if ((c & (RF_WORD | A_MB)) || p[k] == '@')
             st |= bit;
+        if (p[k] == 0xC3)
+            l3 |= bit;
+        if (p[k] == 0xC4 || p[k] == 0xC5)
+            l45 |= bit;
+        if ((p[k] & 0xC0) == 0x80)
+            ct |= bit;
+        if (p[k] == 0x97 || p[k] == 0xB7)
+            nx |= bit;
     }
 #endif
     const uint64_t last = (uint64_t)1 << 63;
+    const uint64_t two = two_byte_letters(l3, l45, ct, nx);
     m->base = base;
-    m->word = w & ~last;
+    m->word = (w | two) & ~last;
     m->digit = d & ~last;
-    m->more = h | last;
+    m->more = (h & ~two) | last;
     m->start = st;
 }
 

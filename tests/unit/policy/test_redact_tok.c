@@ -243,6 +243,12 @@ static void test_known_tokens(void **state)
     /* ü is a letter, U+2019 and U+00A0 are not word characters. */
     assert_string_equal(tokens("M\xc3\xbcller\xe2\x80\x99s A\xc2\xa0" "B"), "0-7:6 10-11:2 12-13:6 15-16:6");
     assert_string_equal(tokens("\xc3\x9c" "ber 5"), "0-5:6 6-7:1");
+    /* Two-byte letters stay inside the word's run of mask bits (tokmap's
+     * two_byte_letters); U+00D7 and U+00F7 share their lead byte with
+     * letters but end a word. */
+    assert_string_equal(tokens("Gr\xc3\xb6\xc3\x9f" "e\xc3\x97" "Breite \xc5\x82okie\xc4\x87"),
+                        "0-7:6 9-15:6 16-24:2");
+    assert_string_equal(tokens("a\xc3\xb7" "b \xc3\x97"), "0-1:2 3-4:2");
     /* A word running over the first window (64 bytes) and ending at the text's end. */
     assert_string_equal(tokens("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa9"),
                         "0-72:3");
@@ -269,7 +275,8 @@ static void test_lengths_and_offsets(void **state)
             check_text(t, off + len + 2);
         }
     static const char *const mb[] = {"\xc3\xbc", "\xe2\x80\x99", "\xc2\xa0", "\xcc\x88",
-                                     "\xc5\x81", "\xe2\x80"};
+                                     "\xc5\x81", "\xe2\x80",     "\xc3\x97", "\xc3\xb7",
+                                     "\xc4\x85", "\xc5\xbf",     "\xc3\xbc\xc5\x82"};
     for (size_t m = 0; m < sizeof mb / sizeof *mb; m++)
         for (size_t at = 0; at <= 70; at++) {
             size_t ml = strlen(mb[m]), n = 0;

@@ -29,11 +29,22 @@
 /* The window at base of s[0..n), one byte at a time (tokmap's contract). */
 static void ref_load(const unsigned char *s, size_t n, size_t base, tokmap *m)
 {
-    uint64_t w = 0, d = 0, h = 0, st = 0;
+    uint64_t w = 0, d = 0, h = 0, st = 0, two = 0;
     for (size_t k = 0; k < 64 && base + k < n; k++) {
         unsigned char b = s[base + k];
         unsigned c = ascii_cls[b];
         uint64_t bit = (uint64_t)1 << k;
+        /* a letter of U+00C0..U+017F as the fold table says, both its bytes,
+         * when its second byte is in the window's first 63 */
+        if (k <= 61 && base + k + 1 < n && b >= 0xC3 && b <= 0xC5) {
+            uint32_t cp;
+            char f[2];
+            unsigned fc = 0;
+            if (redact__utf8(s, base + k, n, &cp) == 2)
+                (void)redact__fold(cp, f, &fc);
+            if (fc & RF_WORD)
+                two |= bit | bit << 1;
+        }
         if (c & RF_WORD)
             w |= bit;
         if (c & RF_DIGIT)
@@ -45,9 +56,9 @@ static void ref_load(const unsigned char *s, size_t n, size_t base, tokmap *m)
     }
     const uint64_t last = (uint64_t)1 << 63;
     m->base = base;
-    m->word = w & ~last;
+    m->word = (w | two) & ~last;
     m->digit = d & ~last;
-    m->more = h | last;
+    m->more = (h & ~two) | last;
     m->start = st;
 }
 
@@ -81,8 +92,9 @@ static void check_windows(const unsigned char *text, size_t n)
 static void test_windows(void **state)
 {
     (void)state;
-    static const unsigned char alpha[] = {'a', 'Z', '7', '0', ' ', '@', '.', '-', '\n',
-                                          0xc3, 0xbc, 0xe2, 0x80, 0x99, 0xff, 0x00};
+    static const unsigned char alpha[] = {'a',  'Z',  '7',  '0',  ' ',  '@',  '.',
+                                          '-',  '\n', 0xc3, 0xbc, 0xe2, 0x80, 0x99,
+                                          0xff, 0x00, 0xc4, 0xc5, 0x97, 0xb7, 0xbf};
     unsigned char t[256];
     uint32_t r = 4242;
     for (int round = 0; round < 4; round++)
