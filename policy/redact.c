@@ -150,7 +150,7 @@ struct redact_engine {
      * (exact kinds only: the tail lists have no stems). */
     lang_term *dict_terms;
     uint64_t *tail_terms;
-    /* pl_last[c]: the Polish endings (bit k: pl_endings[k]) whose folded
+    /* pl_last[c]: the Polish endings (bit k: redact__pl_endings[k]) whose folded
      * last byte is c, so a word is compared only with those (infl_init). */
     uint64_t pl_last[256];
     /* The state of t after two ASCII letters or digits from the root, indexed
@@ -188,13 +188,24 @@ typedef struct {
 #define TF_ALPHA (1u << 1)
 #define TF_CAP (1u << 2)
 
+/* Set by dict_match whether or not a term matched. at: the text offset
+ * where the walk stopped; every folded byte of the text before it stepped
+ * (the first folded byte of a character at it may have stepped too). infl:
+ * RT_INFL when the walk passed a state so marked (redact_tables.h) after its
+ * first two bytes, 0 when it passed none: then the inflection step finds
+ * nothing in the word (infl_reachable). */
+typedef struct {
+    size_t at;
+    unsigned infl;
+} dstop;
+
 /* One remembered dictionary walk: the result of dict_match at start p in a
  * text of length n (a scan copy may cut the text shorter). */
 typedef struct {
     size_t p, n;
     size_t end;     /* dmatch.end when found */
     uint64_t kinds; /* dmatch.kinds when found */
-    size_t stop;    /* where the walk stopped */
+    dstop stop;     /* where the walk stopped, and its RT_INFL mark */
     int found;
 } dict_memo;
 #define DICT_MEMO 8 /* entries, a power of two, indexed by the start's low bits */
@@ -239,10 +250,7 @@ typedef struct {
     uint64_t kinds; /* kinds valid at that end */
 } dmatch;
 
-/* Set by dict_match whether or not a term matched: the text offset where the
- * walk stopped. Every folded byte of the text before it stepped (the first
- * folded byte of a character at it may have stepped too). */
-typedef size_t dstop;
+
 
 /* ---------------------------------------------------------------- basics */
 
@@ -824,6 +832,10 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
      * longer term ending there ("bedagadt" as a pain word) keeps their kinds
      * ("bedagad*" as a condition) instead of hiding them. */
     uint64_t path_stems = 0;
+    /* The labels of the states stepped after the first two bytes, or-ed:
+     * their RT_INFL bit is dstop.infl. One OR a step; past the first word
+     * (a phrase) it only lets more words through to the inflection step. */
+    unsigned infl = 0;
     /* Locals: the stores through m could alias sc->n and the tables, which
      * the compiler would otherwise reload at every step. */
     const unsigned char *s = sc->s;
@@ -863,6 +875,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                     goto done;
                 node = x;
                 cur = v;
+                infl |= v.label;
             }
             i++;
             depth++;
@@ -885,6 +898,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                     node = step(t, node, (uint8_t)f[j]);
                     if (!node)
                         goto done;
+                    infl |= tr[node].label;
                 }
                 cur = tr[node];
                 i += l;
@@ -911,7 +925,8 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                  * next word's part of the table. Only ASCII letters and
                  * digits are filtered; anything else steps as before. Where
                  * the walk stops past its first word does not matter
-                 * (infl_reachable reads it only up to the word's end). */
+                 * (infl_reachable reads it only up to the word's end; an
+                 * RT_INFL state past it only lets the word through). */
                 uint8_t a1 = j < n ? ascii_fold[s[j]] : 0;
                 if (a1) {
                     uint8_t a2 = j + 1 < n ? ascii_fold[s[j + 1]] : 0;
@@ -968,7 +983,8 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
         }
     }
 done:
-    *stop = i;
+    stop->at = i;
+    stop->infl = infl & RT_INFL;
     return found;
 }
 
@@ -3577,27 +3593,14 @@ static const struct {
     HS("es", 1), HS("ös", 1)};
 #undef HS
 
-/* Polish: ending → what the lemma has instead. Not "-a", "-ą", "-i" → "":
- * verb forms end so too ("zawala", "wylewa", "zabiega"). */
-#define PE(s, r) {s, r, sizeof s - 1, sizeof r - 1}
-static const struct {
-    const char *suf, *repl;
-    unsigned char len, rlen;
-} pl_endings[] = {
-    PE("e", "a"), PE("e", ""), PE("y", "a"), PE("y", ""), PE("i", "a"), PE("u", ""), PE("owi", ""),
-    PE("em", ""), PE("iem", ""), PE("ach", ""), PE("ach", "a"), PE("ami", ""), PE("ami", "a"),
-    PE("om", ""), PE("om", "a"), PE("ow", ""), PE("ie", ""), PE("ie", "a"), PE("ie", "o"),
-    PE("rze", "r"), PE("rze", "ra"), PE("cie", "t"), PE("cie", "ta"), PE("dzie", "d"),
-    PE("dzie", "da"), PE("ce", "k"), PE("ce", "ka"), PE("dze", "g"), PE("dze", "ga"),
-    PE("ej", "a"), PE("ym", "y"), PE("ego", "y")};
-#undef PE
-#define N_PL_ENDINGS (sizeof pl_endings / sizeof pl_endings[0])
-_Static_assert(N_PL_ENDINGS <= 64, "pl_last holds one bit per ending");
+/* Polish: the endings are in redact_tables.h (redact__pl_endings), shared
+ * with the generator's RT_INFL marks. */
+_Static_assert(REDACT__N_PL_ENDINGS <= 64, "pl_last holds one bit per ending");
 
 static void infl_init(redact_engine *e)
 {
-    for (size_t k = 0; k < N_PL_ENDINGS; k++)
-        e->pl_last[(unsigned char)pl_endings[k].suf[pl_endings[k].len - 1]] |= 1ull << k;
+    for (size_t k = 0; k < REDACT__N_PL_ENDINGS; k++)
+        e->pl_last[(unsigned char)redact__pl_endings[k].suf[redact__pl_endings[k].len - 1]] |= 1ull << k;
 }
 
 /* Health kinds of the term that ends at automaton state node (0: none). */
@@ -3608,9 +3611,7 @@ static uint64_t infl_term(const scan *sc, uint32_t node)
     uint64_t ex = sc->lterms[sc->t->tr[node].term].exact;
     /* not medication: brand names take their case endings in dict_walk, and
      * many are ordinary words with other endings ("Moderna" → "modernie") */
-    return (ex & RK_BIT(RK_STOP))
-               ? 0
-               : ex & (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM));
+    return (ex & RK_BIT(RK_STOP)) ? 0 : ex & REDACT__INFL_KINDS;
 }
 
 
@@ -3763,16 +3764,16 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
         int gerund = ends_with(f, n, "anie", 4) || ends_with(f, n, "enie", 4);
         /* in table order, as a loop over all of them would go */
         for (uint64_t mk = sc->pl_last[(unsigned char)f[n - 1]]; mk; mk &= mk - 1) {
-            size_t k = (size_t)__builtin_ctzll(mk), sl = pl_endings[k].len;
-            if (!ends_with(f, n, pl_endings[k].suf, sl) || (gerund && pl_endings[k].suf[0] == 'i'))
+            size_t k = (size_t)__builtin_ctzll(mk), sl = redact__pl_endings[k].len;
+            if (!ends_with(f, n, redact__pl_endings[k].suf, sl) || (gerund && redact__pl_endings[k].suf[0] == 'i'))
                 continue;
             size_t stem = n - sl;
             if (stem > reach)
                 continue;
             uint32_t x = node[stem];
-            for (const char *r = pl_endings[k].repl; *r && x; r++)
+            for (const char *r = redact__pl_endings[k].repl; *r && x; r++)
                 x = step(sc->t, x, (uint8_t)*r);
-            if (stem + pl_endings[k].rlen >= min && infl_term(sc, x))
+            if (stem + redact__pl_endings[k].rlen >= min && infl_term(sc, x))
                 return infl_term(sc, x);
         }
     }
@@ -3905,13 +3906,17 @@ static size_t on_unlisted_cap(scan *sc, tok *t)
  * only where an edge is missing. When the first INFL_MIN_STEM bytes are
  * ASCII (one folded byte each), it reached them iff it stopped at or after
  * them; otherwise the character at the stop may have stepped its first
- * folded byte, so one byte of slack. */
+ * folded byte, so one byte of slack. And every lemma infl_match can find is
+ * a term at (Hungarian) or one replacement after (Polish) a state of that
+ * walk at least three bytes deep, which dict_walk passed too and or-ed into
+ * stop.infl (RT_INFL, redact_tables.h): most words that get this far pass
+ * none (about 15 of 16 in the labelled texts). */
 static inline int infl_reachable(const scan *sc, const tok *t, dstop stop)
 {
     _Static_assert(INFL_MIN_STEM == 5, "the ASCII test reads INFL_MIN_STEM bytes");
-    if (t->end - t->start <= INFL_MIN_STEM)
+    if (t->end - t->start <= INFL_MIN_STEM || !stop.infl)
         return 0;
-    size_t wstop = stop < t->end ? stop : t->end;
+    size_t wstop = stop.at < t->end ? stop.at : t->end;
     const unsigned char *w = sc->s + t->start;
     size_t slack = (w[0] | w[1] | w[2] | w[3] | w[4]) >= 0x80;
     return wstop + slack >= t->start + INFL_MIN_STEM;

@@ -96,6 +96,17 @@ enum {
  * without reading its kinds. */
 #define RT_LABEL 0x1ffu
 #define RT_MID 0x200u
+/* RT_INFL marks a state where the inflection step (redact.c, infl_match)
+ * could find a lemma: a term of REDACT__INFL_KINDS ends there, or after one
+ * of the Polish endings' replacements (redact__pl_endings) from there. That
+ * step walks a word's own folded bytes from the root, as dict_walk did, and
+ * takes its lemmas from the states on that path, at least three bytes deep;
+ * so when dict_walk passed no RT_INFL state inside the word, the step can
+ * find nothing, and most long unlisted words skip it (redact.c, dict_walk).
+ * In any language slot: a state marked for one language only is walked
+ * anyway, the step still asks the message's languages. */
+#define RT_INFL 0x400u
+#define REDACT__INFL_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_TREATMENT) | RK_BIT(RK_EXAM))
 typedef struct {
     uint32_t base;
     uint16_t term;
@@ -131,6 +142,28 @@ static inline uint64_t redact__spc_filter(redact__tr f)
 {
     return (uint64_t)f.base | (uint64_t)f.term << 32 | (uint64_t)f.label << 48 | RT_SPC_TAG;
 }
+
+/* Polish: ending → what the lemma has instead (redact.c, infl_match; the
+ * generator marks RT_INFL from the replacements). Not "-a", "-ą", "-i" → "":
+ * verb forms end so too ("zawala", "wylewa", "zabiega"). */
+#define REDACT__PE(s, r) {s, r, sizeof s - 1, sizeof r - 1}
+static const struct {
+    const char *suf, *repl;
+    unsigned char len, rlen;
+} redact__pl_endings[] = {
+    REDACT__PE("e", "a"),     REDACT__PE("e", ""),      REDACT__PE("y", "a"),
+    REDACT__PE("y", ""),      REDACT__PE("i", "a"),     REDACT__PE("u", ""),
+    REDACT__PE("owi", ""),    REDACT__PE("em", ""),     REDACT__PE("iem", ""),
+    REDACT__PE("ach", ""),    REDACT__PE("ach", "a"),   REDACT__PE("ami", ""),
+    REDACT__PE("ami", "a"),   REDACT__PE("om", ""),     REDACT__PE("om", "a"),
+    REDACT__PE("ow", ""),     REDACT__PE("ie", ""),     REDACT__PE("ie", "a"),
+    REDACT__PE("ie", "o"),    REDACT__PE("rze", "r"),   REDACT__PE("rze", "ra"),
+    REDACT__PE("cie", "t"),   REDACT__PE("cie", "ta"),  REDACT__PE("dzie", "d"),
+    REDACT__PE("dzie", "da"), REDACT__PE("ce", "k"),    REDACT__PE("ce", "ka"),
+    REDACT__PE("dze", "g"),   REDACT__PE("dze", "ga"),  REDACT__PE("ej", "a"),
+    REDACT__PE("ym", "y"),    REDACT__PE("ego", "y")};
+#undef REDACT__PE
+#define REDACT__N_PL_ENDINGS (sizeof redact__pl_endings / sizeof redact__pl_endings[0])
 
 /* Kinds of the terms ending at a state, per language slot (0 all, 1 de,
  * 2 en, 3 pl, 4 hu), so a Hungarian term never fires in an English message

@@ -602,6 +602,41 @@ static int mid_term(uint32_t n)
     return 0;
 }
 
+/* The child of DAG node n with label b, 0 when none. */
+static uint32_t dag_step(uint32_t n, uint8_t b)
+{
+    for (uint32_t x = nodes[n].child; x; x = nodes[x].next)
+        if (nodes[x].label == b)
+            return x;
+    return 0;
+}
+
+/* Whether a term of REDACT__INFL_KINDS, in any language slot, ends at DAG
+ * node n. */
+static int infl_kinds(uint32_t n)
+{
+    for (int l = 0; l < RL_SLOTS; l++)
+        if (nodes[n].exact[l] & REDACT__INFL_KINDS)
+            return 1;
+    return 0;
+}
+
+/* Whether DAG node n is an RT_INFL state (redact_tables.h): such a term
+ * ends there or after one of the Polish replacements from there. */
+static int infl_state(uint32_t n)
+{
+    if (infl_kinds(n))
+        return 1;
+    for (size_t k = 0; k < REDACT__N_PL_ENDINGS; k++) {
+        uint32_t x = n;
+        for (const char *r = redact__pl_endings[k].repl; *r && x; r++)
+            x = dag_step(x, (uint8_t)*r);
+        if (x && x != n && infl_kinds(x))
+            return 1;
+    }
+    return 0;
+}
+
 /* The phrase filter of a block whose ' ' record is sp (see redact__spc_bit
  * in redact_tables.h), from the DAG. */
 static uint64_t spc_filter(uint32_t sp)
@@ -654,6 +689,9 @@ static int spc_check(const redact__tr *tr, const uint8_t *cls, uint32_t s)
  * redact__tables `name`. Returns 0 or -1. */
 static int emit_trie(FILE *out, const char *pfx, const char *name)
 {
+    /* RT_INFL only in the forward dictionary: the inflection step never
+     * walks the tail lists. */
+    const int infl_marks = strcmp(name, "redact__dict") == 0;
     if (n_nodes == 0)
         new_node(0); /* an empty tail list still yields a valid root */
     /* Label classes: a block's records sit at base + class, and terms use
@@ -777,6 +815,8 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
                 e->label = (uint16_t)(RT_TAG | nodes[c].label);
                 if (mid_term(c))
                     e->label |= RT_MID;
+                if (infl_marks && infl_state(c))
+                    e->label |= RT_INFL;
             }
     size_t n_spc = 0;
     for (size_t h = 0; h < n_nodes; h++)

@@ -72,7 +72,7 @@ static size_t both_ways(scan *sc, tok *t, const char *text)
     size_t want = on_word_rules(&ref, &rt, hit, m, stop);
 
     if (!(it.flags & TF_DIGIT) && !infl_reachable(&ref, &it, stop)) {
-        size_t wstop = stop < it.end ? stop : it.end;
+        size_t wstop = stop.at < it.end ? stop.at : it.end;
         if (it.end - it.start > INFL_MIN_STEM && wstop + 1 >= it.start + INFL_MIN_STEM)
             n_infl_tight++;
         if (infl_match(&ref, it.start, it.end, INFL_MIN_STEM) != 0) {

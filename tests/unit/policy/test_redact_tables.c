@@ -6,8 +6,9 @@
  * the state whose base it sits above (slot - class of its label), each
  * state's records are exactly the transitions step() finds from it, every
  * record is reached, bases stay inside the table, and byte 0 (no label is 0)
- * leads nowhere; and that the phrase filters pass every pair of next-word
- * bytes the plain steps could still match. It includes redact.c for the
+ * leads nowhere; that the phrase filters pass every pair of next-word
+ * bytes the plain steps could still match; and that RT_INFL marks exactly
+ * the states where the inflection step could take a lemma. It includes redact.c for the
  * static step().
  */
 #include <setjmp.h>
@@ -129,6 +130,58 @@ static void test_phrase_filter(void **state)
                   pairs);
     assert_true(phrases > 1000);
     assert_true(rejected > pairs / 4);
+}
+
+/* Whether a term of the inflection step's kinds, in any language slot,
+ * ends at state x of t. */
+static int infl_kinds_at(const redact__tables *t, uint32_t x)
+{
+    if (!x || !t->tr[x].term)
+        return 0;
+    const redact__term *tm = &t->terms[t->tr[x].term];
+    for (int l = 0; l < RL_SLOTS; l++)
+        if (tm->exact[l] & REDACT__INFL_KINDS)
+            return 1;
+    return 0;
+}
+
+/* The RT_INFL marks (redact_tables.h), against plain steps: a record has
+ * the mark exactly when such a term ends at its state or one Polish
+ * replacement after it, as infl_match looks for lemmas; the tail lists have
+ * none. They must also leave most records unmarked, or dict_walk's or-ed
+ * mark would let every word through to the inflection step. */
+static void test_infl_marks(void **state)
+{
+    (void)state;
+    const redact__tables *t = &redact__dict;
+    size_t marked = 0, records = 0;
+    for (uint32_t x = 1; x < t->n_tr; x++) {
+        if (!(t->tr[x].label & RT_TAG))
+            continue; /* a free slot or a phrase filter */
+        records++;
+        int want = infl_kinds_at(t, x);
+        for (size_t k = 0; k < REDACT__N_PL_ENDINGS && !want; k++) {
+            const char *r = redact__pl_endings[k].repl;
+            if (!*r)
+                continue;
+            uint32_t y = x;
+            for (; *r && y; r++)
+                y = step(t, y, (uint8_t)*r);
+            want = infl_kinds_at(t, y);
+        }
+        if (want != !!(t->tr[x].label & RT_INFL)) {
+            print_error("record %u: RT_INFL %d, want %d\n", (unsigned)x,
+                        !!(t->tr[x].label & RT_INFL), want);
+            fail();
+        }
+        marked += (size_t)want;
+    }
+    for (size_t x = 0; x < redact__tail.n_tr; x++)
+        if (redact__tail.tr[x].label & RT_TAG)
+            assert_false(redact__tail.tr[x].label & RT_INFL);
+    print_message("RT_INFL: %zu of %zu records\n", marked, records);
+    assert_true(marked > 1000);
+    assert_true(marked < records / 4);
 }
 
 /* What redact_engine_new derives from the tables: the two-byte first step of
@@ -350,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_dict_tables),
         cmocka_unit_test(test_tail_tables),
         cmocka_unit_test(test_phrase_filter),
+        cmocka_unit_test(test_infl_marks),
         cmocka_unit_test(test_engine_tables),
         cmocka_unit_test(test_tail_pair),
         cmocka_unit_test(test_tail_pair_walks),
