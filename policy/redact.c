@@ -4236,10 +4236,11 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
  * TAIL_MIN_WORD, or tail_match finds no health term there: about 19 of
  * 4,800 tail walks per 200 kB do, and on_word_rules walks again only for
  * those), no inflected form (no hyphen before it, and infl_reachable, as in
- * on_word_rules), and the name and street rules want a capital. So are most
- * listed words with only passive kinds (function words) that cannot hold a
- * compound's tail: on_word_rules would only set their kinds. Both return
- * here, without the rules' call. Inlined into redact_scan's loop: as a call
+ * on_word_rules), and the name and street rules want a capital: for such a
+ * word with one, on_unlisted_cap is all that is left of the rules. So are
+ * most listed words with only passive kinds (function words) that cannot
+ * hold a compound's tail: on_word_rules would only set their kinds. All of
+ * them return here, without the rules' call. Inlined into redact_scan's loop: as a call
  * of its own, its frame cost about 18 instructions for each of the scan's
  * words. */
 __attribute__((always_inline)) static inline size_t on_word(scan *sc, tok *t)
@@ -4248,12 +4249,12 @@ __attribute__((always_inline)) static inline size_t on_word(scan *sc, tok *t)
     dstop stop;
     int hit = dict_match_stop(sc, t->start, &m, &stop);
     size_t len = t->end - t->start;
-    if (!hit && !(t->flags & (TF_CAP | TF_DIGIT)) &&
+    if (!hit && !(t->flags & TF_DIGIT) &&
         (!(sc->langbits & (RL_PL | RL_HU)) ||
          ((t->start == 0 || sc->s[t->start - 1] != '-') && !infl_reachable(sc, t, stop))) &&
         (len < TAIL_MIN_WORD || !(tail_match(sc, t->start, t->end) & HEALTH_KINDS))) {
         t->kinds = 0;
-        return t->end;
+        return (t->flags & TF_CAP) ? on_unlisted_cap(sc, t) : t->end;
     }
     if (hit && m.kinds && !(m.kinds & ~PASSIVE_KINDS) &&
         (len < TAIL_MIN_WORD || m.end > t->end || (t->flags & TF_DIGIT))) {
