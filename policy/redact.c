@@ -3599,8 +3599,10 @@ _Static_assert(REDACT__N_PL_ENDINGS <= 64, "pl_last holds one bit per ending");
 
 static void infl_init(redact_engine *e)
 {
-    for (size_t k = 0; k < REDACT__N_PL_ENDINGS; k++)
-        e->pl_last[(unsigned char)redact__pl_endings[k].suf[redact__pl_endings[k].len - 1]] |= 1ull << k;
+    for (size_t k = 0; k < REDACT__N_PL_ENDINGS; k++) {
+        const char *suf = redact__pl_endings[k].suf;
+        e->pl_last[(unsigned char)suf[redact__pl_endings[k].len - 1]] |= 1ull << k;
+    }
 }
 
 /* Health kinds of the term that ends at automaton state node (0: none). */
@@ -3765,7 +3767,8 @@ static uint64_t infl_match(const scan *sc, size_t p, size_t e, size_t min)
         /* in table order, as a loop over all of them would go */
         for (uint64_t mk = sc->pl_last[(unsigned char)f[n - 1]]; mk; mk &= mk - 1) {
             size_t k = (size_t)__builtin_ctzll(mk), sl = redact__pl_endings[k].len;
-            if (!ends_with(f, n, redact__pl_endings[k].suf, sl) || (gerund && redact__pl_endings[k].suf[0] == 'i'))
+            const char *suf = redact__pl_endings[k].suf;
+            if (!ends_with(f, n, suf, sl) || (gerund && suf[0] == 'i'))
                 continue;
             size_t stem = n - sl;
             if (stem > reach)
