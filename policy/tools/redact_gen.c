@@ -699,10 +699,26 @@ static int emit_trie(FILE *out, const char *pfx, const char *name)
      * its slot (the base itself) holds another block's label, never it. */
     uint8_t cls[256] = {0};
     unsigned n_cls = 1;
+    size_t freq[256] = {0};
     for (size_t i = 1; i < n_nodes; i++)
-        cls[nodes[i].label] = 1;
-    for (unsigned c = 0; c < 256; c++)
-        cls[c] = cls[c] ? (uint8_t)n_cls++ : 0;
+        freq[nodes[i].label]++;
+    /* ' ' first, so the ' ' record sits next to the phrase filter at the
+     * block's base; then by how many edges carry the byte, so a block's
+     * frequent children share its first cache line. */
+    if (freq[' '])
+        cls[' '] = (uint8_t)n_cls++;
+    for (;;) {
+        unsigned best = 0;
+        size_t bf = 0;
+        for (unsigned c = 1; c < 256; c++)
+            if (!cls[c] && freq[c] > bf) {
+                bf = freq[c];
+                best = c;
+            }
+        if (!bf)
+            break;
+        cls[best] = (uint8_t)n_cls++;
+    }
 
     /* Terminal table first; index 0 is the empty terminal. Terminals with the
      * same kinds share one entry: there are only a few hundred distinct kind
