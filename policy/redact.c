@@ -909,32 +909,35 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                        cp == '/') {
                 if (node == 0)
                     goto done;
-                /* Step first: most states have no ' ' child, and then the run of
-                 * separators need not be measured. */
-                node = step(t, node, ' ');
-                if (!node)
-                    goto done;
-                cur = tr[node];
+                /* The ' ' step and the phrase filter (redact_tables.h) next
+                 * to its record, decided together: most states have no ' '
+                 * child, and most continuations die within the next word's
+                 * first two bytes, which the filter tells without stepping
+                 * into the next word's part of the table. Two branches that
+                 * each went either way cost a mispredict each; one costs
+                 * one. The filter slot is read whether or not the ' '
+                 * record is there (its bits then mean nothing and are
+                 * masked): it is the block's base, the line the ' ' record
+                 * is on. Only ASCII letters and digits are filtered;
+                 * anything else steps as before. Where the walk stops past
+                 * its first word does not matter (infl_reachable reads it
+                 * only up to the word's end; an RT_INFL state past it only
+                 * lets the word through). */
+                uint32_t sx = cur.base + cls8[' '];
+                redact__tr sv = tr[sx];
                 size_t j = i + 1, lim = i + 8 < n ? i + 8 : n;
                 while (j < lim && (is_space(s[j]) || s[j] == '-' || s[j] == '/'))
                     j++;
-                i = j;
-                /* The phrase filter (redact_tables.h) next to the ' ' record:
-                 * most continuations die within the next word's first two
-                 * bytes, and the filter says so without stepping into the
-                 * next word's part of the table. Only ASCII letters and
-                 * digits are filtered; anything else steps as before. Where
-                 * the walk stops past its first word does not matter
-                 * (infl_reachable reads it only up to the word's end; an
-                 * RT_INFL state past it only lets the word through). */
                 uint8_t a1 = j < n ? ascii_fold[s[j]] : 0;
-                if (a1) {
-                    uint8_t a2 = j + 1 < n ? ascii_fold[s[j + 1]] : 0;
-                    /* node, the ' ' record, sits at its block's base + cls[' '] */
-                    uint64_t spc = redact__spc_filter(tr[node - cls8[' ']]);
-                    if (!(spc >> redact__spc_bit(a1, a2) & 1))
-                        goto done;
-                }
+                uint8_t a2 = j + 1 < n ? ascii_fold[s[j + 1]] : 0;
+                uint64_t spc = redact__spc_filter(tr[cur.base]);
+                unsigned live = (sv.label & RT_LABEL) == (RT_TAG | ' ');
+                unsigned pass = (a1 == 0) | (unsigned)(spc >> redact__spc_bit(a1, a2) & 1);
+                if (!(live & pass))
+                    goto done;
+                node = sx;
+                cur = sv;
+                i = j;
                 depth++;
                 path_stems = 0;
                 continue;
