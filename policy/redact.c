@@ -250,8 +250,6 @@ typedef struct {
     uint64_t kinds; /* kinds valid at that end */
 } dmatch;
 
-
-
 /* ---------------------------------------------------------------- basics */
 
 static int is_upper_ascii(unsigned char c)
@@ -4246,9 +4244,9 @@ __attribute__((noinline)) static size_t on_word_rules(scan *sc, tok *t, int hit,
  * word with one, on_unlisted_cap is all that is left of the rules. So are
  * most listed words with only passive kinds (function words) that cannot
  * hold a compound's tail: on_word_rules would only set their kinds. All of
- * them return here, without the rules' call. Inlined into redact_scan's loop: as a call
- * of its own, its frame cost about 18 instructions for each of the scan's
- * words. */
+ * them return here, without the rules' call. Inlined into redact_scan's
+ * loop: as a call of its own, its frame cost about 18 instructions for each
+ * of the scan's words. */
 __attribute__((always_inline)) static inline size_t on_word(scan *sc, tok *t)
 {
     dmatch m = {t->end, 0};

@@ -648,13 +648,9 @@ static uint64_t spc_filter(uint32_t sp)
         unsigned a = nodes[x].label;
         f |= UINT64_C(1) << redact__spc_bit(a, 0);
         int mid = mid_term(x); /* matches inside the word: every b goes on */
-        for (const char *b = REDACT__ALNUM; *b; b++) {
-            int on = mid;
-            for (uint32_t y = nodes[x].child; y && !on; y = nodes[y].next)
-                on = nodes[y].label == (uint8_t)*b;
-            if (on)
+        for (const char *b = REDACT__ALNUM; *b; b++)
+            if (mid || dag_step(x, (uint8_t)*b))
                 f |= UINT64_C(1) << redact__spc_bit(a, (uint8_t)*b);
-        }
     }
     return f;
 }

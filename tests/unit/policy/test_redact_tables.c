@@ -8,8 +8,8 @@
  * record is reached, bases stay inside the table, and byte 0 (no label is 0)
  * leads nowhere; that the phrase filters pass every pair of next-word
  * bytes the plain steps could still match; and that RT_INFL marks exactly
- * the states where the inflection step could take a lemma. It includes redact.c for the
- * static step().
+ * the states where the inflection step could take a lemma. It includes
+ * redact.c for the static step().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,7 +100,7 @@ static void test_phrase_filter(void **state)
 {
     (void)state;
     const redact__tables *t = &redact__dict;
-    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyz";
+    const char *alnum = REDACT__ALNUM;
     size_t phrases = 0, pairs = 0, rejected = 0;
     for (size_t s = 0; s < t->n_tr; s++) {
         if (s != 0 && !(t->tr[s].label & RT_TAG))
