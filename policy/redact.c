@@ -761,22 +761,18 @@ redact_engine *redact_engine_new(void)
     infl_init(e);
     /* Every ASCII letter or digit has a class (0 only when no edge carries
      * it, and then both steps fail and the entry stays 0). */
-    for (unsigned a = 0; a < 256; a++) {
-        if (!ascii_fold[a] || ascii_fold[a] != a)
-            continue;
-        uint32_t s1 = step(e->t, 0, (uint8_t)a);
-        for (unsigned b = 0; b < 256; b++) {
-            if (!ascii_fold[b] || ascii_fold[b] != b)
-                continue;
-            uint32_t *x = &e->pair[e->t->cls[a] * nc + e->t->cls[b]];
-            if (!s1)
-                *x = 0;
-            else if (e->t->tr[s1].label & RT_MID)
-                *x = PAIR_SLOW;
-            else
-                *x = step(e->t, s1, (uint8_t)b);
-            if (*x && *x != PAIR_SLOW)
-                e->pair_rec[x - e->pair] = e->t->tr[*x];
+    for (const char *pa = REDACT__ALNUM; *pa; pa++) {
+        uint8_t a = (uint8_t)*pa;
+        uint32_t s1 = step(e->t, 0, a);
+        for (const char *pb = REDACT__ALNUM; *pb; pb++) {
+            uint8_t b = (uint8_t)*pb;
+            size_t k = e->t->cls[a] * nc + e->t->cls[b];
+            uint32_t x = 0;
+            if (s1)
+                x = (e->t->tr[s1].label & RT_MID) ? PAIR_SLOW : step(e->t, s1, b);
+            e->pair[k] = x;
+            if (x && x != PAIR_SLOW)
+                e->pair_rec[k] = e->t->tr[x];
         }
     }
     uint32_t *tail_pair = TAIL_PAIR(e->pair, nc);

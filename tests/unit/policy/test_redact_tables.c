@@ -187,19 +187,20 @@ static void test_infl_marks(void **state)
 /* What redact_engine_new derives from the tables: the two-byte first step of
  * the walk gives the state two single steps give, or PAIR_SLOW exactly when
  * the state after the first byte ends a term that matters inside a word
- * (RT_MID); the per-language term kinds are
- * the union of the slots each language selects. */
+ * (RT_MID), and pair_rec holds that state's record; the per-language term
+ * kinds are the union of the slots each language selects. */
 static void test_engine_tables(void **state)
 {
     (void)state;
     redact_engine *e = redact_engine_new();
     assert_non_null(e);
     const redact__tables *t = e->t;
-    const char *alnum = "0123456789abcdefghijklmnopqrstuvwxyz";
+    const char *alnum = REDACT__ALNUM;
     size_t paths = 0;
     for (const char *a = alnum; *a; a++)
         for (const char *b = alnum; *b; b++) {
-            uint32_t got = e->pair[t->cls[(uint8_t)*a] * e->pair_nc + t->cls[(uint8_t)*b]];
+            size_t k = t->cls[(uint8_t)*a] * e->pair_nc + t->cls[(uint8_t)*b];
+            uint32_t got = e->pair[k];
             uint32_t s1 = step(t, 0, (uint8_t)*a);
             if (s1 && (t->tr[s1].label & RT_MID)) {
                 assert_int_equal(got, PAIR_SLOW);
@@ -207,6 +208,9 @@ static void test_engine_tables(void **state)
             }
             uint32_t want = s1 ? step(t, s1, (uint8_t)*b) : 0;
             assert_int_equal(got, want);
+            /* pair_rec: the state's record, read by the walk instead of tr[got] */
+            if (want)
+                assert_memory_equal(&e->pair_rec[k], &t->tr[want], sizeof(redact__tr));
             paths += want != 0;
         }
     assert_true(paths > 100); /* the table is not trivially empty */
