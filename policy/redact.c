@@ -729,6 +729,33 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
     return (t->tr[x].label & RT_LABEL) == (RT_TAG | c) ? x : 0;
 }
 
+/* step() on a carried record: cur becomes the record of the child by c and
+ * 1 is returned, or cur stays and 0 is returned when there is none. The
+ * child's slot is read as row cls[c] of the table shifted by cur->base:
+ * tr + cls[c] does not wait for anything the walk loads, so the load's
+ * address is one addressing mode on the loaded base, and the chain from one
+ * step's load to the next is that load alone instead of an add and a scaled
+ * add after it. The empty asm hides row from gcc, which otherwise adds
+ * cls[c] to the base first. The record is read as one 64-bit word (one load
+ * whose base field feeds the next address directly). */
+static inline int step_cur(const redact__tr *tr, const uint8_t *cls, redact__tr *cur, uint8_t c)
+{
+    _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "step_cur reads a record as one word");
+    _Static_assert(sizeof(redact__tr) == 8 && offsetof(redact__tr, base) == 0 &&
+                       offsetof(redact__tr, term) == 4 && offsetof(redact__tr, label) == 6,
+                   "step_cur reads a record as one little-endian word");
+    const redact__tr *row = tr + cls[c];
+    __asm__("" : "+r"(row));
+    uint64_t w;
+    memcpy(&w, &row[cur->base], sizeof w);
+    if ((unsigned)(w >> 48 & RT_LABEL) != (RT_TAG | c))
+        return 0;
+    cur->base = (uint32_t)w;
+    cur->term = (uint16_t)(w >> 32);
+    cur->label = (uint16_t)(w >> 48);
+    return 1;
+}
+
 /* ------------------------------------------------------------- engine */
 
 /* Language slots (RL_*) each redact_lang selects. */
@@ -830,7 +857,7 @@ void redact_engine_free(redact_engine *eng)
 static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
 {
     const redact__tables *t = sc->t;
-    uint32_t node = 0;
+    int root = 1; /* at the root: cur is tr[0] */
     size_t i = p, depth = 0;
     int found = 0;
     /* Stems passed in the current word: they match up to its end too, so a
@@ -847,7 +874,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
     const redact__tr *tr = t->tr;
     const uint8_t *cls8 = t->cls;
     const size_t n = sc->n;
-    redact__tr cur = tr[0]; /* the record at node, carried: one load a step */
+    redact__tr cur = tr[0]; /* the record of the state reached, carried: one load a step */
     /* No depth check: depth is the depth of the state reached, and a state
      * at max_depth (the longest term) has no child, so the walk ends there
      * by itself after at most max_depth folded bytes. */
@@ -856,7 +883,7 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
         uint8_t a = ascii_fold[c0];
         if (a) {
             /* ASCII letter or digit, most of the text: one step. */
-            if (node == 0) {
+            if (root) {
                 /* The first step: two bytes at once when both are ASCII
                  * letters or digits (the second byte puts the state after
                  * the first inside a word, where only an RT_MID term
@@ -865,26 +892,20 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 size_t pk = cls8[a] * sc->pair_nc + cls8[b];
                 uint32_t x = b ? sc->pair[pk] : PAIR_SLOW;
                 if (x == PAIR_SLOW) {
-                    node = step(t, 0, a);
-                    if (!node)
+                    if (!step_cur(tr, cls8, &cur, a))
                         goto done;
-                    cur = tr[node];
                 } else {
-                    node = x;
                     i++;
                     depth++;
-                    if (!node)
+                    if (!x)
                         goto done;
-                    cur = sc->pair_rec[pk]; /* tr[node], without waiting for node */
+                    cur = sc->pair_rec[pk]; /* tr[x], without waiting for x */
                 }
+                root = 0;
             } else {
-                uint32_t x = cur.base + cls8[a];
-                redact__tr v = tr[x];
-                if ((v.label & RT_LABEL) != (RT_TAG | a))
+                if (!step_cur(tr, cls8, &cur, a))
                     goto done;
-                node = x;
-                cur = v;
-                infl |= v.label;
+                infl |= cur.label;
             }
             i++;
             depth++;
@@ -904,19 +925,18 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
             }
             if (cls & RF_WORD) {
                 for (size_t j = 0; j < k; j++) {
-                    node = step(t, node, (uint8_t)f[j]);
-                    if (!node)
+                    if (!step_cur(tr, cls8, &cur, (uint8_t)f[j]))
                         goto done;
-                    infl |= tr[node].label;
+                    root = 0;
+                    infl |= cur.label;
                 }
-                cur = tr[node];
                 i += l;
                 depth += k;
                 if (k == 0)
                     continue;
             } else if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '-' ||
                        cp == '/') {
-                if (node == 0)
+                if (root)
                     goto done;
                 /* The ' ' step and the phrase filter (redact_tables.h) next
                  * to its record, decided together: most states have no ' '
@@ -944,21 +964,18 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 unsigned pass = (a1 == 0) | (unsigned)(spc >> redact__spc_bit(a1, a2) & 1);
                 if (!(live & pass))
                     goto done;
-                node = sx;
                 cur = sv;
                 i = j;
                 depth++;
                 path_stems = 0;
                 continue;
-            } else if (cp == '.' && node != 0) {
-                node = step(t, node, '.');
-                if (!node)
+            } else if (cp == '.' && !root) {
+                if (!step_cur(tr, cls8, &cur, '.'))
                     goto done;
-                cur = tr[node];
                 i += 1;
                 depth++;
                 path_stems = 0;
-            } else if ((cp == '\'' || cp == 0x2019) && node != 0) {
+            } else if ((cp == '\'' || cp == 0x2019) && !root) {
                 i += l;
                 continue;
             } else {
@@ -2773,7 +2790,9 @@ static void person_before_birth(scan *sc, size_t at)
 static uint64_t tail_match(const scan *sc, size_t p, size_t e)
 {
     const redact__tables *t = sc->tail;
-    uint32_t node = 0;
+    const redact__tr *tr = t->tr;
+    const uint8_t *tcls = t->cls;
+    redact__tr cur = tr[0]; /* the record of the state reached, as in dict_walk */
     uint64_t best = 0;
     size_t best_pos = e, i = e, depth = 0;
     if (e - p >= 2) {
@@ -2784,7 +2803,7 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
             if (!x)
                 return 0;
             if (x != PAIR_SLOW) { /* no term ends after them: go on from there */
-                node = x;
+                cur = tr[x];
                 i = e - 2;
                 depth = 2;
             }
@@ -2797,8 +2816,7 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         uint8_t a = ascii_fold[c0];
         if (a) {
             /* ASCII letter or digit, most bytes: one step */
-            node = step(t, node, a);
-            if (!node)
+            if (!step_cur(tr, tcls, &cur, a))
                 goto done;
             i = j;
             depth++;
@@ -2821,13 +2839,12 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
         if (k == 0)
             continue; /* combining mark */
         for (size_t q = k; q-- > 0;) {
-            node = step(t, node, (uint8_t)f[q]);
-            if (!node)
+            if (!step_cur(tr, tcls, &cur, (uint8_t)f[q]))
                 goto done;
         }
         depth += k;
     term:;
-        unsigned tm = t->tr[node].term;
+        unsigned tm = cur.term;
         if (tm) {
             uint64_t kinds = sc->tail_lterms[tm];
             if (kinds) {
