@@ -171,8 +171,32 @@ struct redact_engine {
      * that waited for the first at every walk (about 1 % of the scan's
      * time). Owned by the engine. */
     redact__tr *pair_rec;
+    /* tail_filt: a bit set of TAIL_FILT_BITS bits (tail_filt_bit) telling
+     * tail_match, after its first two steps, whether the next two bytes of
+     * the word (backwards) can still lead to a health term. Owned by the
+     * engine. */
+    uint64_t *tail_filt;
 };
 #define PAIR_SLOW UINT32_MAX
+/* The tail filter. Of the tail walks that get past their first two bytes
+ * (tail_pair below), about 99 % find no health term: they die two or three
+ * steps on, each step a dependent load and the death a mispredicted branch.
+ * Bit tail_filt_bit(x, c, d) is set (tail_filt_init) for every state x of
+ * tail_pair and folded ASCII letters or digits c, d (the word's third and
+ * fourth bytes from its end) where the walk on from x by c, then d, can
+ * still meet a term with a health kind in any language: the term ends after
+ * c, or after d, or below that state. A clear bit proves tail_match would
+ * find no health kind, and its callers read nothing else (the tail lists
+ * hold health kinds and RK_STOP, and a stop result is 0 too); a set bit may
+ * be a collision. 32 K bits (4 kB) for about a thousand pairs: about 3 % of
+ * the dead walks pass by collision. */
+#define TAIL_FILT_LOG 15
+#define TAIL_FILT_BITS (1u << TAIL_FILT_LOG)
+static inline uint32_t tail_filt_bit(uint32_t x, uint8_t c, uint8_t d)
+{
+    uint64_t k = ((uint64_t)x << 16 | (uint64_t)c << 8 | d) * UINT64_C(0x9E3779B97F4A7C15);
+    return (uint32_t)(k >> (64 - TAIL_FILT_LOG));
+}
 
 /* The state of tail after a word's last two bytes, both ASCII letters or
  * digits (a the last one, b the one before, folded), walked backwards from
@@ -232,6 +256,7 @@ typedef struct {
     const uint32_t *pair;        /* the engine's pair table and its row length */
     size_t pair_nc;
     const redact__tr *pair_rec;  /* the engine's, see there */
+    const uint64_t *tail_filt;   /* the engine's, see there */
     const uint64_t *tail_lterms; /* the engine's tail_terms for this language */
     redact_finding *out;
     size_t max, cnt;
@@ -729,6 +754,65 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
     return (t->tr[x].label & RT_LABEL) == (RT_TAG | c) ? x : 0;
 }
 
+/* The kinds that make a finding of a listed word (on_word_rules); the tail
+ * filter below is built for them. */
+#define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
+
+/* Whether any term with a health kind (in any language slot) ends at tail
+ * state node or below it. memo[node]: 0 not known yet, 1 no, 2 yes. */
+static int tail_health_below(const redact__tables *t, uint32_t node, uint8_t *memo)
+{
+    if (memo[node])
+        return memo[node] == 2;
+    int yes = 0;
+    const redact__term *tm = &t->terms[t->tr[node].term];
+    for (int sl = 0; sl < RL_SLOTS && !yes; sl++)
+        yes = (tm->exact[sl] & HEALTH_KINDS) != 0;
+    for (unsigned c = 1; c < 256 && !yes; c++) {
+        uint32_t x = t->cls[c] ? step(t, node, (uint8_t)c) : 0;
+        if (x && tail_health_below(t, x, memo))
+            yes = 1;
+    }
+    memo[node] = yes ? 2 : 1;
+    return yes;
+}
+
+/* Fills e->tail_filt (see TAIL_FILT_BITS) from the tail table and
+ * tail_pair, which must be filled. Returns 0 when out of memory. */
+static int tail_filt_init(redact_engine *e)
+{
+    const redact__tables *t = e->tail;
+    uint8_t *memo = calloc(t->n_tr, 1);
+    if (!memo)
+        return 0;
+    const uint32_t *tail_pair = TAIL_PAIR(e->pair, e->pair_nc);
+    size_t nc = e->pair_nc;
+    for (const char *pa = REDACT__ALNUM; *pa; pa++)
+        for (const char *pb = REDACT__ALNUM; *pb; pb++) {
+            uint32_t x = tail_pair[e->t->cls[(uint8_t)*pa] * nc + e->t->cls[(uint8_t)*pb]];
+            if (!x || x == PAIR_SLOW)
+                continue;
+            for (const char *pc = REDACT__ALNUM; *pc; pc++) {
+                uint32_t s3 = step(t, x, (uint8_t)*pc);
+                if (!s3)
+                    continue;
+                const redact__term *tm = &t->terms[t->tr[s3].term];
+                int h3 = 0;
+                for (int sl = 0; sl < RL_SLOTS; sl++)
+                    h3 |= (tm->exact[sl] & HEALTH_KINDS) != 0;
+                for (const char *pd = REDACT__ALNUM; *pd; pd++) {
+                    uint32_t s4 = h3 ? 0 : step(t, s3, (uint8_t)*pd);
+                    if (h3 || (s4 && tail_health_below(t, s4, memo))) {
+                        uint32_t b = tail_filt_bit(x, (uint8_t)*pc, (uint8_t)*pd);
+                        e->tail_filt[b / 64] |= UINT64_C(1) << (b % 64);
+                    }
+                }
+            }
+        }
+    free(memo);
+    return 1;
+}
+
 /* step() on a carried record: cur becomes the record of the child by c and
  * 1 is returned, or cur stays and 0 is returned when there is none. The
  * child's slot is read as row cls[c] of the table shifted by cur->base:
@@ -781,7 +865,8 @@ redact_engine *redact_engine_new(void)
     e->pair_nc = nc;
     e->pair = calloc(2 * nc * nc, sizeof *e->pair); /* pair, then tail_pair */
     e->pair_rec = calloc(nc * nc, sizeof *e->pair_rec);
-    if (!e->dict_terms || !e->tail_terms || !e->pair || !e->pair_rec) {
+    e->tail_filt = calloc(TAIL_FILT_BITS / 64, sizeof *e->tail_filt);
+    if (!e->dict_terms || !e->tail_terms || !e->pair || !e->pair_rec || !e->tail_filt) {
         redact_engine_free(e);
         return NULL;
     }
@@ -817,6 +902,10 @@ redact_engine *redact_engine_new(void)
                 *x = s2; /* 0 when either step fails */
         }
     }
+    if (!tail_filt_init(e)) {
+        redact_engine_free(e);
+        return NULL;
+    }
     for (size_t l = 0; l < N_LANGS; l++) {
         for (size_t k = 0; k < e->t->n_terms; k++) {
             const redact__term *tm = &e->t->terms[k];
@@ -847,6 +936,7 @@ void redact_engine_free(redact_engine *eng)
     free(eng->tail_terms);
     free(eng->pair);
     free(eng->pair_rec);
+    free(eng->tail_filt);
     free(eng);
 }
 
@@ -2751,7 +2841,6 @@ static void person_before_birth(scan *sc, size_t at)
     emit_person(sc, start, p0->end, R_PERSON_BIRTH);
 }
 
-#define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
 #define CTX_KINDS                                                                                  \
     (RK_BIT(RK_CTX_BIRTH) | RK_BIT(RK_CTX_PHONE) | RK_BIT(RK_CTX_NEG) | RK_BIT(RK_CTX_ID) |        \
      RK_BIT(RK_CTX_ADDR) | RK_BIT(RK_CTX_ICD))
@@ -2803,6 +2892,14 @@ static uint64_t tail_match(const scan *sc, size_t p, size_t e)
             if (!x)
                 return 0;
             if (x != PAIR_SLOW) { /* no term ends after them: go on from there */
+                /* the tail filter on the next two bytes (TAIL_FILT_BITS) */
+                uint8_t c3 = e - p >= 4 ? ascii_fold[sc->s[e - 3]] : 0;
+                uint8_t d4 = c3 ? ascii_fold[sc->s[e - 4]] : 0;
+                if (d4) {
+                    uint32_t fb = tail_filt_bit(x, c3, d4);
+                    if (!(sc->tail_filt[fb / 64] >> (fb % 64) & 1))
+                        return 0;
+                }
                 cur = tr[x];
                 i = e - 2;
                 depth = 2;
@@ -4372,7 +4469,7 @@ static inline void scan_init(scan *sc, dict_memo *memo, const redact_engine *eng
                              const char *text, size_t len, redact_lang lang, redact_finding *out,
                              size_t max)
 {
-    _Static_assert(sizeof(void *) != 8 || sizeof(scan) == 744,
+    _Static_assert(sizeof(void *) != 8 || sizeof(scan) == 752,
                    "a field was added to scan: set it here, then update this size");
     for (size_t k = 0; k < DICT_MEMO; k++)
         memo[k].p = SIZE_MAX; /* no start: len < SIZE_MAX */
@@ -4387,6 +4484,7 @@ static inline void scan_init(scan *sc, dict_memo *memo, const redact_engine *eng
     sc->pl_last = eng->pl_last;
     sc->pair_nc = eng->pair_nc;
     sc->pair_rec = eng->pair_rec;
+    sc->tail_filt = eng->tail_filt;
     sc->tail_lterms = eng->tail_terms + (size_t)lang * eng->tail->n_terms;
     sc->out = out;
     sc->max = max;

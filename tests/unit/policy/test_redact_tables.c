@@ -319,6 +319,62 @@ done:
     return pre >= TAIL_MIN_PREFIX ? best : 0;
 }
 
+/* Every term of the tail lists with a health kind in some language, reached
+ * by a depth-first walk of the reversed trie (path: the word's bytes from
+ * its end), must pass the tail filter wherever tail_match asks it: after
+ * two ASCII letters or digits that lead to a state of tail_pair, the third
+ * and fourth bytes (any fourth one when the term ends after the third). */
+static size_t filt_terms;
+static void tail_filt_terms(const redact_engine *e, uint32_t node, unsigned char *path, size_t depth)
+{
+    const redact__tables *tl = e->tail;
+    const redact__term *tm = &tl->terms[tl->tr[node].term];
+    uint64_t kinds = 0;
+    for (int sl = 0; sl < RL_SLOTS; sl++)
+        kinds |= tm->exact[sl];
+    if (depth >= 3 && (kinds & HEALTH_KINDS) && ascii_fold[path[0]] == path[0] &&
+        ascii_fold[path[1]] == path[1] && ascii_fold[path[2]] == path[2]) {
+        uint32_t x = TAIL_PAIR(e->pair, e->pair_nc)[e->t->cls[path[0]] * e->pair_nc + e->t->cls[path[1]]];
+        if (x && x != PAIR_SLOW) {
+            for (const char *d = REDACT__ALNUM; *d; d++) {
+                if (depth > 3 && (uint8_t)*d != path[3])
+                    continue;
+                uint32_t b = tail_filt_bit(x, path[2], (uint8_t)*d);
+                assert_true(e->tail_filt[b / 64] >> (b % 64) & 1);
+            }
+            filt_terms++;
+        }
+    }
+    if (depth + 1 >= 64)
+        return;
+    for (unsigned c = 1; c < 256; c++) {
+        uint32_t y = step(tl, node, (uint8_t)c);
+        if (y) {
+            path[depth] = (unsigned char)c;
+            tail_filt_terms(e, y, path, depth + 1);
+        }
+    }
+}
+
+static void test_tail_filter(void **state)
+{
+    (void)state;
+    redact_engine *e = redact_engine_new();
+    assert_non_null(e);
+    unsigned char path[64];
+    filt_terms = 0;
+    tail_filt_terms(e, 0, path, 0);
+    assert_true(filt_terms > 1000);
+    /* and it filters: most bits are clear */
+    size_t set = 0;
+    for (size_t k = 0; k < TAIL_FILT_BITS / 64; k++)
+        set += (size_t)__builtin_popcountll(e->tail_filt[k]);
+    print_message("tail filter: %zu health terms checked, %zu of %u bits set\n", filt_terms, set,
+                  TAIL_FILT_BITS);
+    assert_true(set > 100 && set < TAIL_FILT_BITS / 10);
+    redact_engine_free(e);
+}
+
 static redact_engine *walk_eng;
 static size_t walk_words, walk_found;
 
@@ -342,6 +398,7 @@ static void walk_both(const char *prefix, const char *word, size_t wlen)
             sc.n = pl + wlen + (tailtext ? 2 : 0);
             sc.pair = walk_eng->pair;
             sc.pair_nc = walk_eng->pair_nc;
+            sc.tail_filt = walk_eng->tail_filt;
             sc.tail_lterms = walk_eng->tail_terms + l * walk_eng->tail->n_terms;
             uint64_t want = tail_match_plain(&sc, 0, pl + wlen);
             assert_true(tail_match(&sc, 0, pl + wlen) == want);
@@ -411,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_engine_tables),
         cmocka_unit_test(test_tail_pair),
         cmocka_unit_test(test_tail_pair_walks),
+        cmocka_unit_test(test_tail_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
