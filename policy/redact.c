@@ -993,9 +993,23 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 }
                 root = 0;
             } else {
-                if (!step_cur(tr, cls8, &cur, a))
-                    goto done;
-                infl |= cur.label;
+                /* A run of in-word steps in a loop of its own, leaving
+                 * only at a word end or an RT_MID state for the term check
+                 * below: each byte is loaded and folded once (one step's
+                 * look-ahead is the next step's byte), and the loop has
+                 * none of the outer loop's tests for the first step and
+                 * for non-ASCII bytes. Paired runs: about +2 %. */
+                for (;;) {
+                    if (!step_cur(tr, cls8, &cur, a))
+                        goto done;
+                    infl |= cur.label;
+                    i++;
+                    depth++;
+                    a = i < n ? ascii_fold[s[i]] : 0;
+                    if (!a || (cur.label & RT_MID))
+                        break;
+                }
+                goto term;
             }
             i++;
             depth++;
@@ -1072,11 +1086,12 @@ static int dict_walk(const scan *sc, size_t p, dmatch *m, dstop *stop)
                 goto done;
             }
         }
+        a = i < n ? ascii_fold[s[i]] : 0; /* the next byte, folded */
+    term:;
         /* Inside a word (an ASCII letter or digit next), only a stem or a
          * medication name can match (RT_MID): a term state is met at about
          * every sixth step, and most are whole words that end elsewhere. */
-        uint8_t next = i < n ? ascii_fold[s[i]] : 0;
-        unsigned want = next ? (cur.label & RT_MID) : cur.term;
+        unsigned want = a ? (cur.label & RT_MID) : cur.term;
         if (want) {
             /* The slots already combined for the message's language. */
             const lang_term *tm = &sc->lterms[cur.term];
