@@ -760,7 +760,8 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
 
 /* Whether any term with a health kind (in any language slot) ends at tail
  * state node or below it. memo[node]: 0 not known yet, 1 no, 2 yes. */
-static int tail_health_below(const redact__tables *t, uint32_t node, uint8_t *memo)
+static int tail_health_below(const redact__tables *t, uint32_t node, uint8_t *memo,
+                             const uint8_t *labels, size_t nl)
 {
     if (memo[node])
         return memo[node] == 2;
@@ -768,9 +769,9 @@ static int tail_health_below(const redact__tables *t, uint32_t node, uint8_t *me
     const redact__term *tm = &t->terms[t->tr[node].term];
     for (int sl = 0; sl < RL_SLOTS && !yes; sl++)
         yes = (tm->exact[sl] & HEALTH_KINDS) != 0;
-    for (unsigned c = 1; c < 256 && !yes; c++) {
-        uint32_t x = t->cls[c] ? step(t, node, (uint8_t)c) : 0;
-        if (x && tail_health_below(t, x, memo))
+    for (size_t k = 0; k < nl && !yes; k++) {
+        uint32_t x = step(t, node, labels[k]);
+        if (x && tail_health_below(t, x, memo, labels, nl))
             yes = 1;
     }
     memo[node] = yes ? 2 : 1;
@@ -785,6 +786,11 @@ static int tail_filt_init(redact_engine *e)
     uint8_t *memo = calloc(t->n_tr, 1);
     if (!memo)
         return 0;
+    uint8_t labels[256]; /* the bytes some edge carries */
+    size_t nl = 0;
+    for (unsigned c = 1; c < 256; c++)
+        if (t->cls[c])
+            labels[nl++] = (uint8_t)c;
     const uint32_t *tail_pair = TAIL_PAIR(e->pair, e->pair_nc);
     size_t nc = e->pair_nc;
     for (const char *pa = REDACT__ALNUM; *pa; pa++)
@@ -802,7 +808,7 @@ static int tail_filt_init(redact_engine *e)
                     h3 |= (tm->exact[sl] & HEALTH_KINDS) != 0;
                 for (const char *pd = REDACT__ALNUM; *pd; pd++) {
                     uint32_t s4 = h3 ? 0 : step(t, s3, (uint8_t)*pd);
-                    if (h3 || (s4 && tail_health_below(t, s4, memo))) {
+                    if (h3 || (s4 && tail_health_below(t, s4, memo, labels, nl))) {
                         uint32_t b = tail_filt_bit(x, (uint8_t)*pc, (uint8_t)*pd);
                         e->tail_filt[b / 64] |= UINT64_C(1) << (b % 64);
                     }
