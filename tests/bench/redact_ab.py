@@ -10,6 +10,12 @@ five fastest and the median, in MB/s per core. On a machine whose other tenants 
 a build's speed moves by 10-30 % from one stretch to the next; the fastest runs of builds
 taken side by side compare the code, the median says more about the neighbours.
 docs/benchmarks.md names the figures it gives as "best five".
+
+When the neighbours switch on and off within a second (the same build then gives one of two
+speeds, run after run), each build after the first also gets the ratio of its run to the
+first build's run of the same round, over the rounds where both runs were in the fast mode
+(above the midpoint of all runs' slowest and fastest): the median of those ratios and their
+interquartile range. Short runs (0.2-0.25 s) and 40 rounds suit that.
 """
 import statistics
 import subprocess
@@ -30,6 +36,14 @@ def main():
         mb = sorted(got[b])
         print(f"{b}: max {mb[-1]:.1f} best5 {statistics.mean(mb[-5:]):.1f} "
               f"median {statistics.median(mb):.1f} min {mb[0]:.1f} MB/s")
+    every = [v for b in benches for v in got[b]]
+    fast = (min(every) + max(every)) / 2 if max(every) > 1.2 * min(every) else 0.0
+    for b in benches[1:]:
+        r = sorted(got[b][k] / got[benches[0]][k] for k in range(rounds)
+                   if got[b][k] > fast and got[benches[0]][k] > fast)
+        if len(r) >= 4:
+            print(f"{b} / {benches[0]}: median ratio {statistics.median(r):.3f} "
+                  f"(IQR {r[len(r) // 4]:.3f}-{r[3 * len(r) // 4]:.3f}, {len(r)} rounds)")
 
 
 if __name__ == "__main__":
