@@ -758,17 +758,25 @@ static inline uint32_t step(const redact__tables *t, uint32_t node, uint8_t c)
  * filter below is built for them. */
 #define HEALTH_KINDS (RK_BIT(RK_CONDITION) | RK_BIT(RK_MEDICATION) | RK_BIT(RK_TREATMENT))
 
-/* Whether any term with a health kind (in any language slot) ends at tail
- * state node or below it. memo[node]: 0 not known yet, 1 no, 2 yes. */
+/* Whether a term with a health kind (in any language slot) ends at tail
+ * state node. */
+static int tail_health_at(const redact__tables *t, uint32_t node)
+{
+    const redact__term *tm = &t->terms[t->tr[node].term];
+    for (int sl = 0; sl < RL_SLOTS; sl++)
+        if (tm->exact[sl] & HEALTH_KINDS)
+            return 1;
+    return 0;
+}
+
+/* Whether such a term ends at tail state node or below it. memo[node]: 0
+ * not known yet, 1 no, 2 yes. labels: the nl bytes some edge carries. */
 static int tail_health_below(const redact__tables *t, uint32_t node, uint8_t *memo,
                              const uint8_t *labels, size_t nl)
 {
     if (memo[node])
         return memo[node] == 2;
-    int yes = 0;
-    const redact__term *tm = &t->terms[t->tr[node].term];
-    for (int sl = 0; sl < RL_SLOTS && !yes; sl++)
-        yes = (tm->exact[sl] & HEALTH_KINDS) != 0;
+    int yes = tail_health_at(t, node);
     for (size_t k = 0; k < nl && !yes; k++) {
         uint32_t x = step(t, node, labels[k]);
         if (x && tail_health_below(t, x, memo, labels, nl))
@@ -802,10 +810,7 @@ static int tail_filt_init(redact_engine *e)
                 uint32_t s3 = step(t, x, (uint8_t)*pc);
                 if (!s3)
                     continue;
-                const redact__term *tm = &t->terms[t->tr[s3].term];
-                int h3 = 0;
-                for (int sl = 0; sl < RL_SLOTS; sl++)
-                    h3 |= (tm->exact[sl] & HEALTH_KINDS) != 0;
+                int h3 = tail_health_at(t, s3);
                 for (const char *pd = REDACT__ALNUM; *pd; pd++) {
                     uint32_t s4 = h3 ? 0 : step(t, s3, (uint8_t)*pd);
                     if (h3 || (s4 && tail_health_below(t, s4, memo, labels, nl))) {
