@@ -13,7 +13,9 @@
  * byte loop it replaced, for every start offset,
  * every skip from 0 to 5 and the separator sets the rules use. It includes
  * redact.c for the static functions; test_redact_tok_scalar.c builds the
- * same checks over the scalar fallback.
+ * same checks over the scalar fallback, test_redact_tok_wide.c over the
+ * AVX-512BW windows (tok_block64) where the CPU has them, and there also
+ * compares those windows' masks with the SSE2 ones on random bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+/* The maps' windows: SSE2 (or scalar), or tok_block64 in the wide build. */
+#if defined(TOK_TEST_WIDE)
+#define TOK_MAP_WIDE tok_wide_usable()
+#else
+#define TOK_MAP_WIDE 0
+#endif
 
 /* The next token at or after i, one character at a time (see the file
  * comment); same contract as tokmap_next. */
@@ -172,7 +181,7 @@ static void check_text(const unsigned char *text, size_t n)
     memset(&sc, 0, sizeof sc);
     sc.s = buf;
     sc.n = n;
-    tokmap m = {.s = buf, .n = n};
+    tokmap m = {.s = buf, .n = n, .wide = TOK_MAP_WIDE};
     if (n)
         tokmap_load(&m, 0);
     for (size_t i = 0; i <= n; i++)
@@ -181,7 +190,7 @@ static void check_text(const unsigned char *text, size_t n)
         same_next_word(&sc, i);
     for (size_t i = n + 1; i-- > 0;)
         same_token(&sc, &m, i);
-    tokmap c = {.s = buf, .n = n};
+    tokmap c = {.s = buf, .n = n, .wide = TOK_MAP_WIDE};
     if (n)
         tokmap_load(&c, 0);
     size_t i = 0;
@@ -211,7 +220,7 @@ static const char *tokens(const char *s)
     memset(&sc, 0, sizeof sc);
     sc.s = (const unsigned char *)s;
     sc.n = n;
-    tokmap m = {.s = sc.s, .n = n};
+    tokmap m = {.s = sc.s, .n = n, .wide = TOK_MAP_WIDE};
     out[0] = 0;
     if (n)
         tokmap_load(&m, 0);
@@ -343,9 +352,50 @@ static void test_whole_strings(void **state)
               "max.mustermann@example.org \xc5\xbc\xc3\xb3\xc5\x82w  x");
 }
 
+#if defined(TOK_TEST_WIDE)
+/* Every window of random texts (bytes of every value, and runs of the
+ * bytes the masks test) through tok_block64 and through the SSE2 blocks:
+ * the same bits. */
+static void test_wide_windows(void **state)
+{
+    (void)state;
+    if (!tok_wide_usable()) {
+        print_message("this CPU has no AVX-512BW: the scan uses the SSE2 windows, checked above\n");
+        return;
+    }
+    static const unsigned char picks[] = {'0', '9', '/', ':', 'a', 'z', 'A', 'Z', '@', '`', '{',
+                                          0x80, 0xBF, 0xC0, 0xC3, 0xC4, 0xC5, 0xC6, 0x97, 0xB7,
+                                          0xFF, 0x7F, ' ', 0x00};
+    unsigned char t[300];
+    uint32_t r = 777;
+    size_t windows = 0;
+    for (int round = 0; round < 400; round++) {
+        size_t n = 64 + (size_t)round % 237;
+        for (size_t k = 0; k < n; k++) {
+            r = r * 1103515245u + 12345u;
+            t[k] = (r >> 24) & 1 ? picks[(r >> 8) % sizeof picks] : (unsigned char)(r >> 12);
+        }
+        for (size_t base = 0; base < n; base++) {
+            tokmap a = {.s = t, .n = n, .wide = 0}, b = {.s = t, .n = n, .wide = 1};
+            tokmap_load(&a, base);
+            tokmap_load(&b, base);
+            assert_int_equal(a.word, b.word);
+            assert_int_equal(a.digit, b.digit);
+            assert_int_equal(a.more, b.more);
+            assert_int_equal(a.start, b.start);
+            windows++;
+        }
+    }
+    print_message("%zu windows the same both ways\n", windows);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+#if defined(TOK_TEST_WIDE)
+        cmocka_unit_test(test_wide_windows),
+#endif
         cmocka_unit_test(test_known_tokens),
         cmocka_unit_test(test_lengths_and_offsets),
         cmocka_unit_test(test_random_texts),
